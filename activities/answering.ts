@@ -1,0 +1,143 @@
+// The two model-backed steps of an answer: making the question stand alone, and writing a
+// cited answer from retrieved passages. Prompts keep a stable prefix (system text first)
+// so providers' prompt caches can reuse it.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ModelGateway } from './gateway/gateway.js';
+import { NOT_FOUND_ANSWER } from './gateway/local-model.js';
+import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
+import type { Passage } from './retrieval/types.js';
+
+export interface RewriteInput {
+  question: string;
+  conversation: ConversationTurn[];
+  model?: string;
+  context: CallContext;
+}
+
+export interface RewriteOutput {
+  resolved: boolean;
+  standalone?: string;
+  missing?: string;
+  model: string;
+  usage: Usage;
+  latencyMs: number;
+}
+
+const REWRITE_SYSTEM = `You rewrite the user's latest message into a standalone question that can be understood without the conversation.
+Use only facts stated in the conversation. If the message refers to someone or something whose identity the conversation does not establish, do not guess.
+Reply with JSON only: {"resolved": true, "standalone": "<question>"} or {"resolved": false, "missing": "<what is unknown>"}.`;
+
+export async function rewriteQuestion(gateway: ModelGateway, input: RewriteInput): Promise<RewriteOutput> {
+  const transcript = input.conversation.map((t) => `${t.role}: ${t.content}`).join('\n');
+  const messages: ChatMessage[] = [
+    { role: 'system', content: REWRITE_SYSTEM },
+    { role: 'user', content: `Conversation:\n${transcript}\n\nLatest message: ${input.question}` },
+  ];
+  const res = await gateway.chat(
+    { messages, model: input.model, responseFormat: 'json', maxTokens: 200, temperature: 0, offline: { kind: 'rewrite', question: input.question, conversation: input.conversation } },
+    { ...input.context, step: 'rewrite_query' },
+  );
+  let parsed: { resolved?: unknown; standalone?: unknown; missing?: unknown };
+  try {
+    parsed = JSON.parse(res.content) as typeof parsed;
+  } catch {
+    // A model that ignores JSON mode is a transient failure: retrying usually fixes it.
+    throw new Error(`rewrite model ${res.model} returned malformed JSON`);
+  }
+  const resolved = parsed.resolved !== false && typeof parsed.standalone === 'string' && parsed.standalone.trim() !== '';
+  return {
+    resolved,
+    standalone: resolved ? String(parsed.standalone).trim() : undefined,
+    missing: resolved ? undefined : typeof parsed.missing === 'string' ? parsed.missing : 'the question refers to something the conversation does not establish',
+    model: res.model,
+    usage: res.usage,
+    latencyMs: res.latencyMs,
+  };
+}
+
+export interface GenerateInput {
+  question: string;
+  /** Passages in the order the prompt should show them (strongest at the start and end). */
+  passages: Passage[];
+  model?: string;
+  context: CallContext;
+}
+
+export interface Citation {
+  /** The [n] marker used in the answer. */
+  index: number;
+  chunkId: string;
+  documentId: string;
+  title: string | null;
+  heading: string;
+  source: string | null;
+  snippet: string;
+}
+
+export interface GenerateOutput {
+  answer: string;
+  citations: Citation[];
+  model: string;
+  usage: Usage;
+  latencyMs: number;
+  attempts: Attempt[];
+}
+
+const ANSWER_SYSTEM = `You answer questions using only the numbered passages provided. Cite every claim with the passage number in square brackets, like [2].
+If the passages do not contain the answer, say that you could not find it in the documents. Be concise.`;
+
+export function buildAnswerMessages(question: string, passages: Passage[]): ChatMessage[] {
+  const context = passages
+    .map((p, i) => `[${i + 1}] ${[p.title, p.heading].filter(Boolean).join(' — ')}\n${p.text}`)
+    .join('\n\n');
+  return [
+    { role: 'system', content: ANSWER_SYSTEM },
+    { role: 'user', content: `Passages:\n\n${context}\n\nQuestion: ${question}` },
+  ];
+}
+
+export function extractCitations(answer: string, passages: Passage[]): Citation[] {
+  const indices = [...new Set([...answer.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])))];
+  return indices
+    .filter((i) => i >= 1 && i <= passages.length)
+    .sort((a, b) => a - b)
+    .map((i) => {
+      const p = passages[i - 1]!;
+      return {
+        index: i,
+        chunkId: p.chunkId,
+        documentId: p.documentId,
+        title: p.title,
+        heading: p.heading,
+        source: p.source,
+        snippet: p.text.length > 240 ? `${p.text.slice(0, 237)}...` : p.text,
+      };
+    });
+}
+
+export async function generateAnswer(gateway: ModelGateway, input: GenerateInput): Promise<GenerateOutput> {
+  if (!input.question.trim()) throw ApplicationFailure.nonRetryable('question is empty', 'InvalidInput');
+  if (input.passages.length === 0) {
+    // Nothing retrieved: say so without spending a model call.
+    return { answer: NOT_FOUND_ANSWER, citations: [], model: 'none', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs: 0, attempts: [] };
+  }
+  const res = await gateway.chat(
+    {
+      messages: buildAnswerMessages(input.question, input.passages),
+      model: input.model,
+      maxTokens: 600,
+      temperature: 0.1,
+      offline: { kind: 'answer', question: input.question, passages: input.passages },
+    },
+    { ...input.context, step: 'generate' },
+  );
+  const answer = res.content.trim();
+  return {
+    answer,
+    citations: extractCitations(answer, input.passages),
+    model: res.model,
+    usage: res.usage,
+    latencyMs: res.latencyMs,
+    attempts: res.attempts,
+  };
+}

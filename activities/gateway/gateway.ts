@@ -1,0 +1,167 @@
+// The model gateway: one interface to every model in the registry. It walks the fallback
+// chain on rate limits, server errors, timeouts and malformed replies; skips models whose
+// context window is too small; prices every call from the registry; and records each
+// attempt (tokens, cost, latency, outcome) in model_usage.
+import { ApplicationFailure } from '@temporalio/common';
+import { countTokens } from 'gpt-tokenizer';
+import OpenAI from 'openai';
+import type { ModelSpec } from '../../infra/config.js';
+import type { Db } from '../../infra/db/pool.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Embedder } from '../retrieval/embeddings.js';
+import { runLocalModel } from './local-model.js';
+import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+
+export interface GatewayOptions {
+  registry: ModelSpec[];
+  chain: string[];
+  db?: Db;
+  log?: Logger;
+  /** Lets the offline local model rank sentences by meaning, not only by shared words. */
+  embedder?: Embedder;
+}
+
+export class ModelGateway {
+  private readonly clients = new Map<string, OpenAI>();
+
+  constructor(private readonly opts: GatewayOptions) {}
+
+  model(name: string): ModelSpec | undefined {
+    return this.opts.registry.find((m) => m.name === name);
+  }
+
+  /** The models tried for a request: the requested (or default) model first, then the fallbacks. */
+  chainFor(requested?: string): ModelSpec[] {
+    const names = requested ? [requested, ...this.opts.chain.filter((n) => n !== requested)] : this.opts.chain;
+    return names.map((n) => {
+      const spec = this.model(n);
+      if (!spec) throw ApplicationFailure.nonRetryable(`unknown model "${n}"`, 'UnknownModel');
+      return spec;
+    });
+  }
+
+  async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
+    const started = performance.now();
+    const attempts: Attempt[] = [];
+    const promptTokens = estimatePromptTokens(req);
+    for (const spec of this.chainFor(req.model)) {
+      if (promptTokens + (req.maxTokens ?? 512) > spec.contextWindow) {
+        attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
+        continue;
+      }
+      const t0 = performance.now();
+      try {
+        const { content, inputTokens, outputTokens } =
+          spec.provider === 'local' ? await this.localCall(req) : await this.remoteCall(spec, req);
+        const usage = price(spec, inputTokens, outputTokens);
+        const latencyMs = Math.round(performance.now() - t0);
+        attempts.push({ model: spec.name, outcome: 'ok', latencyMs });
+        await this.record(spec, ctx, usage, latencyMs, 'ok');
+        return { content, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts };
+      } catch (err) {
+        const latencyMs = Math.round(performance.now() - t0);
+        const outcome = classify(err);
+        const message = err instanceof Error ? err.message : String(err);
+        attempts.push({ model: spec.name, outcome, latencyMs, error: message.slice(0, 200) });
+        await this.record(spec, ctx, { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, message);
+        this.opts.log?.warn({ model: spec.name, outcome, latencyMs, ...ctx }, 'model call failed');
+        if (outcome === 'rejected') {
+          throw ApplicationFailure.nonRetryable(`model ${spec.name} rejected the request: ${message}`, 'ModelRejected', { attempts });
+        }
+      }
+    }
+    if (attempts.every((a) => a.outcome === 'context_overflow')) {
+      throw ApplicationFailure.nonRetryable(
+        `the prompt (${promptTokens} tokens) does not fit the context window of any model in the chain`,
+        'ContextTooLarge',
+        { attempts },
+      );
+    }
+    // Every model failed transiently: a plain error, so Temporal retries the activity with backoff.
+    throw new AllModelsFailedError(attempts);
+  }
+
+  private client(spec: ModelSpec): OpenAI {
+    let client = this.clients.get(spec.name);
+    if (!client) {
+      // Retries are the fallback chain's and Temporal's job; the client tries once.
+      client = new OpenAI({ baseURL: spec.baseUrl, apiKey: spec.apiKey ?? 'not-needed', maxRetries: 0, timeout: spec.timeoutMs });
+      this.clients.set(spec.name, client);
+    }
+    return client;
+  }
+
+  private async remoteCall(spec: ModelSpec, req: ChatRequest): Promise<{ content: string; inputTokens: number; outputTokens: number }> {
+    const res = await this.client(spec).chat.completions.create({
+      model: spec.providerModel,
+      messages: req.messages,
+      max_tokens: req.maxTokens,
+      temperature: req.temperature,
+      ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
+    });
+    const choice = res.choices?.[0];
+    if (!choice || typeof choice.message?.content !== 'string') {
+      throw new MalformedResponseError('response has no message content');
+    }
+    return {
+      content: choice.message.content,
+      // Providers that omit usage are charged by our own count rather than not at all.
+      inputTokens: res.usage?.prompt_tokens ?? estimatePromptTokens(req),
+      outputTokens: res.usage?.completion_tokens ?? countTokens(choice.message.content),
+    };
+  }
+
+  private async localCall(req: ChatRequest): Promise<{ content: string; inputTokens: number; outputTokens: number }> {
+    const embedder = this.opts.embedder;
+    const content = await runLocalModel(req.offline, embedder ? (texts) => embedder.embed(texts, 'query') : undefined);
+    return { content, inputTokens: estimatePromptTokens(req), outputTokens: countTokens(content) };
+  }
+
+  private async record(spec: ModelSpec, ctx: CallContext, usage: Usage, latencyMs: number, outcome: AttemptOutcome, error?: string) {
+    if (!this.opts.db) return;
+    try {
+      await this.opts.db.query(
+        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, outcome, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null],
+      );
+    } catch (err) {
+      // The answer matters more than its ledger line; the usage also travels in the task's steps.
+      this.opts.log?.error({ err: String(err), model: spec.name }, 'could not record model usage');
+    }
+  }
+}
+
+export function estimatePromptTokens(req: ChatRequest): number {
+  // ~4 tokens of per-message framing, as OpenAI's chat format adds.
+  return req.messages.reduce((n, m) => n + countTokens(m.content) + 4, 2);
+}
+
+export function price(spec: ModelSpec, inputTokens: number, outputTokens: number): Usage {
+  const costUsd = (inputTokens * spec.inputPricePerMTok + outputTokens * spec.outputPricePerMTok) / 1_000_000;
+  return { inputTokens, outputTokens, costUsd: Math.round(costUsd * 1e8) / 1e8 };
+}
+
+export class MalformedResponseError extends Error {
+  override name = 'MalformedResponseError';
+}
+
+export class AllModelsFailedError extends Error {
+  override name = 'AllModelsFailedError';
+  constructor(readonly attempts: Attempt[]) {
+    super(`every model in the chain failed: ${attempts.map((a) => `${a.model} ${a.outcome}`).join(', ')}`);
+  }
+}
+
+export function classify(err: unknown): AttemptOutcome {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return 'timeout';
+  if (err instanceof OpenAI.APIConnectionError) return 'unavailable';
+  if (err instanceof OpenAI.APIError) {
+    if (err.status === 429) return 'rate_limited';
+    if (err.status === undefined) return 'malformed';
+    if (err.status >= 500 || err.status === 408) return 'server_error';
+    return 'rejected';
+  }
+  if (err instanceof MalformedResponseError || err instanceof SyntaxError) return 'malformed';
+  return 'unavailable';
+}

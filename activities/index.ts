@@ -1,0 +1,93 @@
+// Table of contents of everything with side effects. `createActivities(deps)` is what the
+// worker registers; dependencies are injected so tests can hand in real or scripted ones.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../infra/config.js';
+import type { Db, DbCapabilities } from '../infra/db/pool.js';
+import type { Logger } from '../infra/logger.js';
+import { generateAnswer, rewriteQuestion, type GenerateInput, type GenerateOutput, type RewriteInput, type RewriteOutput } from './answering.js';
+import type { ModelGateway } from './gateway/gateway.js';
+import type { Embedder } from './retrieval/embeddings.js';
+import { indexBatch, type BatchOutcome, type BatchRange } from './retrieval/ingest.js';
+import { retrieveHybrid } from './retrieval/search.js';
+import type { RetrievalOptions, RetrievalResult } from './retrieval/types.js';
+
+export interface ActivityDeps {
+  db: Db;
+  caps: DbCapabilities;
+  embedder: Embedder;
+  gateway: ModelGateway;
+  config: Pick<Config, 'chunking'>;
+  log: Logger;
+}
+
+export interface RetrieveInput extends RetrievalOptions {
+  tenantId: string;
+  collection: string;
+  query: string;
+}
+
+export interface IngestionSummary {
+  documents: number;
+  indexed: number;
+  unchanged: number;
+  failed: number;
+  chunks: number;
+  errors: Array<{ ordinal: number; documentId: string; message: string }>;
+}
+
+function heartbeat(detail: unknown): void {
+  try {
+    Context.current().heartbeat(detail);
+  } catch {
+    // called outside an activity (a direct call in a benchmark or test): nothing to report to
+  }
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Chunk, embed and index one slice of a staged ingestion. */
+    async indexIngestionBatch(range: BatchRange): Promise<BatchOutcome> {
+      return indexBatch({ db: deps.db, embedder: deps.embedder, chunking: deps.config.chunking, heartbeat }, range);
+    },
+
+    /** Totals of a finished ingestion, with per-document errors (first 100). */
+    async summarizeIngestion(input: { ingestionId: string }): Promise<IngestionSummary> {
+      const { rows } = await deps.db.query<{ status: string; n: number; chunks: string }>(
+        `SELECT status, count(*)::int AS n, coalesce(sum(chunk_count), 0)::text AS chunks
+         FROM ingestion_items WHERE ingestion_id = $1 GROUP BY status`,
+        [input.ingestionId],
+      );
+      const errors = await deps.db.query<{ ordinal: number; document_id: string; error: string }>(
+        `SELECT ordinal, document_id, error FROM ingestion_items
+         WHERE ingestion_id = $1 AND status = 'failed' ORDER BY ordinal LIMIT 100`,
+        [input.ingestionId],
+      );
+      const count = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
+      return {
+        documents: rows.reduce((n, r) => n + r.n, 0),
+        indexed: count('indexed'),
+        unchanged: count('unchanged'),
+        failed: count('failed'),
+        chunks: rows.reduce((n, r) => n + Number(r.chunks), 0),
+        errors: errors.rows.map((e) => ({ ordinal: e.ordinal, documentId: e.document_id, message: e.error })),
+      };
+    },
+
+    /** Hybrid retrieval, tenant- and collection-scoped. Registered as a local activity. */
+    async retrieve(input: RetrieveInput): Promise<RetrievalResult> {
+      if (!input.query.trim()) throw ApplicationFailure.nonRetryable('query is empty', 'InvalidInput');
+      return retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
+    },
+
+    async rewriteQuestion(input: RewriteInput): Promise<RewriteOutput> {
+      return rewriteQuestion(deps.gateway, input);
+    },
+
+    async generateAnswer(input: GenerateInput): Promise<GenerateOutput> {
+      return generateAnswer(deps.gateway, input);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

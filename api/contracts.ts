@@ -1,0 +1,210 @@
+// zod schemas of every public request and response. The OpenAPI document at /openapi.json
+// is generated from these, so the contract and its documentation cannot drift apart.
+import { z } from 'zod';
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only, starting with a letter or digit');
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Machine-readable error code, e.g. invalid_request, unauthorized, not_found'),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+// ---------- documents and ingestions ----------
+
+export const documentInput = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^\s\p{Cc}]+$/u, 'no whitespace or control characters')
+    .optional()
+    .describe('Your id for the document; re-sending an id replaces that document. Defaults to a hash of the text.'),
+  title: z.string().max(500).optional(),
+  text: z.string().min(1).max(5_000_000).refine((t) => t.trim().length > 0, 'must not be blank'),
+  source: z.string().max(2_000).optional().describe('Where the document came from (URL, path, system)'),
+  metadata: jsonObject.optional().describe('Attributes to filter on at retrieval time'),
+});
+
+export const ingestRequest = z
+  .object({
+    collection: identifier.default('default'),
+    documents: z.array(documentInput).min(1).max(10_000),
+  })
+  .superRefine((body, ctx) => {
+    const seen = new Map<string, number>();
+    body.documents.forEach((d, i) => {
+      if (d.id === undefined) return;
+      const first = seen.get(d.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['documents', i, 'id'], message: `duplicates documents[${first}].id` });
+      } else seen.set(d.id, i);
+    });
+  })
+  .meta({ id: 'IngestRequest' });
+
+export const ingestAccepted = z
+  .object({
+    ingestionId: z.string(),
+    collection: z.string(),
+    documents: z.number().int(),
+    status: z.literal('running'),
+    links: z.object({ self: z.string() }),
+  })
+  .meta({ id: 'IngestAccepted' });
+
+export const ingestionStatus = z
+  .object({
+    ingestionId: z.string(),
+    collection: z.string(),
+    status: z.enum(['running', 'completed', 'failed']),
+    documents: z.number().int(),
+    processed: z.number().int(),
+    indexed: z.number().int(),
+    unchanged: z.number().int(),
+    failed: z.number().int(),
+    chunks: z.number().int(),
+    errors: z.array(z.object({ ordinal: z.number().int(), documentId: z.string(), message: z.string() })),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'IngestionStatus' });
+
+// ---------- tasks ----------
+
+export const conversationTurn = z.object({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().min(1).max(20_000),
+});
+
+export const answerOptions = z
+  .object({
+    mode: z.enum(['ensemble', 'sequential', 'bm25', 'vector']).optional().describe('Retrieval mode (default: ensemble)'),
+    topK: z.number().int().min(1).max(50).optional(),
+    candidates: z.number().int().min(1).max(500).optional(),
+    rrfK: z.number().int().min(1).max(1000).optional(),
+    efSearch: z.number().int().min(1).max(1000).optional(),
+    model: z.string().min(1).max(100).optional().describe('Start the fallback chain at this registry model'),
+    filter: jsonObject.optional().describe('Only passages whose metadata contains this object'),
+  })
+  .strict();
+
+export const taskRequest = z
+  .object({
+    type: z.literal('answer'),
+    input: z.string().min(1).max(8_000).refine((t) => t.trim().length > 0, 'must not be blank'),
+    conversation: z.array(conversationTurn).max(100).optional(),
+    collection: identifier.default('default'),
+    options: answerOptions.optional(),
+  })
+  .meta({ id: 'TaskRequest' });
+
+export const taskStatus = z.enum(['running', 'completed', 'failed', 'canceled']);
+
+const links = z.object({ self: z.string(), result: z.string(), cancel: z.string() });
+
+export const taskAccepted = z
+  .object({ taskId: z.string(), status: taskStatus, links })
+  .meta({ id: 'TaskAccepted' });
+
+const usage = z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
+
+export const step = z.object({
+  name: z.string(),
+  status: z.enum(['running', 'completed', 'failed', 'skipped']),
+  startedAt: z.string(),
+  latencyMs: z.number().optional(),
+  model: z.string().optional(),
+  usage: usage.optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+});
+
+export const citation = z.object({
+  index: z.number().int(),
+  chunkId: z.string(),
+  documentId: z.string(),
+  title: z.string().nullable(),
+  heading: z.string(),
+  source: z.string().nullable(),
+  snippet: z.string(),
+});
+
+export const answerResult = z
+  .object({
+    answer: z.string(),
+    citations: z.array(citation),
+    model: z.string(),
+    usage,
+    steps: z.array(step),
+    question: z.object({ original: z.string(), standalone: z.string().optional() }),
+    resolved: z.boolean(),
+  })
+  .meta({ id: 'AnswerResult' });
+
+export const taskView = z
+  .object({
+    taskId: z.string(),
+    type: z.string(),
+    status: taskStatus,
+    createdAt: z.string(),
+    closedAt: z.string().optional(),
+    steps: z.array(step),
+    usage,
+    result: answerResult.optional(),
+    error: z.object({ message: z.string(), type: z.string().optional() }).optional(),
+    links,
+  })
+  .meta({ id: 'Task' });
+
+export const taskResultResponse = z
+  .object({ taskId: z.string(), status: taskStatus, result: answerResult.optional(), error: z.object({ message: z.string() }).optional() })
+  .meta({ id: 'TaskResult' });
+
+export const taskListQuery = z.object({
+  status: taskStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  pageToken: z.string().max(4_000).optional(),
+});
+
+export const taskSummary = z.object({
+  taskId: z.string(),
+  type: z.string(),
+  status: taskStatus,
+  startedAt: z.string(),
+  closedAt: z.string().optional(),
+});
+
+export const taskList = z
+  .object({ tasks: z.array(taskSummary), nextPageToken: z.string().optional() })
+  .meta({ id: 'TaskList' });
+
+export const resultQuery = z.object({
+  wait: z.coerce.number().min(0).max(60).default(0).describe('Seconds to wait for the task to finish (long poll)'),
+});
+
+export const taskIdParams = z.object({ taskId: z.string().min(1).max(200) });
+export const ingestionIdParams = z.object({ ingestionId: z.string().min(1).max(200) });
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional(),
+});
+
+// ---------- health ----------
+
+const check = z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() });
+export const health = z
+  .object({ status: z.enum(['ok', 'degraded']), checks: z.object({ temporal: check, database: check }) })
+  .meta({ id: 'Health' });
+
+export type TaskRequest = z.infer<typeof taskRequest>;
+export type IngestRequest = z.infer<typeof ingestRequest>;
+export type TaskStatus = z.infer<typeof taskStatus>;

@@ -1,0 +1,333 @@
+// Tasks: start (idempotently), inspect, wait for, list and cancel. The task id is the
+// workflow id; the tasks table records which tenant owns it, and another tenant's task is
+// indistinguishable from a missing one (404).
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../infra/temporal.js';
+import type { answerQuestion } from '../../workflows/answer.js';
+import { answerStatusQuery, type AnswerResult, type AnswerTaskInput, type StepRecord } from '../../workflows/messages.js';
+import { requireRole, type Principal } from '../auth.js';
+import {
+  errorBody,
+  idempotencyHeaders,
+  resultQuery,
+  taskAccepted,
+  taskIdParams,
+  taskList,
+  taskListQuery,
+  taskRequest,
+  taskResultResponse,
+  taskView,
+  type TaskRequest,
+  type TaskStatus,
+} from '../contracts.js';
+import { ApiError, conflict, notFound, unavailable } from '../errors.js';
+import { principalOf, type ApiDeps } from '../server.js';
+import { executionStatusFilter, statusName, taskStatusOf } from '../task-status.js';
+
+const TASK_TYPES = ['answer'] as const;
+
+function linksFor(taskId: string) {
+  return { self: `/v1/tasks/${taskId}`, result: `/v1/tasks/${taskId}/result`, cancel: `/v1/tasks/${taskId}/cancel` };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function failureMessage(err: unknown): { message: string; type?: string } {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause as { message?: string; type?: string; cause?: { message?: string } } | undefined;
+    return { message: cause?.cause?.message ?? cause?.message ?? err.message, type: cause?.type };
+  }
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  const { temporal, db } = deps;
+
+  async function ownedTask(principal: Principal, taskId: string): Promise<{ type: string; created_at: Date }> {
+    const { rows } = await db.query<{ type: string; created_at: Date }>(
+      'SELECT type, created_at FROM tasks WHERE id = $1 AND tenant_id = $2',
+      [taskId, principal.tenantId],
+    );
+    if (!rows[0]) throw notFound(`task ${taskId}`);
+    return rows[0];
+  }
+
+  async function describe(handle: WorkflowHandle) {
+    try {
+      return await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(`task ${handle.workflowId}`);
+      throw unavailable('Temporal', err);
+    }
+  }
+
+  function answerInput(principal: Principal, body: TaskRequest): AnswerTaskInput {
+    const r = deps.config.retrieval;
+    const o = body.options ?? {};
+    return {
+      tenantId: principal.tenantId,
+      collection: body.collection,
+      question: body.input,
+      conversation: body.conversation ?? [],
+      options: {
+        mode: o.mode ?? r.mode,
+        topK: o.topK ?? r.topK,
+        candidates: o.candidates ?? r.candidates,
+        rrfK: o.rrfK ?? r.rrfK,
+        efSearch: o.efSearch ?? r.efSearch,
+        model: o.model,
+        filter: o.filter,
+      },
+    };
+  }
+
+  async function startWorkflow(taskId: string, input: AnswerTaskInput): Promise<void> {
+    try {
+      await temporal.workflow.start<typeof answerQuestion>('answerQuestion', {
+        workflowId: taskId,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
+          { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'answer' },
+        ],
+      });
+    } catch (err) {
+      // Already started: a retried request (same Idempotency-Key) — exactly what we want.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err;
+    }
+  }
+
+  app.post(
+    '/v1/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Start a task',
+        description: 'With an Idempotency-Key header, a retried request returns the task the first one started.',
+        body: taskRequest,
+        headers: idempotencyHeaders,
+        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 422: errorBody, 503: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:write');
+      const key = req.headers['idempotency-key'];
+      const requestHash = sha256(JSON.stringify(req.body));
+      // A keyed task's id is derived from (tenant, key): a retry after a crash anywhere in
+      // this handler lands on the same workflow id, which Temporal will not start twice.
+      let taskId = key ? `task_${sha256(`${principal.tenantId}\u0000${key}`).slice(0, 32)}` : `task_${randomUUID().replaceAll('-', '')}`;
+
+      const inserted = await db.query(
+        `INSERT INTO tasks (id, tenant_id, type, idempotency_key, request_hash) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [taskId, principal.tenantId, req.body.type, key ?? null, requestHash],
+      );
+      if (!inserted.rowCount) {
+        const { rows } = await db.query<{ id: string; request_hash: string }>(
+          'SELECT id, request_hash FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2',
+          [principal.tenantId, key],
+        );
+        const existing = rows[0];
+        if (!existing) throw new ApiError(500, 'internal', 'task id collision');
+        if (existing.request_hash !== requestHash) {
+          throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used for a different request');
+        }
+        taskId = existing.id;
+      }
+
+      try {
+        await startWorkflow(taskId, answerInput(principal, req.body));
+      } catch (err) {
+        if (!key) await db.query('DELETE FROM tasks WHERE id = $1', [taskId]).catch(() => undefined);
+        throw unavailable('Temporal', err);
+      }
+      const described = await describe(temporal.workflow.getHandle(taskId));
+      req.log.info({ taskId, tenantId: principal.tenantId, replay: !inserted.rowCount }, 'task started');
+      return reply.code(202).send({ taskId, status: taskStatusOf(described.status.name), links: linksFor(taskId) });
+    },
+  );
+
+  app.get(
+    '/v1/tasks/:taskId',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'A task: status, steps so far, usage and, when done, its result',
+        params: taskIdParams,
+        response: { 200: taskView, 401: errorBody, 403: errorBody, 404: errorBody, 503: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:read');
+      const task = await ownedTask(principal, req.params.taskId);
+      const handle = temporal.workflow.getHandle(req.params.taskId);
+      const described = await describe(handle);
+      const status = taskStatusOf(described.status.name);
+
+      let result: AnswerResult | undefined;
+      let error: { message: string; type?: string } | undefined;
+      let steps: StepRecord[] = [];
+      let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+      if (status === 'completed') {
+        result = (await handle.result()) as AnswerResult;
+        steps = result.steps;
+        usage = result.usage;
+      } else {
+        if (status !== 'running') error = await handle.result().then(() => undefined, failureMessage);
+        try {
+          // For a closed run the query replays its history on a worker; if none is up, the
+          // task is still reported, just without steps.
+          const s = await handle.query(answerStatusQuery);
+          steps = s.steps;
+          usage = s.usage;
+        } catch (err) {
+          req.log.warn({ taskId: req.params.taskId, err: String(err) }, 'status query failed');
+        }
+      }
+      return {
+        taskId: req.params.taskId,
+        type: task.type,
+        status,
+        createdAt: task.created_at.toISOString(),
+        closedAt: described.closeTime?.toISOString(),
+        steps,
+        usage,
+        result,
+        error,
+        links: linksFor(req.params.taskId),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/tasks/:taskId/result',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Wait for a task to finish (long poll)',
+        description: '200 with the outcome once the task has finished; 202 if it is still running after `wait` seconds.',
+        params: taskIdParams,
+        querystring: resultQuery,
+        response: { 200: taskResultResponse, 202: taskResultResponse, 401: errorBody, 403: errorBody, 404: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:read');
+      await ownedTask(principal, req.params.taskId);
+      const handle = temporal.workflow.getHandle(req.params.taskId);
+      const waitMs = req.query.wait * 1000;
+      // An abort signal ends Temporal's own long poll when our wait (or the client) gives up.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), Math.max(waitMs, 1));
+      req.raw.once('close', () => abort.abort());
+      try {
+        const outcome = await temporal.withAbortSignal(abort.signal, () =>
+          handle.result().then(
+            (result) => ({ status: 'completed' as TaskStatus, result: result as AnswerResult }),
+            async (err: unknown) => {
+              if (abort.signal.aborted) return undefined;
+              if (err instanceof WorkflowNotFoundError) throw notFound(`task ${req.params.taskId}`);
+              if (err instanceof WorkflowFailedError) {
+                const described = await describe(handle);
+                return { status: taskStatusOf(described.status.name), error: failureMessage(err) };
+              }
+              throw unavailable('Temporal', err);
+            },
+          ),
+        );
+        if (!outcome) return reply.code(202).send({ taskId: req.params.taskId, status: 'running' as const });
+        return reply.code(200).send({ taskId: req.params.taskId, ...outcome });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  );
+
+  app.get(
+    '/v1/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: "List the tenant's tasks, newest first",
+        querystring: taskListQuery,
+        response: { 200: taskList, 400: errorBody, 401: errorBody, 403: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:read');
+      // Tenant ids are restricted to [a-z0-9_-] by the schema, so they are safe to quote.
+      const clauses = [
+        `${TENANT_SEARCH_ATTRIBUTE.name} = '${principal.tenantId}'`,
+        `${TASK_TYPE_SEARCH_ATTRIBUTE.name} IN (${TASK_TYPES.map((t) => `'${t}'`).join(', ')})`,
+      ];
+      if (req.query.status) clauses.push(executionStatusFilter(req.query.status));
+      let nextPageToken: Uint8Array | undefined;
+      if (req.query.pageToken) {
+        nextPageToken = Buffer.from(req.query.pageToken, 'base64url');
+      }
+      let page;
+      try {
+        page = await temporal.workflowService.listWorkflowExecutions({
+          namespace: deps.config.temporal.namespace,
+          query: `${clauses.join(' AND ')} ORDER BY StartTime DESC`,
+          pageSize: req.query.limit,
+          nextPageToken,
+        });
+      } catch (err) {
+        if (req.query.pageToken) throw new ApiError(400, 'invalid_request', 'query.pageToken: not a page token from this API');
+        throw unavailable('Temporal', err);
+      }
+      const toDate = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+        t?.seconds != null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+      return {
+        tasks: (page.executions ?? []).map((e) => ({
+          taskId: e.execution?.workflowId ?? '',
+          type: e.type?.name === 'answerQuestion' ? 'answer' : (e.type?.name ?? 'unknown'),
+          status: taskStatusOf(statusName(e.status)),
+          startedAt: toDate(e.startTime) ?? '',
+          closedAt: toDate(e.closeTime),
+        })),
+        nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/tasks/:taskId/cancel',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a running task',
+        params: taskIdParams,
+        response: { 202: taskAccepted, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:write');
+      await ownedTask(principal, req.params.taskId);
+      const handle = temporal.workflow.getHandle(req.params.taskId);
+      const described = await describe(handle);
+      const status = taskStatusOf(described.status.name);
+      if (status !== 'running') throw conflict('task_not_running', `task is already ${status}`);
+      await handle.cancel();
+      req.log.info({ taskId: req.params.taskId, tenantId: principal.tenantId }, 'task cancellation requested');
+      return reply.code(202).send({ taskId: req.params.taskId, status, links: linksFor(req.params.taskId) });
+    },
+  );
+};

@@ -1,0 +1,47 @@
+// Temporal's execution statuses, as the API names them.
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
+import type { TaskStatus } from './contracts.js';
+
+export function taskStatusOf(status: WorkflowExecutionStatusName): TaskStatus {
+  switch (status) {
+    case 'COMPLETED':
+      return 'completed';
+    case 'CANCELLED':
+      return 'canceled';
+    case 'FAILED':
+    case 'TERMINATED':
+    case 'TIMED_OUT':
+      return 'failed';
+    default:
+      // RUNNING, and CONTINUED_AS_NEW (describe() without a run id follows to the newest run)
+      return 'running';
+  }
+}
+
+/** Visibility-query clause for a status filter. */
+export function executionStatusFilter(status: TaskStatus): string {
+  switch (status) {
+    case 'running':
+      return `ExecutionStatus = 'Running'`;
+    case 'completed':
+      return `ExecutionStatus = 'Completed'`;
+    case 'canceled':
+      return `ExecutionStatus = 'Canceled'`;
+    case 'failed':
+      return `ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')`;
+  }
+}
+
+const BY_NUMBER: Record<number, WorkflowExecutionStatusName> = {
+  1: 'RUNNING',
+  2: 'COMPLETED',
+  3: 'FAILED',
+  4: 'CANCELLED',
+  5: 'TERMINATED',
+  6: 'CONTINUED_AS_NEW',
+  7: 'TIMED_OUT',
+};
+
+export function statusName(n: number | null | undefined): WorkflowExecutionStatusName {
+  return BY_NUMBER[n ?? 0] ?? 'UNSPECIFIED';
+}

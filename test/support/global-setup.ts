@@ -1,0 +1,53 @@
+// Once per `npm test`: a real Temporal dev server, PGlite with pgvector (served over its
+// socket, as in production's embedded mode) and a native Postgres with pgvector (pgserver),
+// both migrated; and the workflow bundle, built once for every test worker.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
+import { migrate } from '../../infra/db/migrate.js';
+import { createPool } from '../../infra/db/pool.js';
+import { startTemporalDevServer } from '../../infra/stack.js';
+import { WORKFLOWS_PATH } from '../../workers/worker.js';
+import { startNativePostgres } from './native-postgres.js';
+import { TEST_EMBEDDER } from './harness.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    pgliteUrl: string;
+    nativePgUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'));
+  const t0 = Date.now();
+  const [temporal, pglite, native, bundle] = await Promise.all([
+    startTemporalDevServer({ ip: '127.0.0.1' }, { downloadDir: path.join(scratch, 'tools') }),
+    startEmbeddedPostgres({}),
+    startNativePostgres(),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } }),
+  ]);
+  for (const url of [pglite.url, native.url]) {
+    const db = createPool(url, 2);
+    await migrate(db, { embeddingDimensions: TEST_EMBEDDER.dimensions, embedderId: TEST_EMBEDDER.id });
+    await db.end();
+  }
+  const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
+  await writeFile(workflowBundlePath, bundle.code);
+  console.log(`[setup] Temporal ${temporal.address}, PGlite ${pglite.url}, ${native.version} ${native.url} ready in ${Date.now() - t0} ms`);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('pgliteUrl', pglite.url);
+  project.provide('nativePgUrl', native.url);
+  project.provide('workflowBundlePath', workflowBundlePath);
+
+  return async () => {
+    await Promise.allSettled([temporal.teardown(), pglite.stop(), native.stop()]);
+    await rm(scratch, { recursive: true, force: true });
+  };
+}

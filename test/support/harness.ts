@@ -1,0 +1,79 @@
+// What a test needs to run Gatehouse for real: services on the shared PGlite or native
+// Postgres, a worker on its own task queue of the shared Temporal dev server, a client,
+// and a tenant of its own so tests never see each other's data.
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { ModelGateway } from '../../activities/gateway/gateway.js';
+import { HashingEmbedder, type Embedder } from '../../activities/retrieval/embeddings.js';
+import { loadConfig, type Config } from '../../infra/config.js';
+import { createPool, detectCapabilities } from '../../infra/db/pool.js';
+import { createLogger } from '../../infra/logger.js';
+import type { Services } from '../../infra/services.js';
+import { createWorker, installRuntime } from '../../workers/worker.js';
+
+/** The embedder every shared test database is migrated for: fast and deterministic. */
+export const TEST_EMBEDDER: Embedder = new HashingEmbedder(384);
+
+export type DbKind = 'pglite' | 'native';
+
+export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'gatehouse-test');
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', ...env });
+}
+
+export function databaseUrl(kind: DbKind): string {
+  return kind === 'pglite' ? inject('pgliteUrl') : inject('nativePgUrl');
+}
+
+export async function testServices(kind: DbKind, config = testConfig(), embedder: Embedder = TEST_EMBEDDER): Promise<Services> {
+  const db = createPool(databaseUrl(kind), 5, testLog);
+  const caps = await detectCapabilities(db);
+  const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db, log: testLog, embedder });
+  return { db, caps, embedder, gateway, close: () => db.end() };
+}
+
+export async function ensureTestTenant(services: Pick<Services, 'db'>, tenantId: string): Promise<void> {
+  await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [tenantId]);
+}
+
+export interface TestWorker {
+  client: Client;
+  taskQueue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(services: Services, config = testConfig()): Promise<TestWorker> {
+  const address = inject('temporalAddress');
+  const taskQueue = uniqueId('tq');
+  installRuntime(testLog);
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    deps: { ...services, config, log: testLog },
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+  const clientConnection = await Connection.connect({ address });
+  const client = new Client({ connection: clientConnection, namespace: 'default' });
+  return {
+    client,
+    taskQueue,
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await clientConnection.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// A standalone worker (`npm run worker`) for external Temporal and Postgres: scale out by
+// running more of these on the same task queue.
+import { ConfigError, loadConfig } from '../infra/config.js';
+import { createLogger } from '../infra/logger.js';
+import { createServices } from '../infra/services.js';
+import { connectWorker } from '../infra/temporal.js';
+import { createWorker, installRuntime } from './worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS: required for a standalone worker (host:port)');
+  if (!config.database.url) throw new ConfigError('DATABASE_URL: required for a standalone worker (postgres://…)');
+  const log = createLogger(config.logLevel, 'gatehouse-worker');
+  installRuntime(log);
+  const services = await createServices(config, { databaseUrl: config.database.url, log });
+  const connection = await connectWorker(config.temporal.address);
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, deps: { ...services, config, log } });
+
+  let signals = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (++signals > 1) process.exit(130);
+      log.info({ signal }, 'draining: finishing activities in flight, then stopping');
+      worker.shutdown();
+    });
+  }
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
+  await worker.run();
+  await connection.close();
+  await services.close();
+  log.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `gatehouse-worker: configuration error: ${err.message}` : err);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,68 @@
+// Creating a Gatehouse worker: every workflow, every activity, one task queue.
+import { fileURLToPath } from 'node:url';
+import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Logger } from '../infra/logger.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+
+/**
+ * Route the SDK's own logs into our logger, once per process, and leave signal handling to
+ * the process owner (infra/main.ts, workers/main.ts) so shutdown happens in a known order.
+ */
+export function installRuntime(parent: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  // The SDK is chatty at info (bundle sizes, poller starts): keep its warnings and errors.
+  const level = parent.levelVal < 30 || parent.levelVal > 40 ? parent.level : 'warn';
+  const log = parent.child({ component: 'temporal-sdk' }, { level });
+  try {
+    installWith(log);
+  } catch (err) {
+    // Someone (a dev server, a connection) already created the default runtime: keep it.
+    log.debug({ err: String(err) }, 'Temporal runtime already installed');
+  }
+}
+
+function installWith(log: Logger): void {
+  Runtime.install({
+    shutdownSignals: [],
+    logger: {
+      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ ...meta, sdk: true }, message),
+      trace: (message, meta) => log.trace({ ...meta, sdk: true }, message),
+      debug: (message, meta) => log.debug({ ...meta, sdk: true }, message),
+      info: (message, meta) => log.info({ ...meta, sdk: true }, message),
+      warn: (message, meta) => log.warn({ ...meta, sdk: true }, message),
+      error: (message, meta) => log.error({ ...meta, sdk: true }, message),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+}
+
+export interface GatehouseWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A pre-built workflow bundle (tests and benchmarks build it once); default: bundle from source. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker> {
+  installRuntime(opts.deps.log);
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(opts.deps),
+    // Activities in flight get this long to finish before shutdown cancels them.
+    shutdownGraceTime: '20 seconds',
+    maxConcurrentActivityTaskExecutions: 20,
+    maxConcurrentLocalActivityExecutions: 20,
+  });
+}

@@ -1,0 +1,3 @@
+// Every workflow the worker runs (its workflowsPath).
+export { answerQuestion } from './answer.js';
+export { ingestDocuments } from './ingest.js';

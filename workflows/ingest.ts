@@ -1,0 +1,55 @@
+// ingestDocuments: index the documents an API call staged, in batches, a few at a time.
+// History carries the ingestion id and batch ranges, never document text.
+import { proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { ingestProgressQuery, type IngestInput, type IngestProgress, type IngestResult } from './messages.js';
+
+const indexing = proxyActivities<Activities>({
+  // A batch embeds up to a few hundred chunks; a local model on two cores needs its time.
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '3 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 10 },
+});
+
+export async function ingestDocuments(input: IngestInput): Promise<IngestResult> {
+  const ranges: Array<{ from: number; to: number }> = [];
+  for (let from = 0; from < input.documentCount; from += input.batchSize) {
+    ranges.push({ from, to: Math.min(from + input.batchSize, input.documentCount) });
+  }
+  const progress: IngestProgress = {
+    documents: input.documentCount,
+    processed: 0,
+    indexed: 0,
+    unchanged: 0,
+    failed: 0,
+    chunks: 0,
+    batches: { total: ranges.length, done: 0 },
+    embedMs: 0,
+  };
+  setHandler(ingestProgressQuery, () => progress);
+
+  // A fixed number of lanes, each taking the next range: bounded parallelism, no busy loop.
+  let next = 0;
+  const lane = async () => {
+    while (next < ranges.length) {
+      const range = ranges[next++]!;
+      const outcome = await indexing.indexIngestionBatch({ ingestionId: input.ingestionId, ...range });
+      progress.processed += outcome.documents;
+      progress.indexed += outcome.indexed;
+      progress.unchanged += outcome.unchanged;
+      progress.failed += outcome.failed;
+      progress.chunks += outcome.chunks;
+      progress.embedMs += Math.round(outcome.embedMs);
+      progress.batches.done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(input.parallelBatches, ranges.length)) }, lane));
+
+  const summary = await bookkeeping.summarizeIngestion({ ingestionId: input.ingestionId });
+  return { ...summary, embedMs: progress.embedMs };
+}
