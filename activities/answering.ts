@@ -14,6 +14,11 @@ export interface RewriteInput {
   context: CallContext;
 }
 
+/** Set by the activity wrapper: aborts the model call when the task is cancelled. */
+export interface Abortable {
+  signal?: AbortSignal;
+}
+
 export interface RewriteOutput {
   resolved: boolean;
   standalone?: string;
@@ -27,14 +32,14 @@ const REWRITE_SYSTEM = `You rewrite the user's latest message into a standalone 
 Use only facts stated in the conversation. If the message refers to someone or something whose identity the conversation does not establish, do not guess.
 Reply with JSON only: {"resolved": true, "standalone": "<question>"} or {"resolved": false, "missing": "<what is unknown>"}.`;
 
-export async function rewriteQuestion(gateway: ModelGateway, input: RewriteInput): Promise<RewriteOutput> {
+export async function rewriteQuestion(gateway: ModelGateway, input: RewriteInput, { signal }: Abortable = {}): Promise<RewriteOutput> {
   const transcript = input.conversation.map((t) => `${t.role}: ${t.content}`).join('\n');
   const messages: ChatMessage[] = [
     { role: 'system', content: REWRITE_SYSTEM },
     { role: 'user', content: `Conversation:\n${transcript}\n\nLatest message: ${input.question}` },
   ];
   const res = await gateway.chat(
-    { messages, model: input.model, responseFormat: 'json', maxTokens: 200, temperature: 0, offline: { kind: 'rewrite', question: input.question, conversation: input.conversation } },
+    { messages, model: input.model, responseFormat: 'json', maxTokens: 200, temperature: 0, signal, offline: { kind: 'rewrite', question: input.question, conversation: input.conversation } },
     { ...input.context, step: 'rewrite_query' },
   );
   let parsed: { resolved?: unknown; standalone?: unknown; missing?: unknown };
@@ -115,7 +120,7 @@ export function extractCitations(answer: string, passages: Passage[]): Citation[
     });
 }
 
-export async function generateAnswer(gateway: ModelGateway, input: GenerateInput): Promise<GenerateOutput> {
+export async function generateAnswer(gateway: ModelGateway, input: GenerateInput, { signal }: Abortable = {}): Promise<GenerateOutput> {
   if (!input.question.trim()) throw ApplicationFailure.nonRetryable('question is empty', 'InvalidInput');
   if (input.passages.length === 0) {
     // Nothing retrieved: say so without spending a model call.
@@ -127,6 +132,7 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
       model: input.model,
       maxTokens: 600,
       temperature: 0.1,
+      signal,
       offline: { kind: 'answer', question: input.question, passages: input.passages },
     },
     { ...input.context, step: 'generate' },

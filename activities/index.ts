@@ -36,6 +36,25 @@ export interface IngestionSummary {
   errors: Array<{ ordinal: number; documentId: string; message: string }>;
 }
 
+/**
+ * Run a long call (a model request) heartbeating every few seconds, so Temporal notices a
+ * dead worker within the heartbeat timeout and can deliver cancellation, which aborts the call.
+ */
+async function heartbeating<T>(fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return fn(); // a direct call outside an activity
+  }
+  const timer = setInterval(() => context.heartbeat(), 2_000);
+  try {
+    return await fn(context.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function heartbeat(detail: unknown): void {
   try {
     Context.current().heartbeat(detail);
@@ -81,11 +100,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async rewriteQuestion(input: RewriteInput): Promise<RewriteOutput> {
-      return rewriteQuestion(deps.gateway, input);
+      return heartbeating((signal) => rewriteQuestion(deps.gateway, input, { signal }));
     },
 
     async generateAnswer(input: GenerateInput): Promise<GenerateOutput> {
-      return generateAnswer(deps.gateway, input);
+      return heartbeating((signal) => generateAnswer(deps.gateway, input, { signal }));
     },
   };
 }

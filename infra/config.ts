@@ -37,6 +37,8 @@ const envSchema = z.object({
   GATEHOUSE_DATA_DIR: z.string().min(1).default('.data'),
   GATEHOUSE_API_KEY: z.string().min(24, 'expected at least 24 characters').optional(),
   GATEHOUSE_SEED_DEMO: bool.default(true),
+  /** Run a worker inside `npm start`; false for an API-only process beside separate workers. */
+  GATEHOUSE_RUN_WORKER: bool.default(true),
 
   DATABASE_URL: z
     .string()
@@ -104,6 +106,7 @@ export interface Config {
   api: { port: number; host: string; bodyLimitBytes: number; devApiKey?: string };
   dataDir: string;
   seedDemo: boolean;
+  runWorker: boolean;
   database: { url?: string; poolSize: number; pglitePort: number };
   temporal: {
     address?: string;
@@ -214,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     dataDir,
     seedDemo: e.GATEHOUSE_SEED_DEMO,
+    runWorker: e.GATEHOUSE_RUN_WORKER,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, pglitePort: e.PGLITE_PORT },
     temporal: {
       address: e.TEMPORAL_ADDRESS,

@@ -72,20 +72,22 @@ async function main(): Promise<void> {
     stops.push(['temporal client', () => client.connection.close()]);
     if (!stack.embedded.temporal) await ensureSearchAttributes(client, config.temporal.namespace);
 
-    const connection = await connectWorker(stack.temporalAddress);
-    stops.push(['worker connection', () => connection.close()]);
-    const worker = await createWorker({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      deps: { ...services, config, log },
-    });
-    const running = worker.run();
-    stops.push(['worker', async () => { worker.shutdown(); await running; }]);
-    running.catch((err) => {
-      log.error({ err: String(err) }, 'worker stopped unexpectedly');
-      void shutdown(1);
-    });
+    if (config.runWorker) {
+      const connection = await connectWorker(stack.temporalAddress);
+      stops.push(['worker connection', () => connection.close()]);
+      const worker = await createWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        deps: { ...services, config, log },
+      });
+      const running = worker.run();
+      stops.push(['worker', async () => { worker.shutdown(); await running; }]);
+      running.catch((err) => {
+        log.error({ err: String(err) }, 'worker stopped unexpectedly');
+        void shutdown(1);
+      });
+    }
 
     const api = await buildApi({ db: services.db, temporal: client, config, log });
     await api.listen({ port: config.api.port, host: config.api.host });
@@ -101,9 +103,12 @@ async function main(): Promise<void> {
       `  Temporal UI  ${stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`}`,
       `  Database     ${stack.embedded.postgres ? 'embedded PGlite + pgvector' : 'external Postgres'}; embeddings: ${services.embedder.description}`,
       `  Models       ${config.models.chain.join(' → ')}${config.models.chain[0] === 'local' ? ' (offline extractive model; set OPENAI_BASE_URL for a language model)' : ''}`,
-      key ? `  API key      ${key}` : '  API key      none registered: set GATEHOUSE_API_KEY',
+      // Only a key we generated is shown: an operator's own key stays out of terminals and logs.
+      key && !config.api.devApiKey ? `  API key      ${key}   (kept in ${path.join(config.dataDir, 'dev-api-key')})` : key ? '  API key      the one in GATEHOUSE_API_KEY' : '  API key      none registered: set GATEHOUSE_API_KEY',
       '',
-      key ? `  Try: curl -s -H "Authorization: Bearer ${key}" ${apiUrl}/v1/tasks -H 'content-type: application/json' -d '{"type":"answer","input":"How do I clear an E-102 paper jam?"}'` : '',
+      key && !config.api.devApiKey
+        ? `  Try: curl -s -H "Authorization: Bearer ${key}" ${apiUrl}/v1/tasks -H 'content-type: application/json' -d '{"type":"answer","input":"Can I get next-day delivery to Hawaii?"}'`
+        : '',
       '',
     ];
     // The banner is for the person at the terminal, so it goes to stdout, not the log.

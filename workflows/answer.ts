@@ -12,6 +12,9 @@ import { StepLog } from './policy/steps.js';
 const models = proxyActivities<Activities>({
   // A model call may walk a fallback chain of several providers, each with its own timeout.
   startToCloseTimeout: '2 minutes',
+  // The activity heartbeats while it waits: a dead worker is noticed in seconds, not minutes,
+  // and cancelling the task aborts the model call.
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 

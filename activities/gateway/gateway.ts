@@ -59,6 +59,8 @@ export class ModelGateway {
         await this.record(spec, ctx, usage, latencyMs, 'ok');
         return { content, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts };
       } catch (err) {
+        // Cancelled by the caller: not the model's fault, and no reason to try another.
+        if (req.signal?.aborted) throw err;
         const latencyMs = Math.round(performance.now() - t0);
         const outcome = classify(err);
         const message = err instanceof Error ? err.message : String(err);
@@ -92,13 +94,16 @@ export class ModelGateway {
   }
 
   private async remoteCall(spec: ModelSpec, req: ChatRequest): Promise<{ content: string; inputTokens: number; outputTokens: number }> {
-    const res = await this.client(spec).chat.completions.create({
-      model: spec.providerModel,
-      messages: req.messages,
-      max_tokens: req.maxTokens,
-      temperature: req.temperature,
-      ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
-    });
+    const res = await this.client(spec).chat.completions.create(
+      {
+        model: spec.providerModel,
+        messages: req.messages,
+        max_tokens: req.maxTokens,
+        temperature: req.temperature,
+        ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
+      },
+      { signal: req.signal },
+    );
     const choice = res.choices?.[0];
     if (!choice || typeof choice.message?.content !== 'string') {
       throw new MalformedResponseError('response has no message content');

@@ -27,6 +27,8 @@ export interface ChatRequest {
   maxTokens?: number;
   temperature?: number;
   offline?: OfflineTask;
+  /** Aborts the call, e.g. when the task is cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface CallContext {

@@ -262,7 +262,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
     {
       schema: {
         tags: ['tasks'],
-        summary: "List the tenant's tasks, newest first",
+        summary: "List the tenant's tasks (running first, then the most recently closed)",
         querystring: taskListQuery,
         response: { 200: taskList, 400: errorBody, 401: errorBody, 403: errorBody },
       },
@@ -284,7 +284,8 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       try {
         page = await temporal.workflowService.listWorkflowExecutions({
           namespace: deps.config.temporal.namespace,
-          query: `${clauses.join(' AND ')} ORDER BY StartTime DESC`,
+          // No ORDER BY: not every visibility store supports it; the default order is running first, then newest.
+          query: clauses.join(' AND '),
           pageSize: req.query.limit,
           nextPageToken,
         });

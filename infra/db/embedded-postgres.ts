@@ -1,14 +1,10 @@
 // The embedded database: PGlite (Postgres compiled to WASM) with pgvector, kept under the
-// data dir and served on a local port by its socket server, so the rest of the app talks
-// to it with `pg` exactly as it would to a native Postgres.
-//
-// PGlite runs one session: the socket server queues statements from all connections and
-// keeps a transaction's statements together. Keep transactions short and never wait on a
-// second connection inside one.
+// data dir and served on a local port (infra/db/pglite-server.ts), so the rest of the app
+// talks to it with `pg` exactly as it would to a native Postgres.
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PgliteServer } from './pglite-server.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -19,25 +15,15 @@ export async function startEmbeddedPostgres(opts: {
   /** Directory for the database files; undefined keeps everything in memory (tests). */
   dataDir?: string;
   port?: number;
-  maxConnections?: number;
 }): Promise<EmbeddedPostgres> {
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
-  const db = await PGlite.create({
-    dataDir: opts.dataDir,
-    extensions: { vector },
-  });
-  const server = new PGLiteSocketServer({
-    db,
-    host: '127.0.0.1',
-    port: opts.port ?? 0,
-    maxConnections: opts.maxConnections ?? 32,
-  });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  const db = await PGlite.create({ dataDir: opts.dataDir, extensions: { vector } });
+  const server = new PgliteServer(db);
+  const port = await server.listen(opts.port ?? 0);
   return {
-    url,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
     async stop() {
-      await server.stop();
+      await server.close();
       await db.close();
     },
   };

@@ -19,8 +19,12 @@ export interface MigrationOptions {
 }
 
 export async function migrate(db: Db, opts: MigrationOptions): Promise<string[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Under the lock: two processes starting on a fresh database would otherwise race to create it.
+  await inTransaction(db, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
   const applied: string[] = [];
   for (const file of files) {

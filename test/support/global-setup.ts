@@ -12,7 +12,7 @@ import { createPool } from '../../infra/db/pool.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
 import { startNativePostgres } from './native-postgres.js';
-import { TEST_EMBEDDER } from './harness.js';
+import { TEST_EMBEDDER } from './harness-config.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

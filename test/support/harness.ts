@@ -1,32 +1,20 @@
 // What a test needs to run Gatehouse for real: services on the shared PGlite or native
 // Postgres, a worker on its own task queue of the shared Temporal dev server, a client,
 // and a tenant of its own so tests never see each other's data.
-import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
-import { HashingEmbedder, type Embedder } from '../../activities/retrieval/embeddings.js';
-import { loadConfig, type Config } from '../../infra/config.js';
+import type { Embedder } from '../../activities/retrieval/embeddings.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
-import { createLogger } from '../../infra/logger.js';
 import type { Services } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 
-/** The embedder every shared test database is migrated for: fast and deterministic. */
-export const TEST_EMBEDDER: Embedder = new HashingEmbedder(384);
+import { TEST_EMBEDDER, testConfig, testLog, uniqueId } from './harness-config.js';
+
+export { TEST_EMBEDDER, testConfig, testLog, uniqueId };
 
 export type DbKind = 'pglite' | 'native';
-
-export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'gatehouse-test');
-
-export function uniqueId(prefix: string): string {
-  return `${prefix}-${randomBytes(5).toString('hex')}`;
-}
-
-export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', ...env });
-}
 
 export function databaseUrl(kind: DbKind): string {
   return kind === 'pglite' ? inject('pgliteUrl') : inject('nativePgUrl');

@@ -1,0 +1,122 @@
+// Records one history per workflow path into test/histories/, for the replay test.
+// Run after a deliberate (versioned) workflow change:  npx tsx test/support/record-histories.ts
+// It starts its own Temporal dev server, PGlite and scripted model, like the test setup.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { stageDocuments } from '../../api/staging.js';
+import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
+import { migrate } from '../../infra/db/migrate.js';
+import { createPool, detectCapabilities } from '../../infra/db/pool.js';
+import { ModelGateway } from '../../activities/gateway/gateway.js';
+import { startTemporalDevServer } from '../../infra/stack.js';
+import { findTemporalCli } from '../../infra/tools.js';
+import { promisify } from 'node:util';
+import { createWorker, installRuntime } from '../../workers/worker.js';
+import type { answerQuestion } from '../../workflows/answer.js';
+import type { ingestDocuments } from '../../workflows/ingest.js';
+import type { AnswerTaskInput } from '../../workflows/messages.js';
+import { indexDocuments } from './corpus.js';
+import { TEST_EMBEDDER, testConfig, testLog } from './harness-config.js';
+import { startScriptedModelServer } from './scripted-model-server.js';
+
+const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
+
+installRuntime(testLog);
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-record-'));
+const temporal = await startTemporalDevServer({ ip: '127.0.0.1' }, { downloadDir: scratch });
+const pg = await startEmbeddedPostgres({});
+const server = await startScriptedModelServer({ models: ['primary', 'secondary'] });
+const config = testConfig({
+  OPENAI_BASE_URL: server.baseUrl,
+  GATEHOUSE_CHAT_MODEL: 'primary',
+  GATEHOUSE_MODEL_FALLBACKS: 'secondary',
+  GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary' }, { name: 'secondary' }]),
+});
+const db = createPool(pg.url, 5);
+await migrate(db, { embeddingDimensions: TEST_EMBEDDER.dimensions, embedderId: TEST_EMBEDDER.id });
+const services = {
+  db,
+  caps: await detectCapabilities(db),
+  embedder: TEST_EMBEDDER,
+  gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db }),
+};
+const tenant = 'recorder';
+await indexDocuments(services, { tenantId: tenant, collection: 'kb', documents: [{ id: 'r', text: 'Returns within 30 days get a refund minus a 15% restocking fee.' }] });
+
+const taskQueue = 'record';
+const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { ...services, config, log: testLog } });
+const running = worker.run();
+const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+
+// The CLI writes the same JSON the Temporal UI downloads, which is what replay accepts.
+const cli = (await findTemporalCli())!;
+async function record(name: string, handle: WorkflowHandle) {
+  await handle.result().catch(() => undefined);
+  const { stdout } = await promisify(execFile)(cli, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', temporal.address, '--output', 'json'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  await writeFile(path.join(HISTORIES, `${name}.json`), stdout);
+  console.log(`recorded ${name}`);
+}
+const answer = (question: string, extra: Partial<AnswerTaskInput> = {}): AnswerTaskInput => ({
+  tenantId: tenant,
+  collection: 'kb',
+  question,
+  conversation: [],
+  options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 },
+  ...extra,
+});
+let n = 0;
+const start = (input: AnswerTaskInput) =>
+  client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue, workflowId: `record-${n++}`, args: [input] });
+
+try {
+  server.enqueue({ content: 'A 15% fee [1].' });
+  await record('answerQuestion-plain', await start(answer('What is the restocking fee?')));
+
+  server.enqueue({ content: JSON.stringify({ resolved: true, standalone: 'What is the restocking fee for printers?' }) }, { content: 'A 15% fee [1].' });
+  await record('answerQuestion-rewrite', await start(answer('And for printers?', { conversation: [{ role: 'user', content: 'What is the restocking fee?' }] })));
+
+  server.enqueue({ content: JSON.stringify({ resolved: false, missing: 'who "his wife" is' }) });
+  await record('answerQuestion-unresolved', await start(answer('How about his wife?', { conversation: [{ role: 'user', content: 'When did John buy?' }] })));
+
+  server.enqueue({ error: { status: 500 } }, { error: { status: 503 } }, { content: 'After a retry [1].' });
+  await record('answerQuestion-retried', await start(answer('What is the restocking fee?')));
+
+  server.enqueue({ error: { status: 400 } });
+  await record('answerQuestion-failed', await start(answer('What is the restocking fee?')));
+
+  server.enqueue({ hangMs: 20_000 });
+  const canceled = await start(answer('What is the restocking fee?'));
+  while (!server.requests.some((r) => r.kind === 'chat' && r.at > Date.now() - 5_000 && server.pendingSteps === 0)) await new Promise((r) => setTimeout(r, 50));
+  await canceled.cancel();
+  await record('answerQuestion-canceled', canceled);
+
+  const ingestionId = 'record-ingestion';
+  const documents = Array.from({ length: 7 }, (_, i) => ({ id: `d${i}`, text: `Document ${i} text.` }));
+  await stageDocuments(db, ingestionId, tenant, { collection: 'kb', documents });
+  await record(
+    'ingestDocuments-batches',
+    await client.workflow.start<typeof ingestDocuments>('ingestDocuments', {
+      taskQueue,
+      workflowId: ingestionId,
+      args: [{ ingestionId, tenantId: tenant, documentCount: 7, batchSize: 2, parallelBatches: 2 }],
+    }),
+  );
+} finally {
+  worker.shutdown();
+  await running;
+  await nativeConnection.close();
+  await client.connection.close();
+  await server.close();
+  await db.end();
+  await pg.stop();
+  await temporal.teardown();
+  await rm(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,32 @@
+// Replays recorded histories of every workflow against the current workflow code. A change
+// that would make a running workflow non-deterministic (a reordered or added command, a
+// different activity) fails here, before it can break runs in production.
+//
+// Re-record (after a deliberate, versioned change) with:
+//   npx tsx test/support/record-histories.ts
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+
+const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
+const WORKFLOW_TYPES = ['answerQuestion', 'ingestDocuments'];
+
+describe('replaying recorded histories', () => {
+  it('replays every recorded history with the current workflow code', async () => {
+    const files = (await readdir(HISTORIES)).filter((f) => f.endsWith('.json')).sort();
+    // Every workflow type has at least one recorded history.
+    for (const type of WORKFLOW_TYPES) expect(files.some((f) => f.startsWith(`${type}-`))).toBe(true);
+    const histories = await Promise.all(
+      // The worker parses the JSON (as the Temporal UI and CLI export it) itself.
+      files.map(async (f) => ({ workflowId: f, history: JSON.parse(await readFile(path.join(HISTORIES, f), 'utf8')) as unknown })),
+    );
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(histories.length).toBeGreaterThanOrEqual(6);
+  });
+});
