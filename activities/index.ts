@@ -67,7 +67,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Chunk, embed and index one slice of a staged ingestion. */
     async indexIngestionBatch(range: BatchRange): Promise<BatchOutcome> {
-      return indexBatch({ db: deps.db, embedder: deps.embedder, chunking: deps.config.chunking, heartbeat }, range);
+      return heartbeating(() => indexBatch({ db: deps.db, embedder: deps.embedder, chunking: deps.config.chunking, heartbeat }, range));
     },
 
     /** Totals of a finished ingestion, with per-document errors (first 100). */

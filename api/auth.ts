@@ -50,7 +50,10 @@ export async function upsertApiKey(db: Db, opts: { id: string; key: string; tena
   );
 }
 
-/** Looks keys up by hash, with a short cache so a busy client does not cost a query per request. */
+/**
+ * Looks keys up by hash, with a short cache so a busy client does not cost a query per
+ * request. Another process sees a revocation within the cache's lifetime (10 s).
+ */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
@@ -58,6 +61,11 @@ export class Authenticator {
     private readonly db: Db,
     private readonly ttlMs = 10_000,
   ) {}
+
+  /** Forget cached keys, so a revocation takes effect at once in this process. */
+  clear(): void {
+    this.cache.clear();
+  }
 
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');

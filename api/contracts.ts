@@ -93,6 +93,7 @@ export const answerOptions = z
     candidates: z.number().int().min(1).max(500).optional(),
     rrfK: z.number().int().min(1).max(1000).optional(),
     efSearch: z.number().int().min(1).max(1000).optional(),
+    rerank: z.enum(['similarity', 'fused']).optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
     model: z.string().min(1).max(100).optional().describe('Start the fallback chain at this registry model'),
     filter: jsonObject.optional().describe('Only passages whose metadata contains this object'),
   })

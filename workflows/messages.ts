@@ -19,6 +19,7 @@ export interface AnswerOptions {
   candidates: number;
   rrfK: number;
   efSearch: number;
+  rerank?: 'similarity' | 'fused';
   model?: string;
   filter?: Record<string, unknown>;
 }

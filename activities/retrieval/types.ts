@@ -10,6 +10,11 @@ export interface RetrievalOptions {
   candidates: number;
   rrfK: number;
   efSearch: number;
+  /**
+   * How sequential mode orders the term candidates: by vector similarity alone, or by fusing
+   * their term and similarity ranks (default).
+   */
+  rerank?: 'similarity' | 'fused';
   /** Chunks whose metadata contains this JSON object (jsonb @>). */
   filter?: Record<string, unknown>;
 }

@@ -84,6 +84,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         candidates: o.candidates ?? r.candidates,
         rrfK: o.rrfK ?? r.rrfK,
         efSearch: o.efSearch ?? r.efSearch,
+        rerank: o.rerank,
         model: o.model,
         filter: o.filter,
       },

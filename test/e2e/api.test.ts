@@ -74,6 +74,20 @@ describe('HTTP API', () => {
     expect(forbidden).toMatchObject({ status: 403, json: { error: { code: 'forbidden', message: 'this API key lacks the "documents:write" role' } } });
   });
 
+  it('lets an admin create narrower keys and revoke them', async () => {
+    const created = await call('POST', '/v1/api-keys', { key: keys.admin, body: { roles: ['tasks:read'], name: 'dashboard' } });
+    expect(created).toMatchObject({ status: 201, json: { tenantId: tenant, roles: ['tasks:read'] } });
+    expect(created.json.key).toMatch(/^gh_[0-9a-f]{12}_[\w-]{43}$/);
+    expect((await call('GET', '/v1/tasks', { key: created.json.key })).status).toBe(200);
+    expect((await call('POST', '/v1/api-keys', { key: created.json.key, body: { roles: ['admin'] } })).status).toBe(403);
+    expect((await call('POST', '/v1/api-keys', { key: keys.admin, body: { roles: ['root'] } })).json.error.message).toMatch(/^body\.roles\.0: /);
+    expect((await call('DELETE', `/v1/api-keys/${created.json.id}`, { key: keys.other })).status).toBe(404);
+    expect((await call('DELETE', `/v1/api-keys/${created.json.id}`, { key: keys.admin })).status).toBe(204);
+    expect((await call('GET', '/v1/tasks', { key: created.json.key })).status).toBe(401);
+    const stored = await services.db.query('SELECT key_hash FROM api_keys WHERE id = $1', [created.json.id]);
+    expect(stored.rows[0].key_hash).not.toContain(created.json.key.slice(16));
+  });
+
   it('answers bad input with a 400 that names the field', async () => {
     const blank = await call('POST', '/v1/documents', { key: keys.admin, body: { documents: [{ text: 'ok' }, { text: '   ' }] } });
     expect(blank.status).toBe(400);

