@@ -22,18 +22,44 @@ export function contentTerms(text: string): string[] {
   return (text.toLowerCase().match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []).filter((w) => !STOPWORDS.has(w)).map(stem);
 }
 
+const cells = (row: string) =>
+  row
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split('|')
+    .map((cell) => cell.trim());
+
+/**
+ * Markdown tables become one self-describing line per row ("Item: Printer; Refund: full;
+ * Restocking fee: 15%"), so a quoted row carries its column names and a header row is never
+ * mistaken for an answer.
+ */
+export function flattenTables(text: string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const header = lines[i]!;
+    if (/^\s*\|/.test(header) && /^\s*\|[\s|:-]+\|?\s*$/.test(lines[i + 1] ?? '')) {
+      const names = cells(header);
+      i += 2;
+      for (; i < lines.length && /^\s*\|/.test(lines[i]!); i++) {
+        out.push(
+          cells(lines[i]!)
+            .map((value, c) => (value && value !== '✓' ? (names[c] ? `${names[c]}: ${value}` : value) : ''))
+            .filter(Boolean)
+            .join('; ') + '.',
+        );
+      }
+      i -= 1;
+    } else {
+      out.push(header);
+    }
+  }
+  return out.join('\n');
+}
+
 /** Strip Markdown furniture so a quoted sentence reads as prose. */
 function clean(sentence: string): string {
-  // A table row reads better as its cells in a row: "TN-220XL: 5,500 pages: $119.99".
-  if (/^\s*\|.*\|\s*$/.test(sentence)) {
-    sentence = sentence
-      .trim()
-      .replace(/^\||\|$/g, '')
-      .split('|')
-      .map((cell) => cell.trim())
-      .filter((cell) => cell && cell !== '✓')
-      .join(' — ');
-  }
   return sentence
     .replace(/^\s*(?:[-*+]|\d+[.)]|#+)\s+/gm, '')
     .replace(/\*\*|__|`/g, '')
@@ -79,7 +105,7 @@ export async function answerExtractively(
   if (passages.length === 0) return NOT_FOUND_ANSWER;
 
   const sentences = passages
-    .flatMap((p, i) => splitSentences(p.text).map((s) => ({ passage: i + 1, text: clean(s), terms: new Set(contentTerms(s)) })))
+    .flatMap((p, i) => splitSentences(flattenTables(p.text)).map((s) => ({ passage: i + 1, text: clean(s), terms: new Set(contentTerms(s)) })))
     .filter((s) => s.text.length >= 12 && /[\p{L}]{3}/u.test(s.text) && !/^\|?[\s|:-]+\|?$/.test(s.text))
     .slice(0, 400);
   if (sentences.length === 0) return NOT_FOUND_ANSWER;
@@ -141,7 +167,8 @@ const SUBJECT_PRONOUN = /\b(he|she|they|him|her|them|his|hers|their|theirs)\b/i;
 
 /** Named things in a sentence: runs of capitalised words, or product-like codes such as "LX-200". */
 export function entities(text: string): string[] {
-  const found = text.match(/\b(?:[A-Z][\p{L}'-]*|[A-Z0-9]+-\d+[A-Z]*)(?:\s+(?:[A-Z][\p{L}'-]*|\d+[A-Z]?))*/gu) ?? [];
+  // Codes first: "LX-200" must not stop at "LX-".
+  const found = text.match(/\b(?:[A-Z0-9]+-\d+[A-Z]*|[A-Z][\p{L}'-]*)(?:\s+(?:[A-Z0-9]+-\d+[A-Z]*|[A-Z][\p{L}'-]*|\d+[A-Z]?\b))*/gu) ?? [];
   const sentenceStart = /^(What|When|Where|Who|Why|How|Which|Is|Are|Can|Could|Does|Did|Do|Should|Will|Would|Tell|Please|And|The|A|An|I)$/;
   return found
     .map((e) => e.split(/\s+/).filter((w, i) => !(i === 0 && sentenceStart.test(w))).join(' '))

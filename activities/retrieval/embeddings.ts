@@ -44,7 +44,7 @@ export class OpenAIEmbedder implements Embedder {
     return this.opts.dimensions;
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.opts.batchSize) {
       const batch = texts.slice(i, i + this.opts.batchSize);
@@ -92,7 +92,7 @@ export class HashingEmbedder implements Embedder {
     this.description = `feature-hashing embedder (lexical, not a semantic model; ${dimensions} dimensions)`;
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
     return texts.map((t) => this.embedOne(t));
   }
 

@@ -32,6 +32,8 @@ export interface BatchOutcome {
   errors: ItemError[];
   /** Time spent computing embeddings, reported apart from everything else. */
   embedMs: number;
+  /** Time spent in the write transaction (index maintenance included). */
+  writeMs: number;
   totalMs: number;
 }
 
@@ -72,6 +74,7 @@ export async function indexBatch(
   );
   const pending = items.filter((i) => i.status === 'pending');
   let embedMs = 0;
+  let writeMs = 0;
 
   if (pending.length > 0) {
     const { rows: existing } = await db.query<{ id: string; content_hash: string }>(
@@ -104,13 +107,15 @@ export async function indexBatch(
     let v = 0;
     for (const p of prepared) p.embeddings = p.chunks.map(() => vectors[v++]!);
 
+    const t1 = performance.now();
     await inTransaction(db, (client) =>
       writeBatch(client, { ...owner, ingestionId: range.ingestionId, prepared, unchanged, failures }),
     );
+    writeMs = performance.now() - t1;
   }
 
   const outcome = await summarize(db, range);
-  return { ...outcome, embedMs, totalMs: performance.now() - started };
+  return { ...outcome, embedMs, writeMs, totalMs: performance.now() - started };
 }
 
 async function writeBatch(
@@ -182,51 +187,17 @@ async function writeBatch(
       ],
     );
 
-    const rows = prepared.flatMap((p) => p.chunks.map((c, i) => ({ p, c, e: p.embeddings[i]! })));
-    const added = await client.query<{ chunks: number; terms: string }>(
-      `WITH input AS (
-         SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[], $9::jsonb[])
-           AS t(document_id, ordinal, heading, text, token_count, embedding, metadata)
-       ), analysed AS (
-         SELECT input.*, to_tsvector('english', input.heading || E'\\n' || input.text) AS tsv FROM input
-       ), ins AS (
-         INSERT INTO chunks (tenant_id, collection_id, document_id, ordinal, heading, text, token_count, term_count, tsv, embedding, metadata)
-         SELECT $1, $2, a.document_id, a.ordinal, a.heading, a.text, a.token_count,
-                (SELECT coalesce(sum(array_length(u.positions, 1)), 0) FROM unnest(a.tsv) u),
-                a.tsv, a.embedding::vector, a.metadata
-         FROM analysed a
-         RETURNING id, tsv, term_count
-       ), postings AS (
-         INSERT INTO chunk_terms (collection_id, term, chunk_id, tf, dl)
-         SELECT $2, u.lexeme, ins.id, coalesce(array_length(u.positions, 1), 1), ins.term_count
-         FROM ins, unnest(ins.tsv) u
-         RETURNING term
-       ), df AS (
-         INSERT INTO term_stats (collection_id, term, df)
-         SELECT $2, term, count(*)::int FROM postings GROUP BY term ORDER BY term
-         ON CONFLICT (collection_id, term) DO UPDATE SET df = term_stats.df + excluded.df
-       )
-       SELECT count(*)::int AS chunks, coalesce(sum(term_count), 0)::text AS terms FROM ins`,
-      [
-        b.tenant_id,
-        b.collection_id,
-        rows.map((r) => r.p.item.document_id),
-        rows.map((r) => r.c.ordinal),
-        rows.map((r) => r.c.heading),
-        rows.map((r) => r.c.text),
-        rows.map((r) => r.c.tokenCount),
-        rows.map((r) => toVectorParam(r.e)),
-        rows.map((r) => JSON.stringify(r.p.item.metadata ?? {})),
-      ],
-    );
-    const delta = {
-      chunks: added.rows[0]!.chunks - removed.rows[0]!.chunks,
-      terms: BigInt(added.rows[0]!.terms) - BigInt(removed.rows[0]!.terms),
-    };
-    await client.query(
-      'UPDATE collections SET chunk_count = chunk_count + $2, total_terms = total_terms + $3::bigint WHERE id = $1',
-      [b.collection_id, delta.chunks, delta.terms.toString()],
-    );
+    const added = await insertChunks(client, {
+      tenantId: b.tenant_id,
+      collectionId: b.collection_id,
+      chunks: prepared.flatMap((p) =>
+        p.chunks.map((c, i) => ({ ...c, documentId: p.item.document_id, embedding: p.embeddings[i]!, metadata: p.item.metadata ?? {} })),
+      ),
+    });
+    await addCorpusStatistics(client, b.collection_id, {
+      chunks: added.chunks - removed.rows[0]!.chunks,
+      terms: added.terms - BigInt(removed.rows[0]!.terms),
+    });
     await client.query('DELETE FROM term_stats WHERE collection_id = $1 AND df <= 0', [b.collection_id]);
   }
 
@@ -244,7 +215,7 @@ async function writeBatch(
   );
 }
 
-async function summarize(db: Db, range: BatchRange): Promise<Omit<BatchOutcome, 'embedMs' | 'totalMs'>> {
+async function summarize(db: Db, range: BatchRange): Promise<Omit<BatchOutcome, 'embedMs' | 'writeMs' | 'totalMs'>> {
   const { rows } = await db.query<{ ordinal: number; document_id: string; status: string; chunk_count: number; error: string | null }>(
     `SELECT ordinal, document_id, status, chunk_count, error FROM ingestion_items
      WHERE ingestion_id = $1 AND ordinal >= $2 AND ordinal < $3`,
@@ -261,4 +232,72 @@ async function summarize(db: Db, range: BatchRange): Promise<Omit<BatchOutcome, 
       .filter((r) => r.status === 'failed')
       .map((r) => ({ ordinal: r.ordinal, documentId: r.document_id, message: r.error ?? 'failed' })),
   };
+}
+
+export interface ChunkRow {
+  documentId: string;
+  ordinal: number;
+  heading: string;
+  text: string;
+  tokenCount: number;
+  embedding: ArrayLike<number>;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Insert chunks with everything BM25 needs, in one statement: the tsvector and its length,
+ * one posting per lexeme (with tf and the chunk's length), and the document frequencies.
+ * The caller holds the collection's row lock and updates its corpus statistics.
+ */
+export async function insertChunks(
+  client: DbClient,
+  target: { tenantId: string; collectionId: number; chunks: ChunkRow[] },
+): Promise<{ chunks: number; terms: bigint }> {
+  const rows = target.chunks;
+  const { rows: result } = await client.query<{ chunks: number; terms: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[], $9::jsonb[])
+         AS t(document_id, ordinal, heading, text, token_count, embedding, metadata)
+     ), analysed AS (
+       SELECT input.*, to_tsvector('english', input.heading || E'\\n' || input.text) AS tsv FROM input
+     ), ins AS (
+       INSERT INTO chunks (tenant_id, collection_id, document_id, ordinal, heading, text, token_count, term_count, tsv, embedding, metadata)
+       SELECT $1, $2, a.document_id, a.ordinal, a.heading, a.text, a.token_count,
+              (SELECT coalesce(sum(array_length(u.positions, 1)), 0) FROM unnest(a.tsv) u),
+              a.tsv, a.embedding::vector, a.metadata
+       FROM analysed a
+       RETURNING id, tsv, term_count
+     ), postings AS (
+       INSERT INTO chunk_terms (collection_id, term, chunk_id, tf, dl)
+       SELECT $2, u.lexeme, ins.id, coalesce(array_length(u.positions, 1), 1), ins.term_count
+       FROM ins, unnest(ins.tsv) u
+       RETURNING term
+     ), df AS (
+       INSERT INTO term_stats (collection_id, term, df)
+       SELECT $2, term, count(*)::int FROM postings GROUP BY term ORDER BY term
+       ON CONFLICT (collection_id, term) DO UPDATE SET df = term_stats.df + excluded.df
+     )
+     SELECT count(*)::int AS chunks, coalesce(sum(term_count), 0)::text AS terms FROM ins`,
+    [
+      target.tenantId,
+      target.collectionId,
+      rows.map((r) => r.documentId),
+      rows.map((r) => r.ordinal),
+      rows.map((r) => r.heading),
+      rows.map((r) => r.text),
+      rows.map((r) => r.tokenCount),
+      rows.map((r) => toVectorParam(r.embedding)),
+      rows.map((r) => JSON.stringify(r.metadata)),
+    ],
+  );
+  return { chunks: result[0]!.chunks, terms: BigInt(result[0]!.terms) };
+}
+
+/** N and the total length for BM25's IDF and length normalisation, kept exact by every writer. */
+export async function addCorpusStatistics(client: DbClient, collectionId: number, delta: { chunks: number; terms: bigint }): Promise<void> {
+  await client.query('UPDATE collections SET chunk_count = chunk_count + $2, total_terms = total_terms + $3::bigint WHERE id = $1', [
+    collectionId,
+    delta.chunks,
+    delta.terms.toString(),
+  ]);
 }

@@ -8,7 +8,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../../infra/config.js';
 import { ensureMiniLmModel } from '../../infra/tools.js';
-import type { Embedder } from './embeddings.js';
+import type { Embedder, EmbeddingPurpose } from './embeddings.js';
 
 const DIMENSIONS = 384;
 /** all-MiniLM-L6-v2 was trained on sequences of at most 256 word pieces. */
@@ -54,7 +54,7 @@ export class LocalSentenceEmbedder implements Embedder {
     return ids.length <= MAX_TOKENS ? ids : [...ids.slice(0, MAX_TOKENS - 1), this.sepId];
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
     const run = this.queue.then(() => this.embedAll(texts));
     this.queue = run.catch(() => undefined);
     return run;

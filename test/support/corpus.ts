@@ -20,7 +20,7 @@ export async function indexDocuments(
   await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [opts.tenantId]);
   const ingestionId = `ing_test_${randomBytes(6).toString('hex')}`;
   await stageDocuments(services.db, ingestionId, opts.tenantId, { collection: opts.collection, documents: opts.documents });
-  const total: BatchOutcome = { documents: 0, indexed: 0, unchanged: 0, failed: 0, chunks: 0, errors: [], embedMs: 0, totalMs: 0 };
+  const total: BatchOutcome = { documents: 0, indexed: 0, unchanged: 0, failed: 0, chunks: 0, errors: [], embedMs: 0, writeMs: 0, totalMs: 0 };
   const size = opts.batchSize ?? 50;
   for (let from = 0; from < opts.documents.length; from += size) {
     const o = await indexBatch(
@@ -34,6 +34,7 @@ export async function indexDocuments(
     total.chunks += o.chunks;
     total.errors.push(...o.errors);
     total.embedMs += o.embedMs;
+    total.writeMs += o.writeMs;
     total.totalMs += o.totalMs;
   }
   return { ...total, ingestionId };

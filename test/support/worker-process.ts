@@ -10,7 +10,7 @@ import { testConfig, testLog } from './harness-config.js';
 
 const env = process.env;
 const delay = Number(env.EMBED_DELAY_MS ?? 0);
-const hashing: Embedder = new HashingEmbedder(384);
+const hashing = new HashingEmbedder(384);
 const embedder: Embedder = {
   id: hashing.id,
   description: hashing.description,
