@@ -70,8 +70,13 @@ export function createActivities(deps: ActivityDeps) {
       return heartbeating(() => indexBatch({ db: deps.db, embedder: deps.embedder, chunking: deps.config.chunking, heartbeat }, range));
     },
 
-    /** Totals of a finished ingestion, with per-document errors (first 100). */
-    async summarizeIngestion(input: { ingestionId: string }): Promise<IngestionSummary> {
+    /**
+     * Close an ingestion: refresh the tables' visibility map and planner statistics (BM25's
+     * index-only scans need the first, PGlite has no autovacuum to keep it), then report the
+     * totals with per-document errors (first 100).
+     */
+    async finishIngestion(input: { ingestionId: string }): Promise<IngestionSummary> {
+      await deps.db.query('VACUUM (ANALYZE) chunks, chunk_terms, term_stats');
       const { rows } = await deps.db.query<{ status: string; n: number; chunks: string }>(
         `SELECT status, count(*)::int AS n, coalesce(sum(chunk_count), 0)::text AS chunks
          FROM ingestion_items WHERE ingestion_id = $1 GROUP BY status`,

@@ -14,7 +14,8 @@ const indexing = proxyActivities<Activities>({
 });
 
 const bookkeeping = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  // VACUUM of a large collection's tables takes seconds to minutes.
+  startToCloseTimeout: '15 minutes',
   retry: { maximumAttempts: 10 },
 });
 
@@ -52,6 +53,6 @@ export async function ingestDocuments(input: IngestInput): Promise<IngestResult>
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(input.parallelBatches, ranges.length)) }, lane));
 
-  const summary = await bookkeeping.summarizeIngestion({ ingestionId: input.ingestionId });
+  const summary = await bookkeeping.finishIngestion({ ingestionId: input.ingestionId });
   return { ...summary, embedMs: progress.embedMs };
 }

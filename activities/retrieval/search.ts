@@ -29,21 +29,24 @@ export async function searchBm25(
   db: Db,
   q: { collectionId: number; query: string; limit: number; filter?: Record<string, unknown> },
 ): Promise<ScoredId[]> {
-  const filterJoin = q.filter ? 'JOIN chunks c ON c.id = p.chunk_id AND c.metadata @> $6::jsonb' : '';
-  const params: unknown[] = [q.collectionId, q.query, q.limit, BM25.k1, BM25.b];
+  const filterJoin = q.filter ? 'JOIN chunks c ON c.id = p.chunk_id AND c.metadata @> $7::jsonb' : '';
+  // tf·(k1+1) / (tf + k1·(1−b) + k1·b·dl/avgdl), with (k1+1) folded into the term weight.
+  const params: unknown[] = [q.collectionId, q.query, q.limit, BM25.k1 + 1, BM25.k1 * (1 - BM25.b), BM25.k1 * BM25.b];
   if (q.filter) params.push(JSON.stringify(q.filter));
+  // The CTEs are MATERIALIZED so each term's IDF is computed once, not once per posting, and
+  // all arithmetic is float8: per-posting numeric math cost more than reading the postings.
   const { rows } = await db.query<{ id: string; score: number }>(
     `WITH terms AS (
        SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('english', $2))
-     ), corpus AS (
+     ), corpus AS MATERIALIZED (
        SELECT chunk_count::float8 AS n, greatest(total_terms::float8 / greatest(chunk_count, 1), 1) AS avgdl
        FROM collections WHERE id = $1
-     ), weights AS (
-       SELECT s.term, ln(1 + (corpus.n - s.df + 0.5) / (s.df + 0.5)) AS idf
+     ), weights AS MATERIALIZED (
+       SELECT s.term, ln(1 + (corpus.n - s.df + 0.5::float8) / (s.df + 0.5::float8)) * $4::float8 AS w
        FROM terms JOIN term_stats s ON s.collection_id = $1 AND s.term = terms.term CROSS JOIN corpus
      )
      SELECT p.chunk_id::text AS id,
-            sum(w.idf * p.tf * ($4::float8 + 1) / (p.tf + $4::float8 * (1 - $5::float8 + $5::float8 * p.dl / corpus.avgdl)))::float8 AS score
+            sum(w.w * p.tf / (p.tf + $5::float8 + $6::float8 * p.dl / corpus.avgdl)) AS score
      FROM weights w
      JOIN chunk_terms p ON p.collection_id = $1 AND p.term = w.term
      ${filterJoin}
@@ -185,14 +188,14 @@ export async function retrieveHybrid(
   const needsTerms = req.mode !== 'vector';
   const candidates = Math.max(req.candidates, req.topK);
 
+  // Term search does not need the query embedding: start it while the embedder works.
+  const bm25Search = needsTerms
+    ? timed(timings, 'bm25Ms', () => searchBm25(deps.db, { collectionId, query: req.query, limit: candidates, filter: req.filter }))
+    : Promise.resolve([]);
+  bm25Search.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const embedding = needsVector
     ? await timed(timings, 'embedMs', async () => (await deps.embedder.embed([req.query], 'query'))[0]!)
     : undefined;
-  const bm25 = needsTerms
-    ? await timed(timings, 'bm25Ms', () =>
-        searchBm25(deps.db, { collectionId, query: req.query, limit: candidates, filter: req.filter }),
-      )
-    : [];
 
   let ranked: Array<{ id: string; score: number; ranks: Passage['ranks'] }>;
   let fallback: RetrievalResult['fallback'];
@@ -209,13 +212,14 @@ export async function retrieveHybrid(
 
   switch (req.mode) {
     case 'bm25':
-      ranked = bm25.slice(0, req.topK).map((r, i) => ({ ...r, ranks: { bm25: i + 1 } }));
+      ranked = (await bm25Search).slice(0, req.topK).map((r, i) => ({ ...r, ranks: { bm25: i + 1 } }));
       break;
     case 'vector':
       ranked = (await vectorSearch()).map((r, i) => ({ ...r, ranks: { vector: i + 1 } }));
       break;
     case 'ensemble': {
-      const dense = await vectorSearch();
+      // The two retrievers run concurrently, on separate connections.
+      const [bm25, dense] = await Promise.all([bm25Search, vectorSearch()]);
       ranked = reciprocalRankFusion({ bm25, vector: dense }, req.rrfK, req.topK).map((f) => ({
         id: f.id,
         score: f.score,
@@ -224,6 +228,7 @@ export async function retrieveHybrid(
       break;
     }
     case 'sequential': {
+      const bm25 = await bm25Search;
       if (bm25.length === 0) {
         fallback = 'vector';
         ranked = (await vectorSearch()).slice(0, req.topK).map((r, i) => ({ ...r, ranks: { vector: i + 1 } }));
