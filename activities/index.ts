@@ -10,6 +10,14 @@ import type { ModelGateway } from './gateway/gateway.js';
 import type { Embedder } from './retrieval/embeddings.js';
 import { indexBatch, type BatchOutcome, type BatchRange } from './retrieval/ingest.js';
 import { retrieveHybrid } from './retrieval/search.js';
+import type { PendingApproval } from '../workflows/messages.js';
+import { compensateAction, executeAction, proposeAction, type ExecuteInput, type ExecuteOutput, type ProposeInput, type ProposeOutput } from './agent/actions.js';
+import { indexApproval } from './agent/approval-index.js';
+import { decideNextStep, type DecideInput, type DecideOutput } from './agent/decide.js';
+import { planTask, type PlanInput, type PlanOutput } from './agent/plan.js';
+import { runReadTool, type RunToolInput, type RunToolOutput } from './agent/run-tool.js';
+import { builtinTools, ToolRegistry } from './tools/registry.js';
+import type { ToolDefinition, ToolServices } from './tools/types.js';
 import type { RetrievalOptions, RetrievalResult } from './retrieval/types.js';
 
 export interface ActivityDeps {
@@ -17,8 +25,10 @@ export interface ActivityDeps {
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
-  config: Pick<Config, 'chunking'>;
+  config: Pick<Config, 'chunking' | 'agents' | 'retrieval'>;
   log: Logger;
+  /** Tools a deployment adds to the built-in ones. */
+  tools?: ToolDefinition[];
 }
 
 export interface RetrieveInput extends RetrievalOptions {
@@ -64,6 +74,16 @@ function heartbeat(detail: unknown): void {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const registry = new ToolRegistry([...builtinTools(deps.config.agents), ...(deps.tools ?? [])]);
+  const { mode, topK, candidates, rrfK, efSearch } = deps.config.retrieval;
+  const toolServices: ToolServices = {
+    db: deps.db,
+    caps: deps.caps,
+    embedder: deps.embedder,
+    gateway: deps.gateway,
+    log: deps.log,
+    retrieval: { mode, topK, candidates, rrfK, efSearch },
+  };
   return {
     /** Chunk, embed and index one slice of a staged ingestion. */
     async indexIngestionBatch(range: BatchRange): Promise<BatchOutcome> {
@@ -110,6 +130,45 @@ export function createActivities(deps: ActivityDeps) {
 
     async generateAnswer(input: GenerateInput): Promise<GenerateOutput> {
       return heartbeating((signal) => generateAnswer(deps.gateway, input, { signal }));
+    },
+
+    // ----- agents -----
+
+    /** Every tool this worker can run, with its kind (the default tool set of an agent task). */
+    async listTools(): Promise<Array<{ name: string; kind: string }>> {
+      return registry.names().map((name) => ({ name, kind: registry.get(name)!.kind }));
+    },
+
+    /** The model's next move: a final answer, or tool calls checked against the registry. */
+    async decideNextStep(input: DecideInput): Promise<DecideOutput> {
+      return heartbeating((signal) => decideNextStep(deps.gateway, registry, input, signal));
+    },
+
+    async planTask(input: PlanInput): Promise<PlanOutput> {
+      return heartbeating((signal) => planTask(deps.gateway, input, signal));
+    },
+
+    async runReadTool(input: RunToolInput): Promise<RunToolOutput> {
+      return heartbeating((signal) => runReadTool(toolServices, registry, input, signal));
+    },
+
+    /** A write action's dry run, arguments hash, approval policy and provenance. */
+    async proposeAction(input: ProposeInput): Promise<ProposeOutput> {
+      return proposeAction(toolServices, registry, input);
+    },
+
+    /** An approved write action, exactly once (the action ledger). */
+    async executeAction(input: ExecuteInput): Promise<ExecuteOutput> {
+      return heartbeating(() => executeAction(toolServices, registry, input));
+    },
+
+    async compensateAction(input: { tenantId: string; taskId: string; approvalId: string }) {
+      return compensateAction(toolServices, registry, input);
+    },
+
+    /** Mirror an approval's state into the approvals table the API lists. */
+    async indexApproval(input: { tenantId: string; taskId: string; approval: PendingApproval }): Promise<void> {
+      await indexApproval(deps.db, input);
     },
   };
 }

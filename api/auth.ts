@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../infra/db/pool.js';
 import { ApiError } from './errors.js';
 
-export const ROLES = ['admin', 'tasks:read', 'tasks:write', 'documents:read', 'documents:write'] as const;
+export const ROLES = ['admin', 'tasks:read', 'tasks:write', 'documents:read', 'documents:write', 'approvals:read', 'approvals:write'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
@@ -93,6 +93,7 @@ export class Authenticator {
 const IMPLIED_BY: Partial<Record<Role, Role[]>> = {
   'tasks:read': ['tasks:write'],
   'documents:read': ['documents:write'],
+  'approvals:read': ['approvals:write'],
 };
 
 export function requireRole(principal: Principal, role: Role): void {

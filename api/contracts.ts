@@ -99,17 +99,51 @@ export const answerOptions = z
   })
   .strict();
 
-export const taskRequest = z
+export const agentBudgets = z
   .object({
-    type: z.literal('answer'),
-    input: z.string().min(1).max(8_000).refine((t) => t.trim().length > 0, 'must not be blank'),
-    conversation: z.array(conversationTurn).max(100).optional(),
-    collection: identifier.default('default'),
-    options: answerOptions.optional(),
+    maxSteps: z.number().int().min(1).max(10_000),
+    maxTokens: z.number().int().min(1).max(100_000_000),
+    maxCostUsd: z.number().positive().max(10_000),
+    maxToolCalls: z.number().int().min(1).max(10_000),
+    maxWallSeconds: z.number().int().min(1).max(7 * 86_400),
   })
+  .partial()
+  .strict();
+
+export const agentOptions = z
+  .object({
+    mode: z.enum(['loop', 'plan']).optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
+    tools: z.array(z.string().min(1).max(64)).max(50).optional().describe('Tools the agent may use (default: all)'),
+    budgets: agentBudgets.optional().describe('Reaching one pauses the task with an "extend budget?" approval'),
+    model: z.string().min(1).max(100).optional(),
+    approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('How long an approval waits (default 24 h)'),
+    onApprovalExpiry: z.enum(['reject', 'escalate']).optional(),
+    keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
+  })
+  .strict();
+
+const taskInput = z.string().min(1).max(8_000).refine((t) => t.trim().length > 0, 'must not be blank');
+
+export const taskRequest = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('answer'),
+      input: taskInput,
+      conversation: z.array(conversationTurn).max(100).optional(),
+      collection: identifier.default('default'),
+      options: answerOptions.optional(),
+    }),
+    z.object({
+      type: z.literal('agent'),
+      input: taskInput,
+      conversation: z.array(conversationTurn).max(100).optional(),
+      collection: identifier.default('default'),
+      options: agentOptions.optional(),
+    }),
+  ])
   .meta({ id: 'TaskRequest' });
 
-export const taskStatus = z.enum(['running', 'completed', 'failed', 'canceled']);
+export const taskStatus = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'canceled']);
 
 const links = z.object({ self: z.string(), result: z.string(), cancel: z.string() });
 
@@ -152,6 +186,91 @@ export const answerResult = z
   })
   .meta({ id: 'AnswerResult' });
 
+// ---------- agents ----------
+
+export const approvalView = z
+  .object({
+    taskId: z.string(),
+    approvalId: z.string(),
+    tool: z.string(),
+    arguments: z.record(z.string(), z.unknown()),
+    argumentsHash: z.string(),
+    preview: z.object({ summary: z.string(), changes: z.unknown() }),
+    rationale: z.string(),
+    provenance: z.array(z.unknown()),
+    requiredRole: z.string(),
+    approvalsNeeded: z.number().int(),
+    approvedBy: z.array(z.string()),
+    status: z.string(),
+    reason: z.string().optional(),
+    requestedAt: z.string(),
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'Approval' });
+
+const budgetValues = z.object({ maxSteps: z.number(), maxTokens: z.number(), maxCostUsd: z.number(), maxToolCalls: z.number(), maxWallSeconds: z.number() });
+const budgetUsed = z.object({ steps: z.number(), tokens: z.number(), costUsd: z.number(), toolCalls: z.number(), wallSeconds: z.number() });
+
+export const agentView = z.object({
+  phase: z.enum(['working', 'awaiting_approval', 'awaiting_input', 'done']),
+  mode: z.enum(['loop', 'plan']),
+  plan: z.array(z.object({ id: z.string(), title: z.string(), instruction: z.string(), dependsOn: z.array(z.string()), status: z.string(), result: z.string().optional() })),
+  pendingApprovals: z.array(approvalView.omit({ taskId: true })),
+  budgets: budgetValues,
+  used: budgetUsed,
+  answers: z.array(z.string()),
+  question: z.string().optional(),
+});
+
+export const agentResult = z
+  .object({
+    answer: z.string(),
+    endReason: z.string(),
+    model: z.string(),
+    usage,
+    used: budgetUsed,
+    steps: z.array(step),
+    actions: z.array(z.object({ approvalId: z.string(), tool: z.string(), status: z.string(), result: z.unknown().optional() })),
+  })
+  .meta({ id: 'AgentResult' });
+
+export const approvalListQuery = z.object({
+  status: z.enum(['pending', 'approved', 'rejected', 'expired', 'superseded', 'executed', 'failed']).default('pending'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const approvalList = z.object({ approvals: z.array(approvalView) }).meta({ id: 'ApprovalList' });
+
+export const approvalParams = z.object({ taskId: z.string().min(1).max(200), approvalId: z.string().min(1).max(100) });
+
+export const decisionRequest = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
+    reason: z.string().min(1).max(2_000).optional(),
+    arguments: jsonObject.optional().describe('Approve with these arguments instead: validated and shown again as a new approval'),
+  })
+  .strict()
+  .refine((d) => d.decision === 'approve' || d.arguments === undefined, { message: 'only an approval can edit arguments', path: ['arguments'] })
+  .meta({ id: 'ApprovalDecision' });
+
+export const decisionResponse = z
+  .object({
+    taskId: z.string(),
+    approvalId: z.string(),
+    status: z.string(),
+    newApprovalId: z.string().optional(),
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'ApprovalOutcome' });
+
+export const messageRequest = z.object({ text: z.string().min(1).max(10_000).refine((t) => t.trim().length > 0, 'must not be blank') }).strict();
+export const messageAccepted = z.object({ taskId: z.string(), accepted: z.boolean(), turn: z.number().int() });
+export const eventsQuery = z.object({ since: z.coerce.number().int().min(0).optional().describe('Replay events after this sequence number') });
+
+export const compensationResponse = z.object({ taskId: z.string(), approvalId: z.string(), summary: z.string(), result: z.unknown(), replayed: z.boolean() });
+
 export const taskView = z
   .object({
     taskId: z.string(),
@@ -161,14 +280,15 @@ export const taskView = z
     closedAt: z.string().optional(),
     steps: z.array(step),
     usage,
-    result: answerResult.optional(),
+    agent: agentView.optional(),
+    result: z.union([answerResult, agentResult]).optional(),
     error: z.object({ message: z.string(), type: z.string().optional() }).optional(),
     links,
   })
   .meta({ id: 'Task' });
 
 export const taskResultResponse = z
-  .object({ taskId: z.string(), status: taskStatus, result: answerResult.optional(), error: z.object({ message: z.string() }).optional() })
+  .object({ taskId: z.string(), status: taskStatus, result: z.union([answerResult, agentResult]).optional(), error: z.object({ message: z.string() }).optional() })
   .meta({ id: 'TaskResult' });
 
 export const taskListQuery = z.object({

@@ -22,12 +22,13 @@ import { ApiError, errorBody } from './errors.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
+import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
 
 export interface ApiDeps {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api'>;
+  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
   log: Logger;
 }
 
@@ -96,6 +97,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(healthRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(agentRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
   return app;
 }

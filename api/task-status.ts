@@ -18,9 +18,19 @@ export function taskStatusOf(status: WorkflowExecutionStatusName): TaskStatus {
   }
 }
 
+/** A running agent task waiting for a person says so (its phase is a search attribute). */
+export function refineStatus(status: TaskStatus, phase: string | undefined): TaskStatus {
+  if (status === 'running' && (phase === 'awaiting_approval' || phase === 'awaiting_input')) return phase;
+  return status;
+}
+
 /** Visibility-query clause for a status filter. */
 export function executionStatusFilter(status: TaskStatus): string {
   switch (status) {
+    case 'awaiting_approval':
+      return `ExecutionStatus = 'Running' AND GatehouseTaskStatus = 'awaiting_approval'`;
+    case 'awaiting_input':
+      return `ExecutionStatus = 'Running' AND GatehouseTaskStatus = 'awaiting_input'`;
     case 'running':
       return `ExecutionStatus = 'Running'`;
     case 'completed':

@@ -83,6 +83,17 @@ const envSchema = z.object({
   RETRIEVAL_RRF_K: positiveInt.default(60),
   RETRIEVAL_EF_SEARCH: positiveInt.max(1000).default(100),
   RETRIEVAL_MODE: z.enum(['ensemble', 'sequential', 'bm25', 'vector']).default('ensemble'),
+
+  AGENT_MAX_STEPS: positiveInt.max(10_000).default(25),
+  AGENT_MAX_TOKENS: positiveInt.default(200_000),
+  AGENT_MAX_COST_USD: z.coerce.number({ message: 'expected a number of dollars' }).positive().default(1),
+  AGENT_MAX_TOOL_CALLS: positiveInt.max(10_000).default(50),
+  AGENT_MAX_WALL_SECONDS: positiveInt.default(600),
+  AGENT_APPROVAL_TIMEOUT_SECONDS: positiveInt.default(86_400),
+  /** JSON {"table": ["column", ...]}: what update_record may change in a tenant's schema. */
+  AGENT_UPDATABLE_COLUMNS: z.string().default('{"customers":["email","city","tier"],"orders":["status"]}'),
+  /** A JSON search endpoint (SearXNG's /search?format=json shape); web_search is off without it. */
+  WEB_SEARCH_URL: url.optional(),
 });
 
 export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
@@ -139,6 +150,12 @@ export interface Config {
     rrfK: number;
     efSearch: number;
     mode: RetrievalMode;
+  };
+  agents: {
+    budgets: { maxSteps: number; maxTokens: number; maxCostUsd: number; maxToolCalls: number; maxWallSeconds: number };
+    approvalTimeoutSeconds: number;
+    updatableColumns: Record<string, string[]>;
+    webSearchUrl?: string;
   };
 }
 
@@ -205,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('EMBEDDING_DIMENSIONS: the local model (all-MiniLM-L6-v2) produces 384 dimensions');
   }
   const dataDir = path.resolve(e.GATEHOUSE_DATA_DIR);
+  const updatableColumns = parseUpdatableColumns(e.AGENT_UPDATABLE_COLUMNS);
 
   return {
     env: e.NODE_ENV,
@@ -253,7 +271,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       efSearch: e.RETRIEVAL_EF_SEARCH,
       mode: e.RETRIEVAL_MODE,
     },
+    agents: {
+      budgets: {
+        maxSteps: e.AGENT_MAX_STEPS,
+        maxTokens: e.AGENT_MAX_TOKENS,
+        maxCostUsd: e.AGENT_MAX_COST_USD,
+        maxToolCalls: e.AGENT_MAX_TOOL_CALLS,
+        maxWallSeconds: e.AGENT_MAX_WALL_SECONDS,
+      },
+      approvalTimeoutSeconds: e.AGENT_APPROVAL_TIMEOUT_SECONDS,
+      updatableColumns,
+      webSearchUrl: e.WEB_SEARCH_URL,
+    },
   };
+}
+
+function parseUpdatableColumns(raw: string): Record<string, string[]> {
+  const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected lower-case SQL identifiers');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('AGENT_UPDATABLE_COLUMNS: expected JSON such as {"customers":["email"]}');
+  }
+  const parsed = z.record(identifier, z.array(identifier)).safeParse(json);
+  if (!parsed.success) throw new ConfigError(`AGENT_UPDATABLE_COLUMNS: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string | undefined>): ModelSpec[] {

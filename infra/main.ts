@@ -7,6 +7,7 @@ import { upsertApiKey } from '../api/auth.js';
 import { buildApi } from '../api/server.js';
 import { createWorker, installRuntime } from '../workers/worker.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { seedDemoDomain } from './demo/domain.js';
 import { seedDemoCorpus } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services.js';
@@ -94,7 +95,11 @@ async function main(): Promise<void> {
     stops.push(['api', () => api.close()]);
 
     const apiUrl = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
-    if (config.seedDemo && key) await seedDemoCorpus(api, key, services.db, log);
+    if (config.seedDemo && key) {
+      await seedDemoCorpus(api, key, services.db, log);
+      // Customers, products and orders for text-to-SQL and the demo's refunds (idempotent).
+      await seedDemoDomain(services.db, 'default');
+    }
 
     const lines = [
       '',

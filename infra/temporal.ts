@@ -1,13 +1,13 @@
 // Connections to Temporal: the client (API, tests) and the worker's native connection.
 // The payload codec that encrypts history joins here (issue 4).
 import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
-/** Search attributes Gatehouse sets on its workflows, so tasks can be filtered by tenant. */
-export const TENANT_SEARCH_ATTRIBUTE = defineSearchAttributeKey('GatehouseTenant', SearchAttributeType.KEYWORD);
-export const TASK_TYPE_SEARCH_ATTRIBUTE = defineSearchAttributeKey('GatehouseTaskType', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [TENANT_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE];
+export * from '../workflows/search-attributes.js';
+
+// Temporal's IndexedValueType numbers.
+const INDEXED_VALUE_TYPE: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
   const connection = await Connection.connect({ address });
@@ -28,6 +28,6 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   if (missing.length === 0) return;
   await client.connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type] ?? 2])),
   });
 }

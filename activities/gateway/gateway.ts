@@ -2,6 +2,7 @@
 // chain on rate limits, server errors, timeouts and malformed replies; skips models whose
 // context window is too small; prices every call from the registry; and records each
 // attempt (tokens, cost, latency, outcome) in model_usage.
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { countTokens } from 'gpt-tokenizer';
 import OpenAI from 'openai';
@@ -10,7 +11,8 @@ import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { runLocalModel } from './local-model.js';
-import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Attempt, AttemptOutcome, CallContext, ChatMessage, ChatRequest, ChatResult, ToolCall, Usage } from './types.js';
 
 export interface GatewayOptions {
   registry: ModelSpec[];
@@ -51,13 +53,13 @@ export class ModelGateway {
       }
       const t0 = performance.now();
       try {
-        const { content, inputTokens, outputTokens } =
+        const { content, toolCalls, inputTokens, outputTokens } =
           spec.provider === 'local' ? await this.localCall(req) : await this.remoteCall(spec, req);
         const usage = price(spec, inputTokens, outputTokens);
         const latencyMs = Math.round(performance.now() - t0);
         attempts.push({ model: spec.name, outcome: 'ok', latencyMs });
         await this.record(spec, ctx, usage, latencyMs, 'ok');
-        return { content, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts };
+        return { content, toolCalls, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts };
       } catch (err) {
         // Cancelled by the caller: not the model's fault, and no reason to try another.
         if (req.signal?.aborted) throw err;
@@ -93,11 +95,14 @@ export class ModelGateway {
     return client;
   }
 
-  private async remoteCall(spec: ModelSpec, req: ChatRequest): Promise<{ content: string; inputTokens: number; outputTokens: number }> {
+  private async remoteCall(spec: ModelSpec, req: ChatRequest): Promise<ModelReply> {
     const res = await this.client(spec).chat.completions.create(
       {
         model: spec.providerModel,
-        messages: req.messages,
+        messages: req.messages.map(toOpenAiMessage),
+        ...(req.tools?.length
+          ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+          : {}),
         max_tokens: req.maxTokens,
         temperature: req.temperature,
         ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
@@ -105,21 +110,34 @@ export class ModelGateway {
       { signal: req.signal },
     );
     const choice = res.choices?.[0];
-    if (!choice || typeof choice.message?.content !== 'string') {
-      throw new MalformedResponseError('response has no message content');
+    const toolCalls: ToolCall[] = (choice?.message?.tool_calls ?? []).flatMap((c) =>
+      c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+    );
+    if (!choice || (typeof choice.message?.content !== 'string' && toolCalls.length === 0)) {
+      throw new MalformedResponseError('response has neither message content nor tool calls');
     }
+    const content = choice.message.content ?? '';
     return {
-      content: choice.message.content,
+      content,
+      toolCalls,
       // Providers that omit usage are charged by our own count rather than not at all.
       inputTokens: res.usage?.prompt_tokens ?? estimatePromptTokens(req),
-      outputTokens: res.usage?.completion_tokens ?? countTokens(choice.message.content),
+      outputTokens: res.usage?.completion_tokens ?? countTokens(content + toolCalls.map((c) => c.name + c.arguments).join('')),
     };
   }
 
-  private async localCall(req: ChatRequest): Promise<{ content: string; inputTokens: number; outputTokens: number }> {
+  private async localCall(req: ChatRequest): Promise<ModelReply> {
     const embedder = this.opts.embedder;
     const content = await runLocalModel(req.offline, embedder ? (texts) => embedder.embed(texts, 'query') : undefined);
-    return { content, inputTokens: estimatePromptTokens(req), outputTokens: countTokens(content) };
+    const reply = { inputTokens: estimatePromptTokens(req), outputTokens: countTokens(content) };
+    // The offline planner answers an agent step in the shape a tool-calling model would.
+    if (req.offline?.kind === 'agent_step') {
+      const step = JSON.parse(content) as { content?: string; toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }> };
+      // Ids must be unique across the whole transcript: results are paired with calls by id.
+      const toolCalls = (step.toolCalls ?? []).map((c) => ({ id: `local_${randomUUID().slice(0, 12)}`, name: c.name, arguments: JSON.stringify(c.arguments) }));
+      return { ...reply, content: step.content ?? '', toolCalls };
+    }
+    return { ...reply, content, toolCalls: [] };
   }
 
   private async record(spec: ModelSpec, ctx: CallContext, usage: Usage, latencyMs: number, outcome: AttemptOutcome, error?: string) {
@@ -137,9 +155,33 @@ export class ModelGateway {
   }
 }
 
+interface ModelReply {
+  content: string;
+  toolCalls: ToolCall[];
+  inputTokens: number;
+  outputTokens: number;
+}
+
+function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if (m.role === 'assistant' && m.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      content: m.content || null,
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: m.role, content: m.content };
+}
+
 export function estimatePromptTokens(req: ChatRequest): number {
   // ~4 tokens of per-message framing, as OpenAI's chat format adds.
-  return req.messages.reduce((n, m) => n + countTokens(m.content) + 4, 2);
+  const messages = req.messages.reduce((n, m) => {
+    const calls = m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.name + c.arguments).join('') : '';
+    return n + countTokens(m.content + calls) + 4;
+  }, 2);
+  const tools = req.tools?.length ? countTokens(JSON.stringify(req.tools)) : 0;
+  return messages + tools;
 }
 
 export function price(spec: ModelSpec, inputTokens: number, outputTokens: number): Usage {

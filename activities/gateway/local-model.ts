@@ -5,6 +5,8 @@
 // - question rewriting is rule-based: it substitutes the entity a follow-up refers to
 //   ("How about Emily Doe?") and says so when the reference cannot be resolved.
 import { splitSentences } from '../retrieval/chunker.js';
+import { planNextStepWithRules, planSubtasksWithRules } from './local-agent.js';
+import { runLocalSqlTask } from './local-sql.js';
 import type { ConversationTurn, OfflineTask } from './types.js';
 
 const STOPWORDS = new Set(
@@ -221,8 +223,11 @@ export function rewriteWithRules(question: string, conversation: ConversationTur
 
 export async function runLocalModel(task: OfflineTask | undefined, embed?: EmbedTexts): Promise<string> {
   if (!task) {
-    return 'The offline local model only answers from retrieved documents and rewrites questions; set OPENAI_BASE_URL to use a language model.';
+    return 'The offline local model only answers from retrieved documents, rewrites questions, writes SQL for known question shapes and follows a rule-based agent plan; set OPENAI_BASE_URL to use a language model.';
   }
   if (task.kind === 'answer') return answerExtractively(task.question, task.passages, embed);
+  if (task.kind === 'sql') return runLocalSqlTask(task);
+  if (task.kind === 'agent_step') return JSON.stringify(await planNextStepWithRules(task.state, embed));
+  if (task.kind === 'plan') return JSON.stringify(planSubtasksWithRules(task.task));
   return JSON.stringify(rewriteWithRules(task.question, task.conversation));
 }

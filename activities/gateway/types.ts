@@ -1,9 +1,23 @@
 // The gateway's provider-neutral request and response shapes.
 import type { Passage } from '../retrieval/types.js';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+/** A tool call as the model made it: arguments are the model's raw JSON text, unchecked. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A tool as the model sees it: parameters are JSON Schema (from the tool's zod schema). */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 /**
@@ -12,7 +26,28 @@ export interface ChatMessage {
  */
 export type OfflineTask =
   | { kind: 'answer'; question: string; passages: Array<Pick<Passage, 'text' | 'title' | 'heading'> & { score?: number }> }
-  | { kind: 'rewrite'; question: string; conversation: ConversationTurn[] };
+  | { kind: 'rewrite'; question: string; conversation: ConversationTurn[] }
+  | { kind: 'sql'; question: string; tables: SqlTableSummary[] }
+  | { kind: 'agent_step'; state: OfflineAgentState }
+  | { kind: 'plan'; task: string; tools: string[] };
+
+/** What the offline rule-based planner reads: the task, the transcript of its own steps so far. */
+export interface OfflineAgentState {
+  task: string;
+  conversation: ConversationTurn[];
+  tools: string[];
+  /** Every tool call so far with its outcome, oldest first. */
+  observations: Array<{ tool: string; arguments: Record<string, unknown>; ok: boolean; content: unknown }>;
+  /** Plan mode's final turn: the sub-tasks' answers. */
+  subtaskResults?: Array<{ title: string; result: string }>;
+}
+
+/** A table as text-to-SQL shows it to a model: name, what it holds, its columns. */
+export interface SqlTableSummary {
+  name: string;
+  description: string;
+  columns: Array<{ name: string; type: string }>;
+}
 
 export interface ConversationTurn {
   role: 'user' | 'assistant';
@@ -27,6 +62,8 @@ export interface ChatRequest {
   maxTokens?: number;
   temperature?: number;
   offline?: OfflineTask;
+  /** Tools the model may call; its reply then carries either content or tool calls. */
+  tools?: ToolSpec[];
   /** Aborts the call, e.g. when the task is cancelled. */
   signal?: AbortSignal;
 }
@@ -62,6 +99,8 @@ export interface Attempt {
 
 export interface ChatResult {
   content: string;
+  /** The tool calls the model asked for (only when the request offered tools). */
+  toolCalls: ToolCall[];
   /** The registry name of the model that produced the content. */
   model: string;
   usage: Usage;

@@ -9,9 +9,27 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../infra/temporal.js';
+import {
+  AWAITING_APPROVAL_SEARCH_ATTRIBUTE,
+  COST_USED_SEARCH_ATTRIBUTE,
+  STEPS_USED_SEARCH_ATTRIBUTE,
+  TASK_STATUS_SEARCH_ATTRIBUTE,
+  TASK_TYPE_SEARCH_ATTRIBUTE,
+  TENANT_SEARCH_ATTRIBUTE,
+} from '../../workflows/search-attributes.js';
+import type { runAgent } from '../../workflows/agent.js';
 import type { answerQuestion } from '../../workflows/answer.js';
-import { answerStatusQuery, type AnswerResult, type AnswerTaskInput, type StepRecord } from '../../workflows/messages.js';
+import {
+  agentStatusQuery,
+  answerStatusQuery,
+  type AgentResult,
+  type AgentTaskInput,
+  type AnswerResult,
+  type AnswerTaskInput,
+  type StepRecord,
+} from '../../workflows/messages.js';
+import { agentView, type AgentView } from '../agent-view.js';
+import { ownedTask as ownedTaskOf } from '../owned-task.js';
 import { requireRole, type Principal } from '../auth.js';
 import {
   errorBody,
@@ -29,9 +47,18 @@ import {
 } from '../contracts.js';
 import { ApiError, conflict, notFound, unavailable } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
-import { executionStatusFilter, statusName, taskStatusOf } from '../task-status.js';
+import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
-const TASK_TYPES = ['answer'] as const;
+const TASK_TYPES = ['answer', 'agent'] as const;
+/** An agent task keeps these current (it updates the attributes it was started with). */
+const AGENT_SEARCH_ATTRIBUTES_AT_START = [
+  { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: 'working' },
+  { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: false },
+  { key: STEPS_USED_SEARCH_ATTRIBUTE, value: 0 },
+  { key: COST_USED_SEARCH_ATTRIBUTE, value: 0 },
+] as const;
+const WORKFLOW_OF = { answer: 'answerQuestion', agent: 'runAgent' } as const;
+const TYPE_OF_WORKFLOW: Record<string, string> = { answerQuestion: 'answer', runAgent: 'agent' };
 
 function linksFor(taskId: string) {
   return { self: `/v1/tasks/${taskId}`, result: `/v1/tasks/${taskId}/result`, cancel: `/v1/tasks/${taskId}/cancel` };
@@ -52,14 +79,7 @@ function failureMessage(err: unknown): { message: string; type?: string } {
 export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
 
-  async function ownedTask(principal: Principal, taskId: string): Promise<{ type: string; created_at: Date }> {
-    const { rows } = await db.query<{ type: string; created_at: Date }>(
-      'SELECT type, created_at FROM tasks WHERE id = $1 AND tenant_id = $2',
-      [taskId, principal.tenantId],
-    );
-    if (!rows[0]) throw notFound(`task ${taskId}`);
-    return rows[0];
-  }
+  const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
 
   async function describe(handle: WorkflowHandle) {
     try {
@@ -70,7 +90,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
     }
   }
 
-  function answerInput(principal: Principal, body: TaskRequest): AnswerTaskInput {
+  function answerInput(principal: Principal, body: Extract<TaskRequest, { type: 'answer' }>): AnswerTaskInput {
     const r = deps.config.retrieval;
     const o = body.options ?? {};
     return {
@@ -91,17 +111,46 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
     };
   }
 
-  async function startWorkflow(taskId: string, input: AnswerTaskInput): Promise<void> {
+  function agentInput(principal: Principal, body: Extract<TaskRequest, { type: 'agent' }>): AgentTaskInput {
+    const a = deps.config.agents;
+    const o = body.options ?? {};
+    return {
+      tenantId: principal.tenantId,
+      collection: body.collection,
+      input: body.input,
+      conversation: body.conversation ?? [],
+      options: {
+        mode: o.mode ?? 'loop',
+        tools: o.tools,
+        budgets: { ...a.budgets, ...o.budgets },
+        model: o.model,
+        approvalTimeoutSeconds: o.approvalTimeoutSeconds ?? a.approvalTimeoutSeconds,
+        onApprovalExpiry: o.onApprovalExpiry ?? 'reject',
+        keepOpenSeconds: o.keepOpenSeconds ?? 0,
+        maxMalformedToolCalls: 3,
+      },
+    };
+  }
+
+  async function startWorkflow(taskId: string, principal: Principal, body: TaskRequest): Promise<void> {
+    const common = {
+      workflowId: taskId,
+      taskQueue: deps.config.temporal.taskQueue,
+      typedSearchAttributes: [
+        { key: TENANT_SEARCH_ATTRIBUTE, value: principal.tenantId },
+        { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: body.type },
+      ],
+    };
     try {
-      await temporal.workflow.start<typeof answerQuestion>('answerQuestion', {
-        workflowId: taskId,
-        taskQueue: deps.config.temporal.taskQueue,
-        args: [input],
-        typedSearchAttributes: [
-          { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
-          { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'answer' },
-        ],
-      });
+      if (body.type === 'answer') {
+        await temporal.workflow.start<typeof answerQuestion>(WORKFLOW_OF.answer, { ...common, args: [answerInput(principal, body)] });
+      } else {
+        await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, {
+          ...common,
+          args: [agentInput(principal, body)],
+          typedSearchAttributes: [...common.typedSearchAttributes, ...AGENT_SEARCH_ATTRIBUTES_AT_START],
+        });
+      }
     } catch (err) {
       // Already started: a retried request (same Idempotency-Key) — exactly what we want.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
@@ -149,7 +198,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       }
 
       try {
-        await startWorkflow(taskId, answerInput(principal, req.body));
+        await startWorkflow(taskId, principal, req.body);
       } catch (err) {
         if (!key) await db.query('DELETE FROM tasks WHERE id = $1', [taskId]).catch(() => undefined);
         throw unavailable('Temporal', err);
@@ -176,32 +225,37 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       const task = await ownedTask(principal, req.params.taskId);
       const handle = temporal.workflow.getHandle(req.params.taskId);
       const described = await describe(handle);
-      const status = taskStatusOf(described.status.name);
+      let status = taskStatusOf(described.status.name);
 
-      let result: AnswerResult | undefined;
+      let result: AnswerResult | AgentResult | undefined;
       let error: { message: string; type?: string } | undefined;
       let steps: StepRecord[] = [];
       let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-      if (status === 'completed') {
-        result = (await handle.result()) as AnswerResult;
-        steps = result.steps;
-        usage = result.usage;
-      } else {
-        if (status !== 'running') error = await handle.result().then(() => undefined, failureMessage);
-        try {
-          // For a closed run the query replays its history on a worker; if none is up, the
-          // task is still reported, just without steps.
-          const s = await handle.query(answerStatusQuery);
-          steps = s.steps;
-          usage = s.usage;
-        } catch (err) {
-          req.log.warn({ taskId: req.params.taskId, err: String(err) }, 'status query failed');
+      let agent: AgentView | undefined;
+      if (status !== 'running' && status !== 'completed') error = await handle.result().then(() => undefined, failureMessage);
+      if (status === 'completed') result = (await handle.result()) as AnswerResult | AgentResult;
+      try {
+        // For a closed run the query replays its history on a worker; if none is up, the
+        // task is still reported, just without steps.
+        if (task.type === 'agent') {
+          const s = await handle.query(agentStatusQuery);
+          ({ steps, usage } = s);
+          agent = agentView(s);
+          if (status === 'running' && (s.phase === 'awaiting_approval' || s.phase === 'awaiting_input')) status = s.phase;
+        } else if (status === 'completed') {
+          ({ steps, usage } = result as AnswerResult);
+        } else {
+          ({ steps, usage } = await handle.query(answerStatusQuery));
         }
+      } catch (err) {
+        if (result) ({ steps, usage } = result);
+        req.log.warn({ taskId: req.params.taskId, err: String(err) }, 'status query failed');
       }
       return {
         taskId: req.params.taskId,
         type: task.type,
         status,
+        agent,
         createdAt: task.created_at.toISOString(),
         closedAt: described.closeTime?.toISOString(),
         steps,
@@ -238,7 +292,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       try {
         const outcome = await temporal.withAbortSignal(abort.signal, () =>
           handle.result().then(
-            (result) => ({ status: 'completed' as TaskStatus, result: result as AnswerResult }),
+            (result) => ({ status: 'completed' as TaskStatus, result: result as AnswerResult | AgentResult }),
             async (err: unknown) => {
               if (abort.signal.aborted) return undefined;
               if (err instanceof WorkflowNotFoundError) throw notFound(`task ${req.params.taskId}`);
@@ -277,6 +331,14 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         `${TASK_TYPE_SEARCH_ATTRIBUTE.name} IN (${TASK_TYPES.map((t) => `'${t}'`).join(', ')})`,
       ];
       if (req.query.status) clauses.push(executionStatusFilter(req.query.status));
+      const phaseOf = (e: { searchAttributes?: { indexedFields?: Record<string, unknown> | null } | null }) => {
+        const field = e.searchAttributes?.indexedFields?.[TASK_STATUS_SEARCH_ATTRIBUTE.name] as { data?: Uint8Array } | undefined;
+        try {
+          return field?.data ? (JSON.parse(Buffer.from(field.data).toString('utf8')) as string) : undefined;
+        } catch {
+          return undefined;
+        }
+      };
       let nextPageToken: Uint8Array | undefined;
       if (req.query.pageToken) {
         nextPageToken = Buffer.from(req.query.pageToken, 'base64url');
@@ -299,8 +361,8 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       return {
         tasks: (page.executions ?? []).map((e) => ({
           taskId: e.execution?.workflowId ?? '',
-          type: e.type?.name === 'answerQuestion' ? 'answer' : (e.type?.name ?? 'unknown'),
-          status: taskStatusOf(statusName(e.status)),
+          type: TYPE_OF_WORKFLOW[e.type?.name ?? ''] ?? e.type?.name ?? 'unknown',
+          status: refineStatus(taskStatusOf(statusName(e.status)), phaseOf(e)),
           startedAt: toDate(e.startTime) ?? '',
           closedAt: toDate(e.closeTime),
         })),

@@ -19,7 +19,11 @@ import { promisify } from 'node:util';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
-import type { AnswerTaskInput } from '../../workflows/messages.js';
+import { seedDemoDomain } from '../../infra/demo/domain.js';
+import type { runAgent } from '../../workflows/agent.js';
+import type { compensateExecutedAction } from '../../workflows/compensate.js';
+import { approvalDecisionSignal, sendMessageUpdate, type AgentOptions, type AnswerTaskInput } from '../../workflows/messages.js';
+import { agentInput, decide, waitForPending, waitForStatus } from './agents.js';
 import { indexDocuments } from './corpus.js';
 import { TEST_EMBEDDER, testConfig, testLog } from './harness-config.js';
 import { startScriptedModelServer } from './scripted-model-server.js';
@@ -109,6 +113,59 @@ try {
       args: [{ ingestionId, tenantId: tenant, documentCount: 7, batchSize: 2, parallelBatches: 2 }],
     }),
   );
+
+  // ----- agents (the offline planner as the model, so the paths are deterministic) -----
+  await seedDemoDomain(db, tenant);
+  // Replay uses the file name as the workflow id, and child ids derive from it: start under that id.
+  const agent = (name: string, input: string, options: Partial<AgentOptions> = {}) =>
+    client.workflow.start<typeof runAgent>('runAgent', { taskQueue, workflowId: name, args: [agentInput(tenant, input, { model: 'local', ...options })] });
+  const admin = { keyId: 'recorder', tenantId: tenant, roles: ['admin'] };
+
+  const approved = await agent('runAgent-approved', "Refund Emily Doe's last order and email her a confirmation");
+  for (const p of await waitForPending(approved, 2)) await decide(approved, p, { approver: admin });
+  await record('runAgent-approved', approved);
+  await record(
+    'compensateExecutedAction-refund',
+    await client.workflow.start<typeof compensateExecutedAction>('compensateExecutedAction', {
+      taskQueue,
+      workflowId: `record-${n++}`,
+      args: [{ tenantId: tenant, taskId: approved.workflowId, approvalId: 'apr_1' }],
+    }),
+  );
+
+  const rejected = await agent('runAgent-rejected-by-signal', "Refund John Doe's last order", { approvalTimeoutSeconds: 600 });
+  const [refund] = await waitForPending(rejected, 1);
+  await rejected.signal(approvalDecisionSignal, { approvalId: refund!.approvalId, decision: 'reject', argumentsHash: refund!.argumentsHash, reason: 'duplicate' });
+  await record('runAgent-rejected-by-signal', rejected);
+
+  const edited = await agent('runAgent-edited', "Refund Emily Doe's last order");
+  const [original] = await waitForPending(edited, 1);
+  await decide(edited, original!, { arguments: { ...original!.arguments, amountUsd: 10 }, approver: admin });
+  const [shown] = await waitForPending(edited, 1);
+  await decide(edited, shown!, { approver: admin });
+  await record('runAgent-edited', edited);
+
+  const asking = await agent('runAgent-conversation-canceled', 'Refund my last order', { keepOpenSeconds: 30, historyLimit: 10_000 });
+  await waitForStatus(asking, (st) => st.phase === 'awaiting_input');
+  await asking.executeUpdate(sendMessageUpdate, { args: [{ text: 'Sofia Rossi' }] });
+  const [late] = await waitForPending(asking, 1);
+  await decide(asking, late!, { decision: 'reject', reason: 'not now', approver: admin });
+  await waitForStatus(asking, (st) => st.answers.length === 1);
+  await asking.executeUpdate(sendMessageUpdate, { args: [{ text: 'When did John Doe last buy something?' }] });
+  await waitForStatus(asking, (st) => st.answers.length === 2);
+  await asking.cancel();
+  await record('runAgent-conversation-canceled', asking);
+
+  await record('runAgent-plan', await agent('runAgent-plan', "Find John Doe's last order and find Emily Doe's last order", { mode: 'plan' }));
+
+  server.onChat(() => ({ content: 'Searching.', toolCalls: [{ id: `s${n++}`, name: 'search_documents', arguments: { query: 'refund' } }] }));
+  const budget = await agent('runAgent-budget', 'Keep searching', { model: 'primary', budgets: { maxSteps: 2, maxTokens: 1_000_000, maxCostUsd: 10, maxToolCalls: 40, maxWallSeconds: 600 } });
+  const [extend] = await waitForPending(budget, 1);
+  await decide(budget, extend!, { approver: admin });
+  const [again] = await waitForPending(budget, 1);
+  await decide(budget, again!, { decision: 'reject', reason: 'enough', approver: admin });
+  await record('runAgent-budget', budget);
+  server.onChat(undefined);
 } finally {
   worker.shutdown();
   await running;

@@ -1,11 +1,14 @@
 // A Gatehouse worker in its own process, for tests that kill it (SIGKILL) mid-task.
 // Environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE; EMBED_DELAY_MS slows every
-// embedding call so a test can catch the worker in the middle of a batch.
+// embedding call so a test can catch the worker in the middle of a batch; SLOW_WRITE_MS and
+// MODEL_BASE_URL are for the agent crash test (below).
 import { NativeConnection } from '@temporalio/worker';
 import { HashingEmbedder, type Embedder } from '../../activities/retrieval/embeddings.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
+import { z } from 'zod';
+import type { ToolDefinition } from '../../activities/tools/types.js';
 import { testConfig, testLog } from './harness-config.js';
 
 const env = process.env;
@@ -21,8 +24,27 @@ const embedder: Embedder = {
   },
 };
 
+// SLOW_WRITE_MS registers `slow_note`, a write tool that holds its ledger transaction open
+// that long, so a test can kill the worker in the middle of a write action.
+const slowWriteMs = Number(env.SLOW_WRITE_MS ?? 0);
+const slowNote: ToolDefinition = {
+  name: 'slow_note',
+  description: 'Write a note (test tool).',
+  parameters: z.object({ text: z.string() }),
+  kind: 'write',
+  async preview(args) {
+    return { summary: `note: ${(args as { text: string }).text}`, changes: args };
+  },
+  async execute(args, ctx) {
+    await ctx.tx.query('INSERT INTO crash_notes (key, text) VALUES ($1, $2)', [ctx.idempotencyKey, (args as { text: string }).text]);
+    await new Promise((r) => setTimeout(r, slowWriteMs));
+    return { content: { written: true }, summary: 'note written' };
+  },
+};
+
 installRuntime(testLog);
-const config = testConfig();
+// MODEL_BASE_URL points the worker at a scripted model server; without it, the offline model.
+const config = testConfig(env.MODEL_BASE_URL ? { OPENAI_BASE_URL: env.MODEL_BASE_URL, GATEHOUSE_CHAT_MODEL: 'scripted', GATEHOUSE_MODELS: JSON.stringify([{ name: 'scripted' }]) } : {});
 const db = createPool(env.DATABASE_URL!, 4);
 const deps = {
   db,
@@ -31,6 +53,7 @@ const deps = {
   gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db }),
   config,
   log: testLog,
+  tools: slowWriteMs ? [slowNote] : [],
 };
 const worker = await createWorker({
   connection: await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! }),

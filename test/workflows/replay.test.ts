@@ -11,7 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 
 const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
-const WORKFLOW_TYPES = ['answerQuestion', 'ingestDocuments'];
+const WORKFLOW_TYPES = ['answerQuestion', 'ingestDocuments', 'runAgent', 'compensateExecutedAction'];
 
 describe('replaying recorded histories', () => {
   it('replays every recorded history with the current workflow code', async () => {
@@ -20,13 +20,13 @@ describe('replaying recorded histories', () => {
     for (const type of WORKFLOW_TYPES) expect(files.some((f) => f.startsWith(`${type}-`))).toBe(true);
     const histories = await Promise.all(
       // The worker parses the JSON (as the Temporal UI and CLI export it) itself.
-      files.map(async (f) => ({ workflowId: f, history: JSON.parse(await readFile(path.join(HISTORIES, f), 'utf8')) as unknown })),
+      files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(HISTORIES, f), 'utf8')) as unknown })),
     );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
-    expect(histories.length).toBeGreaterThanOrEqual(6);
+    expect(histories.length).toBeGreaterThanOrEqual(13);
   });
 });

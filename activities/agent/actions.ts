@@ -1,0 +1,214 @@
+// Write actions: propose (dry-run preview, arguments hash, policy, provenance), execute
+// exactly once through the action ledger, and compensate. The workflow decides when; these act.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { inTransaction, type Db } from '../../infra/db/pool.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolServices } from '../tools/types.js';
+import { resolvePolicy, type ResolvedPolicy } from './policy.js';
+
+/** The pseudo-tool behind "extend budget?" approvals: handled by the workflow, never executed here. */
+export const EXTEND_BUDGET = 'extend_budget';
+
+/** SHA-256 of the arguments in a canonical JSON form (keys sorted), so key order never matters. */
+export function argumentsHash(tool: string, args: unknown): string {
+  return createHash('sha256').update(`${tool}\u0000${canonicalJson(args)}`).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export interface ProposeInput {
+  tenantId: string;
+  taskId: string;
+  collection: string;
+  approvalId: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** Evidence gathered so far this turn (user messages, chunks, tool outputs). */
+  evidence: ProvenanceItem[];
+}
+
+export type ProposeOutput =
+  | {
+      ok: true;
+      argumentsHash: string;
+      preview: { summary: string; changes: unknown };
+      policy: ResolvedPolicy;
+      provenance: ProvenanceItem[];
+      /** The ledger already holds this action (a reset run, a replayed proposal): its recorded result. */
+      alreadyExecuted?: { result: unknown; executedAt: string };
+    }
+  | { ok: false; error: string };
+
+export async function proposeAction(services: ToolServices, registry: ToolRegistry, input: ProposeInput): Promise<ProposeOutput> {
+  const hash = argumentsHash(input.tool, input.arguments);
+  if (input.tool === EXTEND_BUDGET) {
+    return {
+      ok: true,
+      argumentsHash: hash,
+      preview: { summary: 'Extend the task budget', changes: input.arguments },
+      policy: { mode: 'ask', approvalsNeeded: 1, requiredRole: 'tasks:write', rule: 'budgets are extended by the task owner' },
+      provenance: [],
+    };
+  }
+  const tool = registry.get(input.tool);
+  if (!tool || tool.kind !== 'write') return { ok: false, error: `"${input.tool}" is not a write tool` };
+  const checked = tool.parameters.safeParse(input.arguments);
+  if (!checked.success) {
+    return { ok: false, error: `invalid arguments for ${input.tool}: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  }
+  const ctx: ToolContext = { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: input.collection };
+  const recorded = await ledgerEntry(services.db, ledgerKey(input.taskId, input.approvalId));
+  if (recorded && recorded.arguments_hash === hash) {
+    const { content, summary } = recorded.result as { content: unknown; summary: string };
+    return {
+      ok: true,
+      argumentsHash: hash,
+      preview: { summary: `Already executed at ${recorded.executed_at.toISOString()}: ${summary}`, changes: content },
+      policy: { mode: 'auto', approvalsNeeded: 0, requiredRole: 'approvals:write', rule: 'already executed (action ledger)' },
+      provenance: [],
+      alreadyExecuted: { result: content, executedAt: recorded.executed_at.toISOString() },
+    };
+  }
+  let preview;
+  try {
+    preview = await tool.preview!(checked.data, ctx);
+  } catch (err) {
+    if (err instanceof InvalidToolArguments) return { ok: false, error: err.message };
+    throw err;
+  }
+  const policy = await resolvePolicy(services.db, input.tenantId, tool, checked.data as Record<string, unknown>);
+  return { ok: true, argumentsHash: hash, preview, policy, provenance: attributeProvenance(input.arguments, input.evidence) };
+}
+
+/**
+ * Which evidence led to these arguments: the user's request always; a chunk or tool output
+ * when it contains one of the arguments' distinctive values (an address, an id, an amount,
+ * a name). That is how an approver sees that an email address came from a document.
+ */
+export function attributeProvenance(args: Record<string, unknown>, evidence: ProvenanceItem[]): ProvenanceItem[] {
+  const values = new Set<string>();
+  const collect = (v: unknown) => {
+    if (typeof v === 'number') values.add(String(v));
+    else if (typeof v === 'string') {
+      for (const m of v.match(/[\w.+-]+@[\w-]+(\.[\w-]+)+|\b\d{3,}\b|\b[A-Z][a-z]+ [A-Z][a-z]+\b/g) ?? []) values.add(m.toLowerCase());
+      if (v.length <= 80) values.add(v.toLowerCase());
+    } else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(args);
+  const matches = (text: string) => [...values].some((v) => v.length >= 3 && text.toLowerCase().includes(v));
+  const userMessages = evidence.filter((e) => e.type === 'user_message');
+  const supporting = evidence.filter((e) => e.type !== 'user_message' && matches(e.excerpt));
+  return [...userMessages.slice(-1), ...supporting.slice(0, 10)];
+}
+
+export function ledgerKey(taskId: string, approvalId: string): string {
+  return `${taskId}:${approvalId}`;
+}
+
+interface LedgerRow {
+  arguments_hash: string;
+  status: string;
+  result: unknown;
+  executed_at: Date;
+  tool: string;
+  arguments: Record<string, unknown>;
+  tenant_id: string;
+}
+
+async function ledgerEntry(db: Db | { query: Db['query'] }, key: string): Promise<LedgerRow | undefined> {
+  const { rows } = await (db as Db).query<LedgerRow>(
+    'SELECT arguments_hash, status, result, executed_at, tool, arguments, tenant_id FROM action_ledger WHERE idempotency_key = $1',
+    [key],
+  );
+  return rows[0];
+}
+
+export interface ExecuteInput {
+  tenantId: string;
+  taskId: string;
+  collection: string;
+  approvalId: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  argumentsHash: string;
+  approvedBy: string[];
+}
+
+export type ExecuteOutput =
+  | { ok: true; result: unknown; summary: string; replayed: boolean; executedAt: string }
+  | { ok: false; error: string };
+
+/**
+ * Run an approved action exactly once. Under a per-key advisory lock, in one transaction:
+ * if the ledger has the key, return what it recorded; otherwise execute (the tool's own
+ * writes join this transaction) and record the result. A crash before commit undoes both;
+ * after commit, the retry finds the row.
+ */
+export async function executeAction(services: ToolServices, registry: ToolRegistry, input: ExecuteInput): Promise<ExecuteOutput> {
+  const tool = registry.get(input.tool);
+  if (!tool?.execute) throw ApplicationFailure.nonRetryable(`"${input.tool}" is not a write tool`, 'InvalidInput');
+  if (argumentsHash(input.tool, input.arguments) !== input.argumentsHash) {
+    throw ApplicationFailure.nonRetryable('arguments do not match the approved hash', 'ArgumentsHashMismatch');
+  }
+  const key = ledgerKey(input.taskId, input.approvalId);
+  return inTransaction(services.db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+    const recorded = await ledgerEntry(tx as unknown as Db, key);
+    if (recorded) {
+      if (recorded.arguments_hash !== input.argumentsHash) {
+        throw ApplicationFailure.nonRetryable(`ledger entry ${key} records different arguments`, 'LedgerConflict');
+      }
+      const summary = (recorded.result as { summary?: string })?.summary ?? 'already executed';
+      return { ok: true as const, result: (recorded.result as { content?: unknown }).content, summary, replayed: true, executedAt: recorded.executed_at.toISOString() };
+    }
+    const ctx = { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: input.collection, tx, idempotencyKey: key };
+    let output;
+    try {
+      output = await tool.execute!(tool.parameters.parse(input.arguments), ctx);
+    } catch (err) {
+      if (err instanceof InvalidToolArguments) return { ok: false as const, error: err.message };
+      throw err;
+    }
+    const { rows } = await tx.query<{ executed_at: Date }>(
+      `INSERT INTO action_ledger (idempotency_key, tenant_id, task_id, approval_id, tool, arguments, arguments_hash, status, result, approved_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9) RETURNING executed_at`,
+      [key, input.tenantId, input.taskId, input.approvalId, input.tool, JSON.stringify(input.arguments), input.argumentsHash, JSON.stringify({ content: output.content, summary: output.summary }), input.approvedBy],
+    );
+    return { ok: true as const, result: output.content, summary: output.summary, replayed: false, executedAt: rows[0]!.executed_at.toISOString() };
+  });
+}
+
+/** An operator's undo of a completed action, through its tool's declared compensation; once. */
+export async function compensateAction(
+  services: ToolServices,
+  registry: ToolRegistry,
+  input: { tenantId: string; taskId: string; approvalId: string },
+): Promise<{ ok: true; result: unknown; summary: string; replayed: boolean } | { ok: false; error: string }> {
+  const key = ledgerKey(input.taskId, input.approvalId);
+  return inTransaction(services.db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+    const row = await ledgerEntry(tx as unknown as Db, key);
+    if (!row || row.tenant_id !== input.tenantId) return { ok: false as const, error: `no executed action ${input.approvalId} in task ${input.taskId}` };
+    if (row.status === 'compensated') {
+      const { rows } = await tx.query<{ compensation: { content: unknown; summary: string } }>('SELECT compensation FROM action_ledger WHERE idempotency_key = $1', [key]);
+      return { ok: true as const, result: rows[0]!.compensation.content, summary: rows[0]!.compensation.summary, replayed: true };
+    }
+    const tool = registry.get(row.tool);
+    if (!tool?.compensation) return { ok: false as const, error: `${row.tool} declares no compensation` };
+    const ctx = { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: '', tx, idempotencyKey: `${key}:compensation` };
+    const output = await tool.compensation.execute(tool.parameters.parse(row.arguments), (row.result as { content: unknown }).content, ctx);
+    await tx.query(`UPDATE action_ledger SET status = 'compensated', compensation = $2, compensated_at = now() WHERE idempotency_key = $1`, [
+      key,
+      JSON.stringify({ content: output.content, summary: output.summary }),
+    ]);
+    return { ok: true as const, result: output.content, summary: output.summary, replayed: false };
+  });
+}

@@ -1,0 +1,72 @@
+// Plan-and-execute: the model splits a task into sub-tasks (with dependencies), and after
+// they ran, says whether the plan is complete or which sub-tasks to add.
+import type { ModelGateway } from '../gateway/gateway.js';
+import type { Usage } from '../gateway/types.js';
+
+export interface PlannedSubtask {
+  id: string;
+  title: string;
+  instruction: string;
+  dependsOn: string[];
+}
+
+export interface PlanInput {
+  tenantId: string;
+  taskId: string;
+  task: string;
+  tools: string[];
+  model?: string;
+  /** On refinement: what the sub-tasks so far produced. */
+  done?: Array<{ id: string; title: string; result: string }>;
+}
+
+export interface PlanOutput {
+  subtasks: PlannedSubtask[];
+  /** True when the results so far complete the task (refinement only). */
+  complete: boolean;
+  model: string;
+  usage: Usage;
+  latencyMs: number;
+}
+
+const MAX_SUBTASKS = 6;
+
+export async function planTask(gateway: ModelGateway, input: PlanInput, signal?: AbortSignal): Promise<PlanOutput> {
+  const refining = (input.done?.length ?? 0) > 0;
+  const instructions = refining
+    ? 'Here are the sub-tasks done so far and their results. If they complete the task, reply {"complete": true, "subtasks": []}. Otherwise reply {"complete": false, "subtasks": [...]} with only the new sub-tasks still needed.'
+    : 'Split the task into at most 6 sub-tasks that can each be researched on their own. Reply as JSON {"subtasks": [{"id": "s1", "title": "...", "instruction": "...", "dependsOn": []}]}; dependsOn lists ids whose results a sub-task needs.';
+  const res = await gateway.chat(
+    {
+      messages: [
+        { role: 'system', content: `You plan work for an agent with these tools: ${input.tools.join(', ')}. ${instructions}` },
+        { role: 'user', content: refining ? `Task: ${input.task}\n\nDone:\n${JSON.stringify(input.done)}` : input.task },
+      ],
+      model: input.model,
+      responseFormat: 'json',
+      offline: { kind: 'plan', task: input.task, tools: input.tools },
+      signal,
+    },
+    { tenantId: input.tenantId, taskId: input.taskId, step: 'plan' },
+  );
+  let parsed: { complete?: boolean; subtasks?: Array<Partial<PlannedSubtask>> } = {};
+  try {
+    parsed = JSON.parse(res.content) as typeof parsed;
+  } catch {
+    parsed = {};
+  }
+  const offset = input.done?.length ?? 0;
+  const subtasks = (parsed.subtasks ?? []).slice(0, MAX_SUBTASKS).flatMap((s, i) =>
+    typeof s.instruction === 'string' && s.instruction.trim()
+      ? [{
+          id: typeof s.id === 'string' && s.id ? s.id : `s${offset + i + 1}`,
+          title: typeof s.title === 'string' && s.title ? s.title : s.instruction.slice(0, 60),
+          instruction: s.instruction,
+          dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.filter((d): d is string => typeof d === 'string') : [],
+        }]
+      : [],
+  );
+  // Offline, refinement has nothing to add: the rule-based plan is complete once run.
+  const complete = refining ? (parsed.complete ?? res.model === 'local') || subtasks.length === 0 : false;
+  return { subtasks: refining && complete ? [] : subtasks, complete, model: res.model, usage: res.usage, latencyMs: res.latencyMs };
+}

@@ -1,0 +1,41 @@
+// Approval policies: whether a proposed action waits for a human, how many, and with which
+// role. A tenant's row in approval_policies wins; otherwise read tools never ask, write tools
+// always ask one approver, and high-risk ones (or refunds over $500) ask two.
+import type { Db } from '../../infra/db/pool.js';
+import type { ToolDefinition } from '../tools/types.js';
+
+export interface ResolvedPolicy {
+  /** 'auto': approved by policy (recorded as such in the ledger); 'ask': a human decides. */
+  mode: 'auto' | 'ask';
+  approvalsNeeded: number;
+  requiredRole: string;
+  /** Why, in words, for the approver and the ledger. */
+  rule: string;
+}
+
+const HIGH_RISK_REFUND_USD = 500;
+
+export async function resolvePolicy(db: Db, tenantId: string, tool: ToolDefinition, args: Record<string, unknown>): Promise<ResolvedPolicy> {
+  const { rows } = await db.query<{ mode: string; threshold_field: string | null; threshold: string | null; approvals_needed: number; required_role: string }>(
+    'SELECT mode, threshold_field, threshold, approvals_needed, required_role FROM approval_policies WHERE tenant_id = $1 AND tool = $2',
+    [tenantId, tool.name],
+  );
+  const row = rows[0];
+  if (row) {
+    const base = { approvalsNeeded: row.approvals_needed, requiredRole: row.required_role };
+    if (row.mode === 'never') return { ...base, mode: 'auto', rule: `tenant policy: ${tool.name} never needs approval` };
+    if (row.mode === 'threshold') {
+      const value = Number(args[row.threshold_field!]);
+      const over = !Number.isFinite(value) || value > Number(row.threshold);
+      return over
+        ? { ...base, mode: 'ask', rule: `tenant policy: ${row.threshold_field} over ${row.threshold} needs approval` }
+        : { ...base, mode: 'auto', rule: `tenant policy: ${row.threshold_field} ${value} is within ${row.threshold}` };
+    }
+    return { ...base, mode: 'ask', rule: `tenant policy: ${tool.name} always needs approval` };
+  }
+  if (tool.kind === 'read') return { mode: 'auto', approvalsNeeded: 0, requiredRole: 'approvals:write', rule: 'read-only tools never ask' };
+  const highRisk = tool.risk === 'high' || (tool.name === 'issue_refund' && Number(args.amountUsd) > HIGH_RISK_REFUND_USD);
+  return highRisk
+    ? { mode: 'ask', approvalsNeeded: 2, requiredRole: 'approvals:write', rule: 'high-risk action: two approvers' }
+    : { mode: 'ask', approvalsNeeded: 1, requiredRole: 'approvals:write', rule: 'write actions always need approval' };
+}

@@ -1,0 +1,84 @@
+// The tool registry: built-in tools plus the ones a deployment adds (TypeScript modules that
+// export a ToolDefinition, handed to createWorker as `tools`). It turns zod parameters into
+// the JSON Schema models read, and checks a model's tool call against them.
+import { z } from 'zod';
+import type { Config } from '../../infra/config.js';
+import type { ToolSpec } from '../gateway/types.js';
+import { askUserTool } from './ask-user.js';
+import { issueRefundTool } from './issue-refund.js';
+import { querySqlTool } from './query-sql.js';
+import { searchDocumentsTool } from './search-documents.js';
+import { sendEmailTool } from './send-email.js';
+import type { ToolDefinition } from './types.js';
+import { updateRecordTool } from './update-record.js';
+import { searxngProvider, webSearchTool } from './web-search.js';
+
+export type CheckedCall =
+  | { ok: true; tool: ToolDefinition; arguments: Record<string, unknown> }
+  | { ok: false; error: string };
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, ToolDefinition>();
+
+  constructor(tools: ToolDefinition[]) {
+    for (const tool of tools) {
+      if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must match [a-zA-Z0-9_-]{1,64}`);
+      if (this.tools.has(tool.name)) throw new Error(`two tools are named "${tool.name}"`);
+      if (tool.kind === 'write' && (!tool.preview || !tool.execute)) throw new Error(`write tool "${tool.name}" needs preview and execute`);
+      this.tools.set(tool.name, tool);
+    }
+  }
+
+  get(name: string): ToolDefinition | undefined {
+    return this.tools.get(name);
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  /** The tools a task may use, as the model sees them. Unknown names are ignored. */
+  specs(names: readonly string[]): ToolSpec[] {
+    return names.flatMap((n) => {
+      const tool = this.tools.get(n);
+      if (!tool) return [];
+      const parameters = z.toJSONSchema(tool.parameters, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+      delete parameters.$schema;
+      return [{ name: tool.name, description: tool.description, parameters }];
+    });
+  }
+
+  /** Check a model's tool call: a tool this task may use, JSON arguments that satisfy its schema. */
+  check(name: string, rawArguments: string, allowed: readonly string[]): CheckedCall {
+    const tool = this.tools.get(name);
+    if (!tool || !allowed.includes(name)) {
+      return { ok: false, error: `unknown tool "${name}"; available: ${allowed.join(', ')}` };
+    }
+    let json: unknown;
+    try {
+      json = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
+    } catch {
+      return { ok: false, error: `arguments of ${name} are not valid JSON` };
+    }
+    const parsed = tool.parameters.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
+      return { ok: false, error: `invalid arguments for ${name}: ${issues.join('; ')}` };
+    }
+    return { ok: true, tool, arguments: parsed.data as Record<string, unknown> };
+  }
+}
+
+/** Every built-in tool this deployment can run (web_search only when a provider is configured). */
+export function builtinTools(config: Pick<Config['agents'], 'updatableColumns' | 'webSearchUrl'>): ToolDefinition[] {
+  const tools: ToolDefinition[] = [
+    searchDocumentsTool,
+    querySqlTool,
+    askUserTool,
+    sendEmailTool,
+    updateRecordTool(config.updatableColumns),
+    issueRefundTool,
+  ] as ToolDefinition[];
+  if (config.webSearchUrl) tools.push(webSearchTool(searxngProvider(config.webSearchUrl)) as ToolDefinition);
+  return tools;
+}

@@ -1,0 +1,85 @@
+// What a tool is. Built-in tools and the ones users add (a TypeScript module exporting a
+// ToolDefinition) have the same shape: a name and description the model reads, zod
+// parameters (sent to the model as JSON Schema, and checked before anything runs), a kind,
+// and an executor. Write tools also describe what they would do (a dry-run preview) and may
+// declare a compensation an operator can trigger after they ran.
+import type { z } from 'zod';
+import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
+import type { Logger } from '../../infra/logger.js';
+import type { ModelGateway } from '../gateway/gateway.js';
+import type { Usage } from '../gateway/types.js';
+import type { Embedder } from '../retrieval/embeddings.js';
+import type { RetrievalOptions } from '../retrieval/types.js';
+
+export type ToolKind = 'read' | 'write';
+
+/** Where a piece of evidence came from: the user, a document chunk, or another tool's output. */
+export type ProvenanceItem =
+  | { type: 'user_message'; excerpt: string }
+  | { type: 'document_chunk'; chunkId: string; documentId: string; version: number; score: number; excerpt: string }
+  | { type: 'tool_output'; tool: string; callId: string; excerpt: string };
+
+export interface ToolServices {
+  db: Db;
+  caps: DbCapabilities;
+  embedder: Embedder;
+  gateway: ModelGateway;
+  log: Logger;
+  retrieval: Omit<RetrievalOptions, 'filter'>;
+}
+
+export interface ToolContext extends ToolServices {
+  tenantId: string;
+  taskId: string;
+  collection: string;
+  model?: string;
+  signal?: AbortSignal;
+}
+
+export interface ToolOutput {
+  /** What the model reads next: compact, text or JSON-able. */
+  content: unknown;
+  /** One line for the step log and the event stream. */
+  summary: string;
+  usage?: Usage;
+  model?: string;
+  /** Evidence this output carries (chunks, rows), so a later action can say what led to it. */
+  provenance?: ProvenanceItem[];
+}
+
+export interface ActionPreview {
+  /** One line a human reads first, e.g. "Refund $79.00 on order 1004 (Emily Doe)". */
+  summary: string;
+  /** What would change: rows before/after, the email as it would be sent. */
+  changes: unknown;
+}
+
+export interface WriteContext extends ToolContext {
+  /** The ledger transaction: a write that belongs to the database commits with the ledger row. */
+  tx: DbClient;
+  /** Unique per action (workflow id + approval id); executors pass it on to anything external. */
+  idempotencyKey: string;
+}
+
+export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  parameters: P;
+  kind: ToolKind;
+  /** High-risk tools need two approvers by default. */
+  risk?: 'normal' | 'high';
+  /** Read tools: run. */
+  run?(args: z.infer<P>, ctx: ToolContext): Promise<ToolOutput>;
+  /** Write tools: a dry run, no side effects. Throws InvalidToolArguments for arguments that cannot apply (no such order). */
+  preview?(args: z.infer<P>, ctx: ToolContext): Promise<ActionPreview>;
+  /** Write tools: do it, exactly once (the ledger calls this at most once per idempotency key that commits). */
+  execute?(args: z.infer<P>, ctx: WriteContext): Promise<ToolOutput>;
+  compensation?: {
+    description: string;
+    execute(args: z.infer<P>, result: unknown, ctx: WriteContext): Promise<ToolOutput>;
+  };
+}
+
+export class InvalidToolArguments extends Error {
+  override name = 'InvalidToolArguments';
+}

@@ -1,0 +1,14 @@
+// A task belongs to the tenant that started it; another tenant's task is indistinguishable
+// from a missing one (404).
+import type { Db } from '../infra/db/pool.js';
+import type { Principal } from './auth.js';
+import { notFound } from './errors.js';
+
+export async function ownedTask(db: Db, principal: Principal, taskId: string): Promise<{ type: string; created_at: Date }> {
+  const { rows } = await db.query<{ type: string; created_at: Date }>('SELECT type, created_at FROM tasks WHERE id = $1 AND tenant_id = $2', [
+    taskId,
+    principal.tenantId,
+  ]);
+  if (!rows[0]) throw notFound(`task ${taskId}`);
+  return rows[0];
+}

@@ -1,0 +1,266 @@
+// Agent tasks beyond start/inspect: pending approvals across tasks, decisions (a Workflow
+// Update, validated in the workflow before it touches history), follow-up messages, the
+// event stream (server-sent events) and an operator's compensation of an executed action.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { compensateExecutedAction } from '../../workflows/compensate.js';
+import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
+import { requireRole, type Principal } from '../auth.js';
+import {
+  approvalList,
+  approvalListQuery,
+  approvalParams,
+  compensationResponse,
+  decisionRequest,
+  decisionResponse,
+  errorBody,
+  eventsQuery,
+  messageAccepted,
+  messageRequest,
+  taskIdParams,
+} from '../contracts.js';
+import { ApiError, conflict, notFound, unavailable } from '../errors.js';
+import { ownedTask } from '../owned-task.js';
+import { principalOf, type ApiDeps } from '../server.js';
+
+/** How a workflow's refusal of an Update maps to HTTP. */
+const UPDATE_REFUSALS: Record<string, [number, string]> = {
+  ApprovalNotFound: [404, 'not_found'],
+  ApprovalAlreadyDecided: [409, 'already_decided'],
+  ArgumentsHashMismatch: [409, 'arguments_changed'],
+  ApprovalForbidden: [403, 'forbidden'],
+  InvalidArguments: [400, 'invalid_request'],
+  TaskFinished: [409, 'task_finished'],
+};
+
+function refusal(err: unknown): ApiError | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type && UPDATE_REFUSALS[cause.type]) {
+    const [status, code] = UPDATE_REFUSALS[cause.type]!;
+    return new ApiError(status, code, cause.message);
+  }
+  return new ApiError(500, 'update_failed', cause?.message ?? err.message);
+}
+
+interface ApprovalRow {
+  task_id: string;
+  approval_id: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  arguments_hash: string;
+  preview: { summary: string; changes: unknown };
+  rationale: string;
+  provenance: unknown[];
+  required_role: string;
+  approvals_needed: number;
+  decided_by: string[];
+  status: string;
+  reason: string | null;
+  requested_at: Date;
+  expires_at: Date;
+}
+
+export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  const { temporal, db } = deps;
+
+  async function agentTask(principal: Principal, taskId: string): Promise<void> {
+    const task = await ownedTask(db, principal, taskId);
+    if (task.type !== 'agent') throw new ApiError(400, 'invalid_request', `task ${taskId} is an ${task.type} task; only agent tasks have approvals, messages and events`);
+  }
+
+  app.get(
+    '/v1/approvals',
+    {
+      schema: {
+        tags: ['approvals'],
+        summary: "The tenant's approvals across tasks (pending by default), oldest first",
+        querystring: approvalListQuery,
+        response: { 200: approvalList, 400: errorBody, 401: errorBody, 403: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'approvals:read');
+      const { rows } = await db.query<ApprovalRow>(
+        `SELECT * FROM approvals WHERE tenant_id = $1 AND status = $2 ORDER BY requested_at, approval_id LIMIT $3`,
+        [principal.tenantId, req.query.status, req.query.limit],
+      );
+      return {
+        approvals: rows.map((r) => ({
+          taskId: r.task_id,
+          approvalId: r.approval_id,
+          tool: r.tool,
+          arguments: r.arguments,
+          argumentsHash: r.arguments_hash,
+          preview: r.preview,
+          rationale: r.rationale,
+          provenance: r.provenance,
+          requiredRole: r.required_role,
+          approvalsNeeded: r.approvals_needed,
+          approvedBy: r.decided_by,
+          status: r.status,
+          reason: r.reason ?? undefined,
+          requestedAt: r.requested_at.toISOString(),
+          expiresAt: r.expires_at.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/tasks/:taskId/approvals/:approvalId',
+    {
+      schema: {
+        tags: ['approvals'],
+        summary: 'Approve or reject a pending action',
+        description:
+          'Send the argumentsHash of what you reviewed. Approving waits until the action has run and returns its result. ' +
+          'Approving with `arguments` re-validates them and opens a new approval showing the edit (`newApprovalId`).',
+        params: approvalParams,
+        body: decisionRequest,
+        response: { 200: decisionResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      const { taskId, approvalId } = req.params;
+      await agentTask(principal, taskId);
+      let outcome;
+      try {
+        outcome = await temporal.workflow.getHandle(taskId).executeUpdate(decideApprovalUpdate, {
+          args: [{ ...req.body, approvalId, approver: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],
+        });
+      } catch (err) {
+        const mapped = refusal(err);
+        if (mapped) throw mapped;
+        if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String(err))) {
+          // The task has finished: the approval (if it existed) was decided or expired.
+          const { rows } = await db.query<{ status: string }>('SELECT status FROM approvals WHERE task_id = $1 AND approval_id = $2', [taskId, approvalId]);
+          if (rows[0]) throw conflict('already_decided', `approval ${approvalId} is ${rows[0].status} and its task has finished`);
+          throw notFound(`approval ${approvalId}`);
+        }
+        throw unavailable('Temporal', err);
+      }
+      if (outcome.status === 'pending' && outcome.error) {
+        throw new ApiError(400, 'invalid_request', `arguments: ${outcome.error}`);
+      }
+      req.log.info({ taskId, approvalId, decision: req.body.decision, status: outcome.status, by: principal.keyId }, 'approval decided');
+      return { taskId, ...outcome };
+    },
+  );
+
+  app.post(
+    '/v1/tasks/:taskId/messages',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Send a follow-up message (or the answer to the agent\'s question)',
+        params: taskIdParams,
+        body: messageRequest,
+        response: { 202: messageAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:write');
+      await agentTask(principal, req.params.taskId);
+      try {
+        const r = await temporal.workflow.getHandle(req.params.taskId).executeUpdate(sendMessageUpdate, { args: [{ text: req.body.text }] });
+        return reply.code(202).send({ taskId: req.params.taskId, accepted: r.accepted, turn: r.turn });
+      } catch (err) {
+        const mapped = refusal(err);
+        if (mapped) throw mapped;
+        if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
+        throw unavailable('Temporal', err);
+      }
+    },
+  );
+
+  app.get(
+    '/v1/tasks/:taskId/events',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Server-sent events: steps, approvals requested and decided, answers, the end',
+        description: 'Each event has an `id` (its sequence number); reconnect with `Last-Event-ID` or `?since=` to resume.',
+        params: taskIdParams,
+        querystring: eventsQuery,
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:read');
+      await agentTask(principal, req.params.taskId);
+      const lastEventId = Number(req.headers['last-event-id']);
+      let since = Number.isFinite(lastEventId) ? lastEventId : (req.query.since ?? 0);
+      const handle = temporal.workflow.getHandle(req.params.taskId);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      let open = true;
+      req.raw.once('close', () => (open = false));
+      let lastWrite = Date.now();
+      const send = (e: AgentEvent) => {
+        res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, seq: e.seq, at: e.at })}\n\n`);
+        lastWrite = Date.now();
+      };
+      try {
+        while (open) {
+          let batch: AgentEvent[];
+          try {
+            batch = await handle.query(agentEventsQuery, since);
+          } catch (err) {
+            res.write(`event: error\ndata: ${JSON.stringify({ message: err instanceof Error ? err.message : String(err) })}\n\n`);
+            break;
+          }
+          for (const e of batch) send(e);
+          if (batch.length) since = batch[batch.length - 1]!.seq;
+          if (batch.some((e) => e.type === 'task_finished')) break;
+          if (Date.now() - lastWrite > 15_000) {
+            res.write(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        res.end();
+      }
+    },
+  );
+
+  app.post(
+    '/v1/tasks/:taskId/actions/:approvalId/compensate',
+    {
+      schema: {
+        tags: ['approvals'],
+        summary: "Undo an executed action through its tool's compensation (operators; once)",
+        params: approvalParams,
+        response: { 200: compensationResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 503: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'admin');
+      const { taskId, approvalId } = req.params;
+      await agentTask(principal, taskId);
+      let outcome;
+      try {
+        // A workflow of its own: durable, visible in the Temporal UI, and started once per action.
+        outcome = await temporal.workflow.execute<typeof compensateExecutedAction>('compensateExecutedAction', {
+          workflowId: `compensate.${taskId}.${approvalId}`,
+          taskQueue: deps.config.temporal.taskQueue,
+          args: [{ tenantId: principal.tenantId, taskId, approvalId }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+      } catch (err) {
+        throw unavailable('Temporal', err);
+      }
+      if (!outcome.ok) throw new ApiError(400, 'not_compensable', outcome.error);
+      req.log.info({ taskId, approvalId, by: principal.keyId }, 'action compensated');
+      return { taskId, approvalId, summary: outcome.summary, result: outcome.result, replayed: outcome.replayed };
+    },
+  );
+};

@@ -1,0 +1,167 @@
+// `gatehouse`: a small command line on the HTTP API — start a task, watch its events, list
+// pending approvals, approve or reject them, send a follow-up. Needs GATEHOUSE_API_KEY (and
+// GATEHOUSE_URL when the API is not on http://127.0.0.1:8080).
+import { parseArgs } from 'node:util';
+
+const USAGE = `gatehouse — Gatehouse on the command line
+
+  gatehouse start "<task>" [--mode loop|plan] [--collection NAME] [--watch]
+  gatehouse watch <taskId>                 stream a task's events until it ends
+  gatehouse status <taskId>                a task's status, steps and pending approvals
+  gatehouse approvals [--status pending]   approvals across tasks
+  gatehouse approve <taskId> <approvalId> [--edit '<json arguments>']
+  gatehouse reject <taskId> <approvalId> --reason "<why>"
+  gatehouse message <taskId> "<text>"      a follow-up, or the answer to the agent's question
+
+Environment: GATEHOUSE_URL (default http://127.0.0.1:8080), GATEHOUSE_API_KEY (required).`;
+
+const baseUrl = (process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const apiKey = process.env.GATEHOUSE_API_KEY;
+
+class CliError extends Error {}
+
+async function api(method: string, path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the API, printed or read field by field
+  if (!apiKey) throw new CliError('GATEHOUSE_API_KEY is not set (npm start prints the dev key)');
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${baseUrl}: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (res.status >= 400) throw new CliError(`${res.status} ${json?.error?.code ?? ''}: ${json?.error?.message ?? text}`);
+  return json;
+}
+
+function printApproval(a: { taskId?: string; approvalId: string; tool: string; preview: { summary: string; changes: unknown }; rationale: string; provenance: unknown[]; argumentsHash: string; expiresAt: string; approvedBy?: string[]; approvalsNeeded?: number }) {
+  console.log(`• ${a.taskId ? `${a.taskId} ` : ''}${a.approvalId}  ${a.tool}: ${a.preview.summary}`);
+  if (a.rationale) console.log(`    why:        ${a.rationale}`);
+  console.log(`    changes:    ${JSON.stringify(a.preview.changes)}`);
+  for (const p of a.provenance as Array<Record<string, unknown>>) {
+    console.log(`    from:       ${p.type}${p.documentId ? ` ${p.documentId} (chunk ${p.chunkId}, v${p.version}, score ${p.score})` : ''}${p.tool ? ` ${p.tool}` : ''}: ${String(p.excerpt ?? '').slice(0, 100).replace(/\s+/g, ' ')}`);
+  }
+  if ((a.approvalsNeeded ?? 1) > 1) console.log(`    approvers:  ${a.approvedBy?.length ?? 0} of ${a.approvalsNeeded}`);
+  console.log(`    expires:    ${a.expiresAt}`);
+}
+
+async function watch(taskId: string): Promise<void> {
+  if (!apiKey) throw new CliError('GATEHOUSE_API_KEY is not set');
+  const res = await fetch(`${baseUrl}/v1/tasks/${taskId}/events`, { headers: { authorization: `Bearer ${apiKey}` } });
+  if (!res.ok || !res.body) throw new CliError(`${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (!event || !data) continue;
+      const d = JSON.parse(data) as Record<string, unknown>;
+      const { seq, at, ...rest } = d;
+      const line =
+        event === 'approval_requested'
+          ? `approval requested ${rest.approvalId} ${rest.tool}: ${rest.preview}  → gatehouse approvals`
+          : event === 'final_answer'
+            ? `answer (${rest.endReason}): ${rest.answer}`
+            : `${event} ${JSON.stringify(rest)}`;
+      console.log(`[${String(at).slice(11, 19)} #${seq}] ${line}`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      mode: { type: 'string' },
+      collection: { type: 'string' },
+      watch: { type: 'boolean' },
+      status: { type: 'string' },
+      edit: { type: 'string' },
+      reason: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (!command || values.help) {
+    console.log(USAGE);
+    return;
+  }
+  switch (command) {
+    case 'start': {
+      if (!args[0]) throw new CliError('usage: gatehouse start "<task>"');
+      const r = await api('POST', '/v1/tasks', { type: 'agent', input: args[0], collection: values.collection, options: values.mode ? { mode: values.mode } : undefined });
+      console.log(`task ${r.taskId} started`);
+      if (values.watch) await watch(r.taskId);
+      return;
+    }
+    case 'watch':
+      if (!args[0]) throw new CliError('usage: gatehouse watch <taskId>');
+      return watch(args[0]);
+    case 'status': {
+      if (!args[0]) throw new CliError('usage: gatehouse status <taskId>');
+      const t = await api('GET', `/v1/tasks/${args[0]}`);
+      console.log(`${t.taskId}  ${t.type}  ${t.status}${t.agent ? `  steps ${t.agent.used.steps}/${t.agent.budgets.maxSteps}, $${t.agent.used.costUsd}` : ''}`);
+      for (const s of t.steps) console.log(`  ${s.status.padEnd(9)} ${s.name}${s.latencyMs !== undefined ? ` ${s.latencyMs} ms` : ''}${s.detail?.summary ? `  ${s.detail.summary}` : ''}`);
+      for (const a of t.agent?.pendingApprovals ?? []) printApproval(a);
+      if (t.result?.answer) console.log(`answer: ${t.result.answer}`);
+      return;
+    }
+    case 'approvals': {
+      const r = await api('GET', `/v1/approvals?status=${encodeURIComponent(values.status ?? 'pending')}`);
+      if (r.approvals.length === 0) console.log('no approvals');
+      for (const a of r.approvals) printApproval(a);
+      return;
+    }
+    case 'approve':
+    case 'reject': {
+      const [taskId, approvalId] = args;
+      if (!taskId || !approvalId) throw new CliError(`usage: gatehouse ${command} <taskId> <approvalId>`);
+      if (command === 'reject' && !values.reason) throw new CliError('a rejection needs --reason "<why>" (the agent reads it)');
+      // Decide on exactly what is pending now: its hash goes with the decision.
+      const task = await api('GET', `/v1/tasks/${taskId}`);
+      const pending = (task.agent?.pendingApprovals ?? []).find((a: { approvalId: string }) => a.approvalId === approvalId);
+      if (!pending) throw new CliError(`approval ${approvalId} is not pending in task ${taskId}`);
+      let edited: unknown;
+      if (values.edit) {
+        try {
+          edited = JSON.parse(values.edit);
+        } catch {
+          throw new CliError('--edit must be JSON arguments, e.g. \'{"amountUsd": 40}\'');
+        }
+        edited = { ...pending.arguments, ...(edited as object) };
+      }
+      const r = await api('POST', `/v1/tasks/${taskId}/approvals/${approvalId}`, {
+        decision: command,
+        argumentsHash: pending.argumentsHash,
+        reason: values.reason,
+        arguments: edited,
+      });
+      console.log(`${approvalId}: ${r.status}${r.newApprovalId ? ` → review ${r.newApprovalId}` : ''}${r.result ? ` ${JSON.stringify(r.result)}` : ''}${r.error ? ` (${r.error})` : ''}`);
+      return;
+    }
+    case 'message': {
+      const [taskId, text] = args;
+      if (!taskId || !text) throw new CliError('usage: gatehouse message <taskId> "<text>"');
+      await api('POST', `/v1/tasks/${taskId}/messages`, { text });
+      console.log('sent');
+      return;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof CliError ? `gatehouse: ${err.message}` : err);
+  process.exitCode = 1;
+});
