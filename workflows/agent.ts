@@ -50,6 +50,7 @@ import {
   type ConversationTurn,
   type PendingApproval,
   type PlanItem,
+  type StepRecord,
 } from './messages.js';
 import { redactSecrets } from './policy/redact.js';
 import { StepLog } from './policy/steps.js';
@@ -140,6 +141,20 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   }
 
   const pending = () => approvals.filter((a) => a.status === 'pending');
+
+  /** Run a step: recorded for the status query, announced on the event stream. */
+  async function step<T>(name: string, fn: () => Promise<T>, describe: (result: T) => Partial<StepRecord>): Promise<T> {
+    emit('step_started', { step: name });
+    let record: Partial<StepRecord> = {};
+    try {
+      const result = await steps.run(name, fn, (r) => (record = describe(r)));
+      emit('step_finished', { step: name, status: 'completed', latencyMs: record.latencyMs, model: record.model, ...pickSummary(record.detail) });
+      return result;
+    } catch (err) {
+      emit('step_finished', { step: name, status: 'failed', error: (err as Error).message });
+      throw err;
+    }
+  }
 
   // The starter decides whether a task is indexed for search: the attributes it set at start
   // (the API sets them all) are the ones kept current. A server without them registered
@@ -359,7 +374,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     }
     // Approved: execute exactly once.
     const current = approval;
-    const executed = await steps.run(
+    const executed = await step(
       `execute:${tool}`,
       () =>
         actions.executeAction({
@@ -443,14 +458,16 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   async function runTool(call: Extract<DecidedCall, { ok: true }>, rationale: string): Promise<ToolResultContent> {
     if (call.name === ASK_USER) return askUser(String(call.arguments.question ?? 'Could you tell me more?'));
     if (call.kind === 'write') return gate(call.name, call.arguments, rationale);
-    const out = await steps.run(
+    const out = await step(
       `tool:${call.name}`,
       () => tools.runReadTool({ tenantId: input.tenantId, taskId, collection: input.collection, callId: call.id, tool: call.name, arguments: call.arguments, model: opts.model }),
       (r) => ({ latencyMs: r.latencyMs, usage: r.ok ? r.usage : undefined, model: r.ok ? r.model : undefined, detail: { arguments: redactSecrets(call.arguments), ok: r.ok, summary: r.ok ? r.summary : r.error } }),
     );
     if (!out.ok) return { ok: false, error: out.error };
     if (out.usage) recordUsage({ usage: out.usage });
-    evidence = [...evidence, ...out.provenance, { type: 'tool_output' as const, tool: call.name, callId: call.id, excerpt: JSON.stringify(out.content).slice(0, 2000) }].slice(-60);
+    // The tool's own evidence (chunks, rows); a tool that gives none is cited by its output.
+    const own = out.provenance.length ? out.provenance : [{ type: 'tool_output' as const, tool: call.name, callId: call.id, excerpt: JSON.stringify(out.content).slice(0, 2000) }];
+    evidence = [...evidence, ...own].slice(-60);
     return { ok: true, content: out.content };
   }
 
@@ -484,8 +501,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
       }
       if (shouldContinueAsNew()) await continueAsNewNow(task);
 
-      emit('step_started', { step: 'decide', n: used.steps + 1 });
-      const decision = await steps.run(
+      const decision = await step(
         'decide',
         () => models.decideNextStep({ tenantId: input.tenantId, taskId, task, conversation, transcript, tools: allowed, model: opts.model, subtaskResults }),
         (d) => ({
@@ -498,7 +514,6 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
       used.steps += 1;
       lastModel = decision.model;
       recordUsage(decision);
-      emit('step_finished', { step: 'decide', n: used.steps, model: decision.model, calls: decision.calls.map((c) => c.name) });
 
       if (decision.calls.length === 0) {
         transcript.push({ role: 'assistant', content: decision.content });
@@ -546,19 +561,18 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
   async function runPlan(task: string): Promise<TurnOutcome> {
     const allowed = await allowedTools();
-    const initial = await steps.run(
+    const initial = await step(
       'plan',
       () => models.planTask({ tenantId: input.tenantId, taskId, task, tools: allowed, model: opts.model }),
       (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
     );
     recordUsage(initial);
     plan = initial.subtasks.map((s) => ({ ...s, status: 'pending' as const }));
-    emit('step_finished', { step: 'plan', subtasks: plan.map((p) => p.title) });
     // Sub-tasks research; they do not act: writes are proposed by this task, at its approval gate.
     const readOnly = allowed.filter((t) => t !== ASK_USER && toolKinds!.find((k) => k.name === t)?.kind === 'read');
     for (let round = 0; round < 3; round++) {
       await runReadySubtasks(readOnly);
-      const refined = await steps.run(
+      const refined = await step(
         'refine_plan',
         () =>
           models.planTask({
@@ -658,7 +672,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   async function standalone(text: string): Promise<string> {
     if (conversation.length === 0) return text;
     try {
-      const r = await steps.run(
+      const r = await step(
         'rewrite_query',
         () => models.rewriteQuestion({ question: text, conversation, model: opts.model, context: { tenantId: input.tenantId } }),
         (x) => ({ latencyMs: x.latencyMs, model: x.model, usage: x.usage, detail: { resolved: x.resolved, standalone: x.standalone } }),
@@ -757,6 +771,15 @@ function compactTranscript(transcript: ChatMessage[]): ChatMessage[] {
     .slice(-20)
     .map((m) => ({ role: m.role, content: m.content.slice(0, 4000) }));
   return [...earlier, ...transcript.slice(Math.max(0, currentTurn))];
+}
+
+/** The one-line summary and tool calls of a step's detail, for the event stream. */
+function pickSummary(detail: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!detail) return {};
+  const out: Record<string, unknown> = {};
+  if (typeof detail.summary === 'string') out.summary = detail.summary;
+  if (Array.isArray(detail.calls)) out.calls = (detail.calls as Array<{ tool: string }>).map((c) => c.tool);
+  return out;
 }
 
 function sanitizeBudgets(proposed: Partial<AgentBudgets> | undefined, current: AgentBudgets): AgentBudgets {

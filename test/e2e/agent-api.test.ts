@@ -1,6 +1,8 @@
 // The demo flow through the HTTP API, offline: an agent task proposes a refund and an email,
 // an approver lists and decides them, each runs exactly once, events stream over SSE, and an
 // operator can compensate the refund.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, upsertApiKey } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
@@ -116,6 +118,28 @@ describe('agent tasks over HTTP', () => {
     expect((await call('POST', `/v1/tasks/${taskId}/actions/${refund.approvalId}/compensate`, keys.admin)).json.replayed).toBe(true);
     expect((await call('POST', `/v1/tasks/${taskId}/actions/${email.approvalId}/compensate`, keys.admin))).toMatchObject({ status: 400, json: { error: { code: 'not_compensable' } } });
     expect((await services.db.query(`SELECT status FROM ${schema}.refunds`)).rows).toEqual([{ status: 'reversed' }]);
+  }, 60_000);
+
+  it('works from the gatehouse CLI: start, list approvals, approve, reject, status', async () => {
+    const cli = async (...args: string[]) =>
+      (await promisify(execFile)('bin/gatehouse', args, { env: { ...process.env, GATEHOUSE_URL: base, GATEHOUSE_API_KEY: keys.admin } })).stdout;
+    const started = await cli('start', "Refund Sofia Rossi's last order and email her a confirmation");
+    const taskId = /task (\S+) started/.exec(started)![1]!;
+    let listing = '';
+    for (let i = 0; i < 100 && (listing.match(/• task_/g) ?? []).length < 2; i++) {
+      listing = (await cli('approvals')).split('\n').filter((l) => !l.startsWith('• ') || l.includes(taskId)).join('\n');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listing).toContain(`${taskId} apr_1  issue_refund: Refund $42.50 on order 1008 (Sofia Rossi`);
+    expect(listing).toContain('from:       tool_output query_sql');
+    expect(await cli('approve', taskId, 'apr_1')).toMatch(/^apr_1: executed \{"refundId":\d+/);
+    await expect(cli('reject', taskId, 'apr_2')).rejects.toThrow(/needs --reason/);
+    expect(await cli('reject', taskId, 'apr_2', '--reason', 'we will call her instead')).toContain('apr_2: rejected');
+    await call('GET', `/v1/tasks/${taskId}/result?wait=20`, keys.reader);
+    const status = await cli('status', taskId);
+    expect(status).toContain(`${taskId}  agent  completed`);
+    expect(status).toContain('send_email was rejected by the approver: we will call her instead');
+    await expect(cli('approve', taskId, 'apr_2')).rejects.toThrow(/not pending/);
   }, 60_000);
 
   it('validates agent options and lists tasks awaiting approval', async () => {

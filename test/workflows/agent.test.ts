@@ -85,7 +85,12 @@ describe('runAgent (offline planner)', () => {
   it('refuses bad decisions in the validator, without touching history', async () => {
     const handle = await start("Refund John Doe's last order and email him a confirmation");
     const [first] = await waitForPending(handle, 2);
-    const eventsBefore = (await handle.fetchHistory()).events!.length;
+    // Wait until the run is idle at its gate (the approvals index is written by activities).
+    let eventsBefore = -1;
+    for (let seen = 0; seen !== eventsBefore; await new Promise((r) => setTimeout(r, 300))) {
+      seen = eventsBefore;
+      eventsBefore = (await handle.fetchHistory()).events!.length;
+    }
     const refusal = async (p: Promise<unknown>) => {
       const err = await p.then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
@@ -100,11 +105,12 @@ describe('runAgent (offline planner)', () => {
 
     // A rejection is fed back: the model's answer says so, and nothing is executed.
     const pending = await waitForPending(handle, 2);
-    for (const p of pending) {
+    for (const [i, p] of pending.entries()) {
       const outcome = await decide(handle, p, { decision: 'reject', reason: 'customer already refunded by phone', approver: { keyId: 'approver-1', tenantId: tenant, roles: ['approvals:write'] } });
       expect(outcome.status).toBe('rejected');
+      // Decided once is decided (checked while the other approval keeps the run open).
+      if (i === 0) expect(await refusal(decide(handle, p, { approver: ADMIN(tenant) }))).toMatchObject({ type: 'ApprovalAlreadyDecided' });
     }
-    expect(await refusal(decide(handle, pending[0]!, { approver: ADMIN(tenant) }))).toMatchObject({ type: 'ApprovalAlreadyDecided' });
     const result = await handle.result();
     expect(result.answer).toContain('rejected by the approver: customer already refunded by phone');
     expect(await count('SELECT count(*) AS n FROM action_ledger WHERE task_id = $1', [handle.workflowId])).toBe(0);
