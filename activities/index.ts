@@ -74,7 +74,7 @@ function heartbeat(detail: unknown): void {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const registry = new ToolRegistry([...builtinTools(deps.config.agents), ...(deps.tools ?? [])]);
+  const registry = new ToolRegistry([...builtinTools(deps.config.agents, deps.db), ...(deps.tools ?? [])]);
   const { mode, topK, candidates, rrfK, efSearch } = deps.config.retrieval;
   const toolServices: ToolServices = {
     db: deps.db,

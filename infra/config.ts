@@ -94,6 +94,9 @@ const envSchema = z.object({
   AGENT_UPDATABLE_COLUMNS: z.string().default('{"customers":["email","city","tier"],"orders":["status"]}'),
   /** A JSON search endpoint (SearXNG's /search?format=json shape); web_search is off without it. */
   WEB_SEARCH_URL: url.optional(),
+  /** An SMTP relay for send_email, e.g. smtp://user:pass@mail.internal:587 (unset: emails stay in the outbox). */
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://[user:pass@]host:port or smtps://…').optional(),
+  SMTP_FROM: z.string().min(3).default('Gatehouse <no-reply@gatehouse.invalid>'),
 });
 
 export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
@@ -156,6 +159,7 @@ export interface Config {
     approvalTimeoutSeconds: number;
     updatableColumns: Record<string, string[]>;
     webSearchUrl?: string;
+    smtp?: { url: string; from: string };
   };
 }
 
@@ -282,6 +286,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       approvalTimeoutSeconds: e.AGENT_APPROVAL_TIMEOUT_SECONDS,
       updatableColumns,
       webSearchUrl: e.WEB_SEARCH_URL,
+      smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
     },
   };
 }

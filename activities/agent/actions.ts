@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { inTransaction, type Db } from '../../infra/db/pool.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolServices } from '../tools/types.js';
+import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolDefinition, type ToolServices } from '../tools/types.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
 
 /** The pseudo-tool behind "extend budget?" approvals: handled by the workflow, never executed here. */
@@ -159,6 +159,15 @@ export async function executeAction(services: ToolServices, registry: ToolRegist
     throw ApplicationFailure.nonRetryable('arguments do not match the approved hash', 'ArgumentsHashMismatch');
   }
   const key = ledgerKey(input.taskId, input.approvalId);
+  const outcome = await executeInLedger(services, tool, input, key);
+  // What follows the commit (an email handed to SMTP) runs on replays too, until it succeeds.
+  if (outcome.ok && tool.afterCommit) {
+    await tool.afterCommit(outcome.result, { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: input.collection });
+  }
+  return outcome;
+}
+
+async function executeInLedger(services: ToolServices, tool: ToolDefinition, input: ExecuteInput, key: string): Promise<ExecuteOutput> {
   return inTransaction(services.db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
     const recorded = await ledgerEntry(tx as unknown as Db, key);

@@ -3,6 +3,8 @@
 // the JSON Schema models read, and checks a model's tool call against them.
 import { z } from 'zod';
 import type { Config } from '../../infra/config.js';
+import type { Db } from '../../infra/db/pool.js';
+import { smtpDelivery } from './email-delivery.js';
 import type { ToolSpec } from '../gateway/types.js';
 import { askUserTool } from './ask-user.js';
 import { issueRefundTool } from './issue-refund.js';
@@ -69,13 +71,17 @@ export class ToolRegistry {
   }
 }
 
-/** Every built-in tool this deployment can run (web_search only when a provider is configured). */
-export function builtinTools(config: Pick<Config['agents'], 'updatableColumns' | 'webSearchUrl'>): ToolDefinition[] {
+/**
+ * Every built-in tool this deployment can run: web_search only when a provider is configured;
+ * send_email delivers through SMTP when a relay is configured (and a database is given).
+ */
+export function builtinTools(config: Pick<Config['agents'], 'updatableColumns' | 'webSearchUrl' | 'smtp'>, db?: Db): ToolDefinition[] {
+  const delivery = config.smtp && db ? smtpDelivery(db, config.smtp) : undefined;
   const tools: ToolDefinition[] = [
     searchDocumentsTool,
     querySqlTool,
     askUserTool,
-    sendEmailTool,
+    sendEmailTool(delivery),
     updateRecordTool(config.updatableColumns),
     issueRefundTool,
   ] as ToolDefinition[];

@@ -78,6 +78,12 @@ export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
     description: string;
     execute(args: z.infer<P>, result: unknown, ctx: WriteContext): Promise<ToolOutput>;
   };
+  /**
+   * Write tools: what follows the commit (e.g. handing a queued email to SMTP). Runs after
+   * every successful execution, replays included, so it must be idempotent; a throw makes the
+   * activity retry (the ledger then replays the execution and this runs again).
+   */
+  afterCommit?(result: unknown, ctx: ToolContext): Promise<unknown>;
 }
 
 export class InvalidToolArguments extends Error {

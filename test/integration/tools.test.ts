@@ -2,6 +2,7 @@
 // previews show what would change and change nothing; execution writes through the ledger
 // exactly once; compensations undo; the allow-list and the schemas refuse what they must.
 import { createServer, type Server } from 'node:http';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argumentsHash, compensateAction, executeAction, proposeAction } from '../../activities/agent/actions.js';
 import { ToolRegistry, builtinTools } from '../../activities/tools/registry.js';
@@ -87,6 +88,39 @@ describe('agent tools', () => {
       apiKey: '[redacted]',
       nested: { password: '[redacted]', list: [{ token: '[redacted]', ok: 1 }] },
     });
+  });
+
+  it('send_email hands the queued email to the SMTP relay after the commit, once', async () => {
+    const received: string[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, _session, callback) {
+        let data = '';
+        stream.on('data', (c: Buffer) => (data += c.toString()));
+        stream.on('end', () => {
+          received.push(data);
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    try {
+      const port = (smtp.server.address() as { port: number }).port;
+      const withSmtp = new ToolRegistry(builtinTools({ ...testConfig().agents, smtp: { url: `smtp://127.0.0.1:${port}`, from: 'Inkwell <support@inkwell.example>' } }, services.db));
+      const args = { to: 'emily.doe@example.com', subject: 'Your refund', body: 'Refunded.' };
+      const input = { ...base(uniqueId('task'), 'apr_1'), tool: 'send_email', arguments: args, argumentsHash: argumentsHash('send_email', args), approvedBy: ['alice'] };
+      const first = await executeAction(toolServices, withSmtp, input);
+      const again = await executeAction(toolServices, withSmtp, input);
+      expect(again).toMatchObject({ ok: true, replayed: true });
+      expect(received).toHaveLength(1);
+      expect(received[0]).toContain('Subject: Your refund');
+      expect(received[0]).toMatch(/Message-ID: <[0-9a-f]{32}@gatehouse>/i);
+      const outboxId = (first as { result: { outboxId: number } }).result.outboxId;
+      expect((await services.db.query('SELECT status FROM outbox WHERE id = $1', [outboxId])).rows[0].status).toBe('sent');
+    } finally {
+      await new Promise<void>((r) => smtp.close(() => r()));
+    }
   });
 
   describe('web_search', () => {
