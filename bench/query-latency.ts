@@ -43,7 +43,7 @@ const OPS = {
   hnsw100: 'vector HNSW ef 100 (limit 10)',
   hnsw200: 'vector HNSW ef 200 (limit 10)',
   exact: '**baseline**: exact vector scan (limit 10)',
-  concurrent: 'what-if: BM25 ∥ HNSW ef 100 limit 50, concurrently',
+  concurrent: 'the two searches alone: BM25 ∥ HNSW ef 100 limit 50',
 } as const;
 type Op = keyof typeof OPS;
 
@@ -283,7 +283,8 @@ async function measureCell(
         if (r.passages.length === 0) throw new Error('hybrid returned no passages');
         parts.bm25.push(r.timings.bm25Ms);
         parts.vector.push(r.timings.vectorMs);
-        parts.rest.push(ms - r.timings.bm25Ms - r.timings.vectorMs - r.timings.embedMs);
+        // The ensemble runs BM25 and the vector search concurrently: the longer one is on the clock.
+        parts.rest.push(ms - Math.max(r.timings.bm25Ms, r.timings.vectorMs) - r.timings.embedMs);
       },
     );
     cell.hybridParts = { bm25: summary(parts.bm25), vector: summary(parts.vector), rest: summary(parts.rest) };
@@ -544,14 +545,17 @@ function report(r: { cells: Cell[]; embedding: EmbeddingRun; windows: SentenceWi
 }
 
 /** Postings fetched, buffers touched and chunks scored, read off an EXPLAIN (ANALYZE, BUFFERS) of searchBm25's statement. */
-function bm25PlanFacts(plan: string | undefined): { postings: number; buffers: number; groups: number } | undefined {
+function bm25PlanFacts(plan: string | undefined): { postings: number; buffers: number; groups: number; indexOnly: boolean; heapFetches: number } | undefined {
   if (!plan) return undefined;
-  const scan = /Index Scan using chunk_terms_pkey on chunk_terms[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+) loops=(\d+)/.exec(plan);
+  const scan = /Index (Only )?Scan using chunk_terms_pkey on chunk_terms[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+) loops=(\d+)/.exec(plan);
+  const heap = /chunk_terms_pkey on chunk_terms[\s\S]*?Heap Fetches: (\d+)/.exec(plan);
   const buffers = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(plan);
   const groups = /HashAggregate[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+)/.exec(plan);
   if (!scan || !buffers || !groups) return undefined;
   return {
-    postings: Math.round(Number(scan[1]) * Number(scan[2])),
+    indexOnly: Boolean(scan[1]),
+    heapFetches: Number(heap?.[1] ?? 0),
+    postings: Math.round(Number(scan[2]) * Number(scan[3])),
     buffers: Number(buffers[1]) + Number(buffers[2] ?? 0),
     groups: Math.round(Number(groups[1])),
   };
@@ -589,22 +593,22 @@ function explain(misses: Array<{ name: string; cell: Cell | undefined }>, cells:
     if (seen.has(c)) continue;
     seen.add(c);
     const p = c.hybridParts;
-    const total = p.bm25.mean + p.vector.mean + p.rest.mean;
+    const total = Math.max(p.bm25.mean, p.vector.mean) + p.rest.mean;
     const small = cells.find((x) => x.kind === c.kind && x.size === SIZES[0] && x.measured);
     const plan = bm25PlanFacts(c.plans?.bm25);
     const planFacts = plan
-      ? `In the plan of the first query (EXPLAIN ANALYZE in latency.json) BM25 fetches ${plan.postings.toLocaleString('en-US')} postings through an index scan of chunk_terms' primary key (not index-only: tf and dl live in the heap), ` +
+      ? `In the plan of the first query (EXPLAIN ANALYZE in latency.json) BM25 fetches ${plan.postings.toLocaleString('en-US')} postings through ${plan.indexOnly ? `an index-only scan of chunk_terms' covering primary key (tf and dl are INCLUDE columns; ${plan.heapFetches.toLocaleString('en-US')} heap fetches where the visibility map was not yet set)` : "an index scan of chunk_terms' primary key (not index-only)"}, ` +
         `touching ${plan.buffers.toLocaleString('en-US')} buffers — about ${fmt(plan.buffers / plan.postings, 1)} per posting — and hash-aggregates them into ${plan.groups.toLocaleString('en-US')} chunk scores to keep 50; there is no top-k pruning (WAND/MaxScore), so every posting of a common term is read. `
       : '';
     const growth = small?.ops.bm25 && c.ops.bm25 ? ` From ${sizeLabel(SIZES[0]!)} to ${sizeLabel(big)} chunks BM25 p50 grows ${fmt(c.ops.bm25.p50 / small.ops.bm25.p50)}× (postings read p50 ${fmt(small.postings?.p50 ?? NaN, 0)} → ${fmt(c.postings?.p50 ?? NaN, 0)}), the vector search at ef 100 ${fmt((c.ops.hnsw100?.p50 ?? NaN) / (small.ops.hnsw100?.p50 ?? NaN))}×.` : '';
     lines.push(
-      `Latency (${dbName(c)} ${sizeLabel(c.size)}): of the hybrid call's mean ${fmt(total)} ms, BM25 takes ${fmt(p.bm25.mean)} ms (${fmt((100 * p.bm25.mean) / total, 0)}%), ` +
-        `the vector search ${fmt(p.vector.mean)} ms (${fmt((100 * p.vector.mean) / total, 0)}%) and the rest ${fmt(p.rest.mean)} ms. ` +
+      `Latency (${dbName(c)} ${sizeLabel(c.size)}): the hybrid call runs BM25 and the vector search concurrently; of its mean ${fmt(total)} ms, BM25 takes ${fmt(p.bm25.mean)} ms, ` +
+        `the vector search ${fmt(p.vector.mean)} ms${c.kind === 'pglite' ? ' (PGlite is one session: its wire server runs the two one after the other, so this includes waiting for BM25)' : ''}, and the rest (collection lookup, fusion, loading the passages) ${fmt(p.rest.mean)} ms. ` +
         `BM25 scores every posting of every query term in SQL (p50 ${fmt(c.postings?.p50 ?? NaN, 0)}, p99 ${fmt(c.postings?.p99 ?? NaN, 0)} postings per query), so its cost grows with the query terms' document frequencies, i.e. linearly with the corpus. ` +
         planFacts +
         `The vector search alone (ef 100, limit 10) has p50 ${ms(c.ops.hnsw100?.p50)} ms.${growth} ` +
         seqScanNote(c) +
-        `The two retrievers run one after the other; run concurrently they take p50 ${ms(c.ops.concurrent?.p50)} ms / p99 ${ms(c.ops.concurrent?.p99)} ms (what-if row).`,
+        `The two searches alone, concurrently, without the rest: p50 ${ms(c.ops.concurrent?.p50)} ms / p99 ${ms(c.ops.concurrent?.p99)} ms.`,
     );
   }
   return lines.join('\n\n');

@@ -160,8 +160,16 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   // (the API sets them all) are the ones kept current. A server without them registered
   // (the time-skipping test server) then never sees an unknown attribute.
   const indexed = new Set(info.typedSearchAttributes.getAll().map((p) => p.key.name));
+  // Each upsert is a visibility write: only when the phase or the waiting state changes, and
+  // for the budget counters every few steps (and at every change of phase).
+  let lastIndexed = '';
+  let stepsAtLastIndex = -1;
   function setPhase(next: AgentPhase): void {
     phase = next;
+    const state = `${next}:${pending().length > 0}`;
+    if (state === lastIndexed && used.steps - stepsAtLastIndex < 5) return;
+    lastIndexed = state;
+    stepsAtLastIndex = used.steps;
     const updates = [
       { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: next },
       { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: pending().length > 0 },
