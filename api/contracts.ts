@@ -119,6 +119,7 @@ export const agentOptions = z
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('How long an approval waits (default 24 h)'),
     onApprovalExpiry: z.enum(['reject', 'escalate']).optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
+    deadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('The task stops this long after it starts, waiting included (reported as "deadline")'),
   })
   .strict();
 

@@ -550,7 +550,8 @@ function bm25PlanFacts(plan: string | undefined): { postings: number; buffers: n
   const scan = /Index (Only )?Scan using chunk_terms_pkey on chunk_terms[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+) loops=(\d+)/.exec(plan);
   const heap = /chunk_terms_pkey on chunk_terms[\s\S]*?Heap Fetches: (\d+)/.exec(plan);
   const buffers = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(plan);
-  const groups = /HashAggregate[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+)/.exec(plan);
+  // The aggregate over chunk ids (the first HashAggregate in the plan groups the query's lexemes).
+  const groups = /HashAggregate[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=([\d.]+)[^\n]*\n\s*Group Key: p\.chunk_id/.exec(plan);
   if (!scan || !buffers || !groups) return undefined;
   return {
     indexOnly: Boolean(scan[1]),

@@ -25,6 +25,9 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   latency: () => import('./query-latency.js'),
   orchestration: () => import('./orchestration.js'),
   quality: () => import('./retrieval-quality.js'),
+  // The agent benchmarks come last so the report keeps its (a), (b), … order.
+  agents: () => import('./agent-loop.js'),
+  approvals: () => import('./agent-approvals.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

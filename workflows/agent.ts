@@ -135,6 +135,12 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   };
   const wallSeconds = () => used.wallSeconds + (workingSince !== undefined ? (Date.now() - workingSince) / 1000 : 0);
 
+  // The deadline counts everything, waiting included; every wait is cut short by it.
+  const deadline = opts.deadlineAt ? Date.parse(opts.deadlineAt) : Infinity;
+  const pastDeadline = () => Date.now() >= deadline;
+  // At least 1 ms: condition(fn, 0) would record a patch marker for its pre-1.5 meaning.
+  const untilDeadline = (ms: number) => Math.max(1, Math.min(ms, deadline - Date.now()));
+
   function emit(type: AgentEventType, data: Record<string, unknown>): void {
     events.push({ seq: nextEventSeq++, type, at: new Date().toISOString(), data });
     if (events.length > EVENT_BUFFER) events.splice(0, events.length - EVENT_BUFFER);
@@ -357,8 +363,14 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     if (proposed.alreadyExecuted) return { ok: true, content: proposed.alreadyExecuted.result, replayed: true };
     let approval = proposed.approval;
     for (;;) {
-      const waitMs = Math.max(0, Date.parse(approval.expiresAt) - Date.now());
+      const waitMs = untilDeadline(Date.parse(approval.expiresAt) - Date.now());
       const decided = await condition(() => approval.status !== 'pending', waitMs);
+      if (!decided && pastDeadline()) {
+        approval.status = 'expired';
+        approval.reason = 'the task reached its deadline';
+        await publish(approval, 'approval_decided', { decision: 'expire', reason: approval.reason });
+        return { ok: false, error: `the task reached its deadline before ${tool} was decided`, expired: true };
+      }
       if (!decided) {
         if (opts.onApprovalExpiry === 'escalate' && !approval.escalated) {
           approval.escalated = true;
@@ -436,7 +448,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     if (!proposal.ok) return undefined;
     let approval = proposal.approval;
     for (;;) {
-      const decided = await condition(() => approval.status !== 'pending', Math.max(0, Date.parse(approval.expiresAt) - Date.now()));
+      const decided = await condition(() => approval.status !== 'pending', untilDeadline(Date.parse(approval.expiresAt) - Date.now()));
       if (!decided) {
         approval.status = 'expired';
         await publish(approval, 'approval_decided', { decision: 'expire' });
@@ -484,7 +496,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     pauseClock();
     emit('step_started', { step: ASK_USER, question: text });
     settlePhase();
-    const answered = await condition(() => pendingMessages.length > 0, opts.approvalTimeoutSeconds * 1000);
+    const answered = await condition(() => pendingMessages.length > 0, untilDeadline(opts.approvalTimeoutSeconds * 1000));
     question = undefined;
     settlePhase();
     if (!answered) return { ok: false, error: 'the user did not answer in time' };
@@ -499,6 +511,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     let malformedInARow = 0;
     const allowed = await allowedTools();
     for (;;) {
+      if (pastDeadline()) return { answer: `Stopped: the task reached its deadline (${opts.deadlineAt}).`, endReason: 'deadline', model: lastModel };
       const over = exceededBudget();
       if (over) {
         emit('step_finished', { step: 'budget', reached: over });
@@ -721,7 +734,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
       if (pendingMessages.length === 0 && opts.keepOpenSeconds > 0) {
         pauseClock();
         setPhase('awaiting_input');
-        await condition(() => pendingMessages.length > 0, opts.keepOpenSeconds * 1000);
+        await condition(() => pendingMessages.length > 0, untilDeadline(opts.keepOpenSeconds * 1000));
       }
       if (pendingMessages.length === 0) break;
       const text = pendingMessages.shift()!;

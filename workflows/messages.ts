@@ -123,6 +123,8 @@ export interface AgentOptions {
   maxMalformedToolCalls: number;
   /** Continue as new beyond this many history events (default 8,000; tests set it low). */
   historyLimit?: number;
+  /** When the task stops, waiting included (ISO 8601; the API sets it from `deadlineSeconds`). */
+  deadlineAt?: string;
 }
 
 export interface AgentTaskInput {
@@ -206,7 +208,16 @@ export interface AgentEvent {
 
 export type AgentPhase = 'working' | 'awaiting_approval' | 'awaiting_input' | 'done';
 
-export type AgentEndReason = 'answered' | 'step_budget' | 'token_budget' | 'cost_budget' | 'tool_call_budget' | 'wall_time_budget' | 'malformed_tool_calls' | 'canceled';
+export type AgentEndReason =
+  | 'answered'
+  | 'step_budget'
+  | 'token_budget'
+  | 'cost_budget'
+  | 'tool_call_budget'
+  | 'wall_time_budget'
+  | 'deadline'
+  | 'malformed_tool_calls'
+  | 'canceled';
 
 export interface BudgetUsage {
   steps: number;

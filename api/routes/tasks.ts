@@ -128,6 +128,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         onApprovalExpiry: o.onApprovalExpiry ?? 'reject',
         keepOpenSeconds: o.keepOpenSeconds ?? 0,
         maxMalformedToolCalls: 3,
+        deadlineAt: o.deadlineSeconds ? new Date(Date.now() + o.deadlineSeconds * 1000).toISOString() : undefined,
       },
     };
   }

@@ -174,6 +174,15 @@ describe('runAgent (offline planner)', () => {
     expect(result.answer).toContain('the approval for issue_refund expired');
   });
 
+  it('stops at its deadline, waiting included, and says so', async () => {
+    const handle = await start("Refund Northwind Studio's last order", { deadlineAt: new Date(Date.now() + 3000).toISOString() });
+    await waitForPending(handle, 1);
+    const result = await handle.result();
+    expect(result.endReason).toBe('deadline');
+    expect(result.actions[0]).toMatchObject({ status: 'expired' });
+    expect((await handle.query(agentStatusQuery)).approvals[0]!.reason).toBe('the task reached its deadline');
+  });
+
   it('asks the user when it cannot tell who the task is about, and goes on with the reply', async () => {
     const handle = await start('Refund my last order and email me a confirmation');
     const asking = await waitForStatus(handle, (s) => s.phase === 'awaiting_input');
