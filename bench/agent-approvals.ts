@@ -375,7 +375,7 @@ export function report(d: { smoke: boolean; results: SizeResult[] }): string {
     if (!timeOk || !allDone(target)) {
       const c = target.cpuApprove;
       why.push(
-        `*Time.* Finishing a task after its approval takes a status query, the Update (a workflow task), the ledgered action activity, the approval-index local activity, a model activity and the completion — ` +
+        `*Time.* Finishing a task after its approval takes a status query, the Update (a workflow task), the ledgered action activity, the approval-index activities, a model activity and the completion — ` +
           `several round trips through the one-shard dev server per task. It is CPU-bound here: each approved task cost ${fmt(c.machine, 1)} ms of machine CPU ` +
           `(worker ${fmt(c.worker, 1)}, Temporal server ${fmt(c.temporal, 1)}, Postgres ${fmt(c.postgres, 1)}, client and model ${fmt(c.bench, 1)}), so ${cpus().length} cores finish at most ~${fmt((cpus().length * 1000) / c.machine, 0)} tasks/s ` +
           `(measured ${fmt(target.tasks / target.finishSeconds, 0)}); ${n(TARGET_TASKS)} in ${TARGET_SECONDS} s needs ${fmt(TARGET_TASKS / TARGET_SECONDS, 0)} tasks/s, about ${fmt((TARGET_TASKS / TARGET_SECONDS) * c.machine / 1000, 1)} cores at this cost.`,
