@@ -394,10 +394,11 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     }
     // Approved: execute exactly once.
     const current = approval;
-    const executed = await step(
-      `execute:${tool}`,
-      () =>
-        actions.executeAction({
+    const execute = () =>
+      step(
+        `execute:${tool}`,
+        () =>
+          actions.executeAction({
           tenantId: input.tenantId,
           taskId,
           collection: input.collection,
@@ -407,8 +408,15 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
           argumentsHash: current.argumentsHash,
           approvedBy: current.approvedBy,
         }),
-      (r) => ({ detail: { approvalId: current.approvalId, ok: r.ok, summary: r.ok ? r.summary : r.error, replayed: r.ok ? r.replayed : undefined } }),
-    );
+        (r) => ({ detail: { approvalId: current.approvalId, ok: r.ok, summary: r.ok ? r.summary : r.error, replayed: r.ok ? r.replayed : undefined } }),
+      );
+    // An action that cannot run (retries exhausted, a ledger conflict) is reported as failed,
+    // to the approver waiting on the Update and to the model, instead of failing the task.
+    const executed = await execute().catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      const cause = (err as { cause?: { message?: string } }).cause?.message;
+      return { ok: false as const, error: cause ?? (err as Error).message };
+    });
     current.status = executed.ok ? 'executed' : 'failed';
     if (executed.ok) current.result = executed.result;
     else current.reason = executed.error;

@@ -6,6 +6,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import type { Embedder } from '../../activities/retrieval/embeddings.js';
+import type { ToolDefinition } from '../../activities/tools/types.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import type { Services } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
@@ -38,7 +39,7 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(services: Services, config = testConfig()): Promise<TestWorker> {
+export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = []): Promise<TestWorker> {
   const address = inject('temporalAddress');
   const taskQueue = uniqueId('tq');
   installRuntime(testLog);
@@ -47,7 +48,7 @@ export async function startTestWorker(services: Services, config = testConfig())
     connection,
     namespace: 'default',
     taskQueue,
-    deps: { ...services, config, log: testLog },
+    deps: { ...services, config, log: testLog, tools },
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();

@@ -1,6 +1,9 @@
 // runAgent with a scripted tool-calling model over HTTP: parallel reads, malformed tool
 // calls, budgets that pause for an extension, and a prompt injection planted in a document.
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ToolDefinition } from '../../activities/tools/types.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
 import { agentStatusQuery } from '../../workflows/messages.js';
@@ -34,7 +37,18 @@ describe('runAgent (scripted model)', () => {
     services = await testServices('pglite', config);
     await seedDemoDomain(services.db, tenant);
     await indexDocuments(services, { tenantId: tenant, collection: 'kb', documents: docs });
-    worker = await startTestWorker(services, config);
+    // A write tool whose executor always fails for good: the approval reports it, the task goes on.
+    const brokenWrite: ToolDefinition = {
+      name: 'broken_write',
+      description: 'A write that cannot succeed (test tool).',
+      parameters: z.object({ note: z.string() }),
+      kind: 'write',
+      preview: async () => ({ summary: 'write a note', changes: {} }),
+      execute: async () => {
+        throw ApplicationFailure.nonRetryable('the downstream system refused the write', 'DownstreamRefused');
+      },
+    };
+    worker = await startTestWorker(services, config, [brokenWrite]);
   });
   beforeEach(() => model.reset());
   afterAll(async () => {
@@ -116,6 +130,21 @@ describe('runAgent (scripted model)', () => {
     // The budget used is a search attribute too.
     const described = await handle.describe();
     expect(described.searchAttributes.GatehouseStepsUsed).toEqual([4]);
+  });
+
+  it('reports an approved action that cannot run as failed, to the approver and the model', async () => {
+    model.onChat((req) =>
+      toolResults(req).length === 0
+        ? { content: 'Writing.', toolCalls: [{ id: 'w1', name: 'broken_write', arguments: { note: 'x' } }] }
+        : { content: `Outcome: ${String(toolResults(req)[0]!.content)}` },
+    );
+    const handle = await start('Write the note', { tools: ['broken_write'] });
+    const [approval] = await waitForPending(handle, 1);
+    const outcome = await decide(handle, approval!, { approver: ADMIN(tenant) });
+    expect(outcome).toMatchObject({ status: 'failed', error: 'the downstream system refused the write' });
+    const result = await handle.result();
+    expect(result.answer).toContain('the downstream system refused the write');
+    expect(result.actions).toEqual([expect.objectContaining({ tool: 'broken_write', status: 'failed' })]);
   });
 
   it('never executes an injected action without approval, and shows where it came from', async () => {
