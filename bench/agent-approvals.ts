@@ -299,7 +299,7 @@ export function report(d: { smoke: boolean; results: SizeResult[] }): string {
       'after which the workflow executes the email through the action ledger, asks the model again, gets "done" and completes; "finished" is when the visibility count of running tasks reaches zero, timed from the first approval. ' +
       'The Gatehouse worker runs alone in a child process (createServices + createWorker, prebuilt workflow bundle, default worker options); RSS is its VmRSS (VmHWM for the peak) from /proc. ' +
       `Embedded Temporal dev server (in-memory SQLite), native Postgres, scripted model over HTTP, all on this ${cpus().length}-core machine; a fresh worker per row. ` +
-      `The "cache ${REFERENCE_CACHE}" row is a reference: createWorker's options with \`maxCachedWorkflows: ${REFERENCE_CACHE}\` (createWorker does not expose it).`,
+      `The "cache ${REFERENCE_CACHE}" row is a reference: createWorker with \`maxCachedWorkflows: ${REFERENCE_CACHE}\` (WORKER_MAX_CACHED_WORKFLOWS).`,
     '',
     table(
       ['open tasks', 'worker sticky cache (workflows)', 'all open after (s)', 'worker RSS idle (MB)', 'RSS, all open (MB)', 'RSS peak (MB)', 'Updates done (s)', 'all finished (s)', 'answered', 'dev server RSS, all open (MB)'],

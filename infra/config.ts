@@ -56,6 +56,8 @@ const envSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /** The worker's sticky cache of workflows (default: the SDK's, which scales with the heap). */
+  WORKER_MAX_CACHED_WORKFLOWS: positiveInt.optional(),
 
   OPENAI_BASE_URL: url.optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -129,6 +131,7 @@ export interface Config {
     port: number;
     uiPort: number;
     cliPath?: string;
+    maxCachedWorkflows?: number;
   };
   models: {
     registry: ModelSpec[];
@@ -248,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     },
     models: { registry, chain, rewriteModel },
     embedding: {

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: { ...services, config, log },
+        maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       });
       const running = worker.run();
       stops.push(['worker', async () => { worker.shutdown(); await running; }]);

@@ -14,7 +14,13 @@ async function main(): Promise<void> {
   installRuntime(log);
   const services = await createServices(config, { databaseUrl: config.database.url, log });
   const connection = await connectWorker(config.temporal.address);
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, deps: { ...services, config, log } });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: { ...services, config, log },
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+  });
 
   let signals = 0;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

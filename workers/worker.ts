@@ -49,6 +49,12 @@ export interface GatehouseWorkerOptions {
   /** A pre-built workflow bundle (tests and benchmarks build it once); default: bundle from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /**
+   * Workflows kept in the worker's sticky cache. The SDK's default scales with the heap (2,310
+   * here), and every cached run of a waiting agent task holds memory: a smaller cache trades
+   * replays on wake-up for a bounded RSS (bench/results/approvals.md measures both).
+   */
+  maxCachedWorkflows?: number;
 }
 
 export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker> {
@@ -64,5 +70,6 @@ export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker
     shutdownGraceTime: '20 seconds',
     maxConcurrentActivityTaskExecutions: 20,
     maxConcurrentLocalActivityExecutions: 20,
+    ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   });
 }

@@ -3,10 +3,8 @@
 // migrated), createWorker — on the benchmark's config: the scripted model as the only model,
 // plus the benchmark's bench_lookup tool. Environment: TEMPORAL_ADDRESS, DATABASE_URL,
 // TASK_QUEUE, MODEL_BASE_URL, WORKFLOW_BUNDLE (a pre-built bundle's path); MAX_CACHED_WORKFLOWS
-// (a reference variant: createWorker's options with a smaller sticky cache, which createWorker
-// does not expose).
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+// (a reference variant with a smaller sticky cache).
+import { NativeConnection } from '@temporalio/worker';
 import { createLogger } from '../../infra/logger.js';
 import { createServices } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
@@ -20,17 +18,7 @@ const services = await createServices(config, { databaseUrl: env.DATABASE_URL!, 
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
 const deps = agentDeps(services, config, log, [benchLookupTool]);
 const common = { connection, namespace: 'default', taskQueue: env.TASK_QUEUE!, workflowBundle: { codePath: env.WORKFLOW_BUNDLE! } };
-const worker = env.MAX_CACHED_WORKFLOWS
-  ? await Worker.create({
-      ...common,
-      activities: createActivities(deps),
-      // As in createWorker (workers/worker.ts), plus the cache size.
-      shutdownGraceTime: '20 seconds',
-      maxConcurrentActivityTaskExecutions: 20,
-      maxConcurrentLocalActivityExecutions: 20,
-      maxCachedWorkflows: Number(env.MAX_CACHED_WORKFLOWS),
-    })
-  : await createWorker({ ...common, deps });
+const worker = await createWorker({ ...common, deps, maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS ? Number(env.MAX_CACHED_WORKFLOWS) : undefined });
 process.on('SIGTERM', () => worker.shutdown());
 process.stdout.write(`worker ready maxCachedWorkflows=${worker.options.maxCachedWorkflows}\n`);
 await worker.run();
