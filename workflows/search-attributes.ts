@@ -1,6 +1,6 @@
 // The search attributes Gatehouse sets on its workflows. Here, not in infra/temporal.ts
 // (which needs the client and worker packages), because workflow code sets them too.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /** Every task: its tenant and type, so tasks can be listed and filtered per tenant. */
 export const TENANT_SEARCH_ATTRIBUTE = defineSearchAttributeKey('GatehouseTenant', SearchAttributeType.KEYWORD);
@@ -19,3 +19,22 @@ export const SEARCH_ATTRIBUTES = [
   STEPS_USED_SEARCH_ATTRIBUTE,
   COST_USED_SEARCH_ATTRIBUTE,
 ];
+
+/**
+ * The search attributes a task starts with: its tenant and type and, for an agent, the ones
+ * runAgent keeps current (it updates only those it was started with).
+ */
+export function taskSearchAttributes(tenantId: string, type: string): SearchAttributePair[] {
+  const base: SearchAttributePair[] = [
+    { key: TENANT_SEARCH_ATTRIBUTE, value: tenantId },
+    { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: type },
+  ];
+  if (type !== 'agent') return base;
+  return [
+    ...base,
+    { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: 'working' },
+    { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: false },
+    { key: STEPS_USED_SEARCH_ATTRIBUTE, value: 0 },
+    { key: COST_USED_SEARCH_ATTRIBUTE, value: 0 },
+  ];
+}

@@ -24,13 +24,17 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export interface ProposeInput {
+/** Which action: the task, its approval and the tool call it approves. */
+export interface ActionRef {
   tenantId: string;
   taskId: string;
   collection: string;
   approvalId: string;
   tool: string;
   arguments: Record<string, unknown>;
+}
+
+export interface ProposeInput extends ActionRef {
   /** Evidence gathered so far this turn (user messages, chunks, tool outputs). */
   evidence: ProvenanceItem[];
 }
@@ -131,13 +135,7 @@ async function ledgerEntry(db: Db | { query: Db['query'] }, key: string): Promis
   return rows[0];
 }
 
-export interface ExecuteInput {
-  tenantId: string;
-  taskId: string;
-  collection: string;
-  approvalId: string;
-  tool: string;
-  arguments: Record<string, unknown>;
+export interface ExecuteInput extends ActionRef {
   argumentsHash: string;
   approvedBy: string[];
 }

@@ -21,6 +21,8 @@ export type CheckedCall =
 
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
+  /** Each tool as the model sees it, converted once (every model turn of every task reads these). */
+  private readonly toolSpecs = new Map<string, ToolSpec>();
 
   constructor(tools: ToolDefinition[]) {
     for (const tool of tools) {
@@ -28,6 +30,9 @@ export class ToolRegistry {
       if (this.tools.has(tool.name)) throw new Error(`two tools are named "${tool.name}"`);
       if (tool.kind === 'write' && (!tool.preview || !tool.execute)) throw new Error(`write tool "${tool.name}" needs preview and execute`);
       this.tools.set(tool.name, tool);
+      const parameters = z.toJSONSchema(tool.parameters, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+      delete parameters.$schema;
+      this.toolSpecs.set(tool.name, { name: tool.name, description: tool.description, parameters });
     }
   }
 
@@ -41,13 +46,7 @@ export class ToolRegistry {
 
   /** The tools a task may use, as the model sees them. Unknown names are ignored. */
   specs(names: readonly string[]): ToolSpec[] {
-    return names.flatMap((n) => {
-      const tool = this.tools.get(n);
-      if (!tool) return [];
-      const parameters = z.toJSONSchema(tool.parameters, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
-      delete parameters.$schema;
-      return [{ name: tool.name, description: tool.description, parameters }];
-    });
+    return names.flatMap((n) => this.toolSpecs.get(n) ?? []);
   }
 
   /** Check a model's tool call: a tool this task may use, JSON arguments that satisfy its schema. */

@@ -9,14 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import {
-  AWAITING_APPROVAL_SEARCH_ATTRIBUTE,
-  COST_USED_SEARCH_ATTRIBUTE,
-  STEPS_USED_SEARCH_ATTRIBUTE,
-  TASK_STATUS_SEARCH_ATTRIBUTE,
-  TASK_TYPE_SEARCH_ATTRIBUTE,
-  TENANT_SEARCH_ATTRIBUTE,
-} from '../../workflows/search-attributes.js';
+import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../workflows/search-attributes.js';
 import type { runAgent } from '../../workflows/agent.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import {
@@ -50,13 +43,6 @@ import { principalOf, type ApiDeps } from '../server.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
 const TASK_TYPES = ['answer', 'agent'] as const;
-/** An agent task keeps these current (it updates the attributes it was started with). */
-const AGENT_SEARCH_ATTRIBUTES_AT_START = [
-  { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: 'working' },
-  { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: false },
-  { key: STEPS_USED_SEARCH_ATTRIBUTE, value: 0 },
-  { key: COST_USED_SEARCH_ATTRIBUTE, value: 0 },
-] as const;
 const WORKFLOW_OF = { answer: 'answerQuestion', agent: 'runAgent' } as const;
 const TYPE_OF_WORKFLOW: Record<string, string> = { answerQuestion: 'answer', runAgent: 'agent' };
 
@@ -137,20 +123,13 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
     const common = {
       workflowId: taskId,
       taskQueue: deps.config.temporal.taskQueue,
-      typedSearchAttributes: [
-        { key: TENANT_SEARCH_ATTRIBUTE, value: principal.tenantId },
-        { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: body.type },
-      ],
+      typedSearchAttributes: taskSearchAttributes(principal.tenantId, body.type),
     };
     try {
       if (body.type === 'answer') {
         await temporal.workflow.start<typeof answerQuestion>(WORKFLOW_OF.answer, { ...common, args: [answerInput(principal, body)] });
       } else {
-        await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, {
-          ...common,
-          args: [agentInput(principal, body)],
-          typedSearchAttributes: [...common.typedSearchAttributes, ...AGENT_SEARCH_ATTRIBUTES_AT_START],
-        });
+        await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, { ...common, args: [agentInput(principal, body)] });
       }
     } catch (err) {
       // Already started: a retried request (same Idempotency-Key) — exactly what we want.

@@ -16,7 +16,7 @@ import { seedDemoDomain } from '../../infra/demo/domain.js';
 import { createLogger, type Logger } from '../../infra/logger.js';
 import { createServices, type Services } from '../../infra/services.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
-import { AWAITING_APPROVAL_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../infra/temporal.js';
+import { taskSearchAttributes } from '../../workflows/search-attributes.js';
 import type { AgentResult, AgentTaskInput } from '../../workflows/messages.js';
 import { agentBenchConfig, agentDeps, benchEmbedder, BENCH_MODEL, BENCH_TENANT } from './agent-config.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../test/support/scripted-model-server.js';
@@ -78,11 +78,7 @@ export async function startAgentStack(): Promise<AgentStack> {
           workflowId,
           taskQueue,
           args: [input],
-          typedSearchAttributes: [
-            { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
-            { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'agent' },
-            { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: false },
-          ],
+          typedSearchAttributes: taskSearchAttributes(input.tenantId, 'agent'),
         }),
       stop,
     };

@@ -1,25 +1,15 @@
 // A worker killed (SIGKILL) while an approved write action is running: the action's
 // transaction dies with it, another worker retries it after the heartbeat timeout, and the
 // ledger ends with exactly one execution — nothing lost, nothing doubled.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Services } from '../../infra/services.js';
 import { agentStatusQuery } from '../../workflows/messages.js';
 import { ADMIN, agentInput, decide, startAgent, waitForPending, waitForStatus } from '../support/agents.js';
 import { testServices, uniqueId } from '../support/harness.js';
+import { startWorkerProcess } from '../support/spawn-worker.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
-
-function startWorkerProcess(taskQueue: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: inject('pgliteUrl'), TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: inject('workflowBundlePath'), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-  });
-}
 
 describe('agent crash recovery', () => {
   let services: Services;

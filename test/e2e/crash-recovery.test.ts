@@ -1,7 +1,7 @@
 // A worker killed with SIGKILL in the middle of an ingestion loses nothing and duplicates
 // nothing: the batch it was writing is retried on another worker after the heartbeat
 // timeout, and the index ends up exactly as if nothing had happened.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stageDocuments } from '../../api/staging.js';
@@ -10,24 +10,7 @@ import type { Services } from '../../infra/services.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { ingestProgressQuery } from '../../workflows/messages.js';
 import { testServices, uniqueId } from '../support/harness.js';
-
-function startWorkerProcess(taskQueue: string, embedDelayMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      DATABASE_URL: inject('pgliteUrl'),
-      TASK_QUEUE: taskQueue,
-      WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-      EMBED_DELAY_MS: String(embedDelayMs),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-  });
-}
+import { startWorkerProcess } from '../support/spawn-worker.js';
 
 describe('crash recovery', () => {
   let services: Services;
@@ -48,7 +31,7 @@ describe('crash recovery', () => {
 
   it('finishes an ingestion exactly once after its worker is killed mid-batch', async () => {
     const taskQueue = uniqueId('crash');
-    const first = await startWorkerProcess(taskQueue, 400);
+    const first = await startWorkerProcess(taskQueue, { EMBED_DELAY_MS: '400' });
     children.push(first);
 
     const ingestionId = uniqueId('ing');
@@ -71,7 +54,7 @@ describe('crash recovery', () => {
     const atKill = await handle.query(ingestProgressQuery).catch(() => undefined);
     expect(atKill?.batches.done ?? 0).toBeLessThan(20);
 
-    children.push(await startWorkerProcess(taskQueue, 0));
+    children.push(await startWorkerProcess(taskQueue));
     const result = await handle.result();
     expect(result).toMatchObject({ documents: 200, indexed: 200, unchanged: 0, failed: 0 });
 

@@ -11,14 +11,7 @@ import {
   type Approver,
   type PendingApproval,
 } from '../../workflows/messages.js';
-import {
-  AWAITING_APPROVAL_SEARCH_ATTRIBUTE,
-  COST_USED_SEARCH_ATTRIBUTE,
-  STEPS_USED_SEARCH_ATTRIBUTE,
-  TASK_STATUS_SEARCH_ATTRIBUTE,
-  TASK_TYPE_SEARCH_ATTRIBUTE,
-  TENANT_SEARCH_ATTRIBUTE,
-} from '../../workflows/search-attributes.js';
+import { taskSearchAttributes } from '../../workflows/search-attributes.js';
 import { uniqueId } from './harness-config.js';
 
 export const ADMIN = (tenantId: string): Approver => ({ keyId: 'admin-key', tenantId, roles: ['admin'] });
@@ -44,17 +37,7 @@ export function agentInput(tenantId: string, input: string, options: Partial<Age
 
 /** Start runAgent as the API does (indexed for search), or unindexed for a server without Gatehouse's search attributes. */
 export async function startAgent(client: Client, taskQueue: string, input: AgentTaskInput, opts: { indexed?: boolean } = {}): Promise<WorkflowHandle<typeof runAgent>> {
-  const typedSearchAttributes =
-    opts.indexed === false
-      ? []
-      : [
-          { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
-          { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'agent' },
-          { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: 'working' },
-          { key: AWAITING_APPROVAL_SEARCH_ATTRIBUTE, value: false },
-          { key: STEPS_USED_SEARCH_ATTRIBUTE, value: 0 },
-          { key: COST_USED_SEARCH_ATTRIBUTE, value: 0 },
-        ];
+  const typedSearchAttributes = opts.indexed === false ? [] : taskSearchAttributes(input.tenantId, 'agent');
   return client.workflow.start<typeof runAgent>('runAgent', { taskQueue, workflowId: uniqueId('agent'), args: [input], typedSearchAttributes });
 }
 
