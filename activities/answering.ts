@@ -6,6 +6,7 @@ import type { ModelGateway } from './gateway/gateway.js';
 import { NOT_FOUND_ANSWER } from './gateway/local-model.js';
 import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
 import type { Passage } from './retrieval/types.js';
+import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from './guardrails/injection.js';
 
 export interface RewriteInput {
   question: string;
@@ -66,6 +67,14 @@ export interface GenerateInput {
   passages: Passage[];
   model?: string;
   context: CallContext;
+  /** Why the previous answer failed its checks (a retry feeds the failure back). */
+  feedback?: string;
+  /** Above the default for best-of-n, so the candidates differ. */
+  temperature?: number;
+  /** Ask for log-probabilities (best-of-n by mean log-probability). */
+  logprobs?: boolean;
+  /** Stream the answer through the output checks to the task's event stream (this attempt). */
+  stream?: { attempt: number };
 }
 
 export interface Citation {
@@ -86,19 +95,27 @@ export interface GenerateOutput {
   usage: Usage;
   latencyMs: number;
   attempts: Attempt[];
+  meanLogprob?: number;
+  /** Set when streamed: sentences released, and the check that held the rest back. */
+  streamed?: { released: number; held?: string };
 }
 
 const ANSWER_SYSTEM = `You answer questions using only the numbered passages provided. Cite every claim with the passage number in square brackets, like [2].
-If the passages do not contain the answer, say that you could not find it in the documents. Be concise.`;
+If the passages do not contain the answer, say that you could not find it in the documents. Be concise.
+Placeholders such as [EMAIL_ADDRESS_1] stand for values the user gave; repeat them as they are.
+${UNTRUSTED_CONTENT_NOTICE}`;
 
-export function buildAnswerMessages(question: string, passages: Passage[]): ChatMessage[] {
+export function buildAnswerMessages(question: string, passages: Passage[], feedback?: string): ChatMessage[] {
+  // Passages are the tenant's documents: untrusted text, delimited so it cannot pose as instructions.
   const context = passages
-    .map((p, i) => `[${i + 1}] ${[p.title, p.heading].filter(Boolean).join(' — ')}\n${p.text}`)
+    .map((p, i) => `[${i + 1}] ${delimitUntrusted(`${[p.title, p.heading].filter(Boolean).join(' — ')}\n${p.text}`, `passage ${i + 1}`)}`)
     .join('\n\n');
-  return [
+  const messages: ChatMessage[] = [
     { role: 'system', content: ANSWER_SYSTEM },
     { role: 'user', content: `Passages:\n\n${context}\n\nQuestion: ${question}` },
   ];
+  if (feedback) messages.push({ role: 'user', content: `Your previous answer was not accepted.\n${feedback}\nWrite the answer again.` });
+  return messages;
 }
 
 export function extractCitations(answer: string, passages: Passage[]): Citation[] {
@@ -120,7 +137,7 @@ export function extractCitations(answer: string, passages: Passage[]): Citation[
     });
 }
 
-export async function generateAnswer(gateway: ModelGateway, input: GenerateInput, { signal }: Abortable = {}): Promise<GenerateOutput> {
+export async function generateAnswer(gateway: ModelGateway, input: GenerateInput, { signal, onDelta }: Abortable & { onDelta?: (text: string) => void } = {}): Promise<GenerateOutput> {
   if (!input.question.trim()) throw ApplicationFailure.nonRetryable('question is empty', 'InvalidInput');
   if (input.passages.length === 0) {
     // Nothing retrieved: say so without spending a model call.
@@ -128,11 +145,13 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
   }
   const res = await gateway.chat(
     {
-      messages: buildAnswerMessages(input.question, input.passages),
+      messages: buildAnswerMessages(input.question, input.passages, input.feedback),
       model: input.model,
       maxTokens: 600,
-      temperature: 0.1,
+      temperature: input.temperature ?? 0.1,
       signal,
+      onDelta,
+      logprobs: input.logprobs,
       offline: { kind: 'answer', question: input.question, passages: input.passages },
     },
     { ...input.context, step: 'generate' },
@@ -145,5 +164,6 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     usage: res.usage,
     latencyMs: res.latencyMs,
     attempts: res.attempts,
+    meanLogprob: res.meanLogprob,
   };
 }

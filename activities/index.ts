@@ -2,7 +2,7 @@
 // worker registers; dependencies are injected so tests can hand in real or scripted ones.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../infra/config.js';
+import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db, DbCapabilities } from '../infra/db/pool.js';
 import type { Logger } from '../infra/logger.js';
 import { generateAnswer, rewriteQuestion, type GenerateInput, type GenerateOutput, type RewriteInput, type RewriteOutput } from './answering.js';
@@ -18,7 +18,15 @@ import { planTask, type PlanInput, type PlanOutput } from './agent/plan.js';
 import { runReadTool, type RunToolInput, type RunToolOutput } from './agent/run-tool.js';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 import type { ToolDefinition, ToolServices } from './tools/types.js';
-import type { RetrievalOptions, RetrievalResult } from './retrieval/types.js';
+import type { Passage, RetrievalOptions, RetrievalResult } from './retrieval/types.js';
+import { GuardedAnswerStream } from './guardrails/answer-stream.js';
+import { guardInput, type InputGuardInput, type InputGuardOutput } from './guardrails/input-guard.js';
+import { guardOutput, type OutputGuardInput, type OutputGuardOutput } from './guardrails/output-guard.js';
+import { GuardrailPolicies, type GuardrailPolicy, type VersionedPolicy } from './guardrails/policy.js';
+import type { GuardCheck } from './guardrails/types.js';
+import { guardToolOutput, maskPiiIn } from './guardrails/tool-output.js';
+import { screenUntrusted } from './guardrails/untrusted.js';
+import { PiiVault } from './guardrails/vault.js';
 
 export interface ActivityDeps {
   db: Db;
@@ -27,6 +35,8 @@ export interface ActivityDeps {
   gateway: ModelGateway;
   config: Pick<Config, 'chunking' | 'agents' | 'retrieval'>;
   log: Logger;
+  /** The payload keys: the PII vault derives its own keys from them. */
+  keyRing: PayloadKeyRing;
   /** Tools a deployment adds to the built-in ones. */
   tools?: ToolDefinition[];
 }
@@ -73,7 +83,29 @@ function heartbeat(detail: unknown): void {
   }
 }
 
+/** A policy as the workflow holds it: fetched once per task, passed to every guard. */
+export type TaskPolicy = VersionedPolicy;
+
+/** What an agent's tool activities need to guard: the policy, and whose vault (a plan's sub-tasks share their parent's). */
+interface Guarded {
+  policy?: TaskPolicy;
+  vaultTaskId?: string;
+}
+
 export function createActivities(deps: ActivityDeps) {
+  const vault = new PiiVault(deps.db, deps.keyRing);
+  const policies = new GuardrailPolicies(deps.db);
+  const guards = { vault, gateway: deps.gateway };
+  const maskForModel = async <T>(input: { tenantId: string; taskId: string } & Guarded, value: T): Promise<T> => {
+    const policy = input.policy ?? (await policies.current(input.tenantId));
+    return (await maskPiiIn(vault, policy.policy, { tenantId: input.tenantId, taskId: input.vaultTaskId ?? input.taskId }, value)).value;
+  };
+  // Every guardrail decision is logged with its verdict and latency; details never carry
+  // matched values (counts, signal ids, placeholders only).
+  const logChecks = (stage: string, tenantId: string, taskId: string, checks: GuardCheck[]) => {
+    const notable = checks.filter((c) => c.verdict !== 'pass');
+    deps.log.info({ tenantId, taskId, checks: checks.map((c) => ({ check: c.check, verdict: c.verdict, latencyMs: c.latencyMs })), ...(notable.length ? { findings: notable.map((c) => ({ check: c.check, ...c.detail })) } : {}) }, stage);
+  };
   const registry = new ToolRegistry([...builtinTools(deps.config.agents, deps.db), ...(deps.tools ?? [])]);
   const { mode, topK, candidates, rrfK, efSearch } = deps.config.retrieval;
   const toolServices: ToolServices = {
@@ -128,8 +160,55 @@ export function createActivities(deps: ActivityDeps) {
       return heartbeating((signal) => rewriteQuestion(deps.gateway, input, { signal }));
     },
 
-    async generateAnswer(input: GenerateInput): Promise<GenerateOutput> {
-      return heartbeating((signal) => generateAnswer(deps.gateway, input, { signal }));
+    /**
+     * Write the answer. With `stream`, it reaches the task's event stream sentence by sentence,
+     * each sentence released only once the output checks passed on it.
+     */
+    async generateAnswer(input: GenerateInput & { policy?: TaskPolicy; taskId?: string }): Promise<GenerateOutput> {
+      if (!input.stream || !input.policy || !input.taskId) return heartbeating((signal) => generateAnswer(deps.gateway, input, { signal }));
+      const stream = new GuardedAnswerStream(deps.db, vault, input.policy.policy, { tenantId: input.context.tenantId ?? '', taskId: input.taskId }, input.passages.map(passageText), input.stream.attempt);
+      await stream.begin();
+      let streamed = false;
+      const out = await heartbeating((signal) =>
+        generateAnswer(deps.gateway, input, {
+          signal,
+          onDelta: (d) => {
+            streamed = true;
+            stream.push(d);
+          },
+        }),
+      );
+      if (!streamed) stream.push(out.answer); // answered without the model (nothing retrieved)
+      return { ...out, streamed: await stream.end() };
+    },
+
+    // ----- guardrails -----
+
+    /** The user's text before any model sees it: PII, injection, scope, anomaly, handoff triggers. */
+    async guardInput(input: InputGuardInput & { policy?: TaskPolicy }): Promise<InputGuardOutput & { policy: TaskPolicy }> {
+      const policy = input.policy ?? (await policies.current(input.tenantId));
+      const out = await heartbeating((signal) => guardInput(guards, policy, input, signal));
+      logChecks('input guard', input.tenantId, input.vaultTaskId, out.checks);
+      return { ...out, policy };
+    },
+
+    /** An answer before anyone sees it; reports failures, the workflow's policy decides. */
+    async guardOutput(input: OutputGuardInput & { policy: TaskPolicy }): Promise<OutputGuardOutput> {
+      const out = await heartbeating((signal) => guardOutput(guards, input.policy, input, signal));
+      logChecks('output guard', input.tenantId, input.vaultTaskId, out.checks);
+      return out;
+    },
+
+    /** Retrieved passages screened for injected instructions: flagged ones dropped or quarantined. */
+    async screenPassages(input: { tenantId: string; taskId: string; policy: TaskPolicy; passages: Passage[] }): Promise<{ passages: Passage[]; check: GuardCheck }> {
+      const out = await screenUntrusted(deps.db, input.policy.policy, {
+        tenantId: input.tenantId,
+        taskId: input.taskId,
+        source: 'document',
+        items: input.passages.map((p) => ({ ref: `${p.documentId}#${p.chunkId}`, text: passageText(p) })),
+      });
+      logChecks('context screen', input.tenantId, input.taskId, [out.check]);
+      return { passages: input.passages.filter((_, i) => out.keep[i]), check: out.check };
     },
 
     // ----- agents -----
@@ -140,26 +219,51 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The model's next move: a final answer, or tool calls checked against the registry. */
-    async decideNextStep(input: DecideInput): Promise<DecideOutput> {
-      return heartbeating((signal) => decideNextStep(deps.gateway, registry, input, signal));
+    async decideNextStep(input: DecideInput & Guarded): Promise<DecideOutput> {
+      const vaultTaskId = input.vaultTaskId ?? input.taskId;
+      return heartbeating((signal) =>
+        decideNextStep(deps.gateway, registry, input, signal, { unmask: (args) => vault.unmask(vaultTaskId, args), mask: (args) => maskForModel(input, args) }),
+      );
     },
 
     async planTask(input: PlanInput): Promise<PlanOutput> {
       return heartbeating((signal) => planTask(deps.gateway, input, signal));
     },
 
-    async runReadTool(input: RunToolInput): Promise<RunToolOutput> {
-      return heartbeating((signal) => runReadTool(toolServices, registry, input, signal));
+    /**
+     * A read tool. Its arguments get the real values behind placeholders; its output is
+     * screened for injected instructions and masked before it reaches the model.
+     */
+    async runReadTool(input: RunToolInput & Guarded): Promise<RunToolOutput & { checks?: GuardCheck[] }> {
+      const vaultTaskId = input.vaultTaskId ?? input.taskId;
+      const args = await vault.unmask(vaultTaskId, input.arguments);
+      const out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
+      if (!out.ok || !input.policy) return out;
+      const guarded = await guardToolOutput(deps.db, vault, input.policy.policy, { ...input, vaultTaskId, content: out.content, provenance: out.provenance });
+      logChecks(`tool output ${input.tool}`, input.tenantId, input.taskId, guarded.checks);
+      return { ...out, content: guarded.content, provenance: guarded.provenance, checks: guarded.checks };
     },
 
-    /** A write action's dry run, arguments hash, approval policy and provenance. */
-    async proposeAction(input: ProposeInput): Promise<ProposeOutput> {
-      return proposeAction(toolServices, registry, input);
+    /** A write action's dry run, arguments hash, approval policy and provenance (on the real values). */
+    async proposeAction(input: ProposeInput & Guarded): Promise<ProposeOutput & { maskedArguments?: Record<string, unknown> }> {
+      const vaultTaskId = input.vaultTaskId ?? input.taskId;
+      const [args, evidence] = await Promise.all([vault.unmask(vaultTaskId, input.arguments), vault.unmask(vaultTaskId, input.evidence)]);
+      const out = await proposeAction(toolServices, registry, { ...input, arguments: args, evidence });
+      if (!out.ok) return out;
+      // What goes back to the workflow (a preview, provenance, a recorded result) is masked like
+      // any tool output; the API shows approvers the real values.
+      // (An approver's edit arrives with real values: the workflow keeps them masked too.)
+      const [preview, provenance, maskedArguments] = await Promise.all([maskForModel(input, out.preview), maskForModel(input, out.provenance), maskForModel(input, input.arguments)]);
+      const alreadyExecuted = out.alreadyExecuted && { ...out.alreadyExecuted, result: await maskForModel(input, out.alreadyExecuted.result) };
+      return { ...out, preview, provenance, alreadyExecuted, maskedArguments };
     },
 
-    /** An approved write action, exactly once (the action ledger). */
-    async executeAction(input: ExecuteInput): Promise<ExecuteOutput> {
-      return heartbeating(() => executeAction(toolServices, registry, input));
+    /** An approved write action, exactly once (the action ledger), on the real values. */
+    async executeAction(input: ExecuteInput & Guarded): Promise<ExecuteOutput> {
+      const args = await vault.unmask(input.vaultTaskId ?? input.taskId, input.arguments);
+      const out = await heartbeating(() => executeAction(toolServices, registry, { ...input, arguments: args }));
+      // The ledger keeps the real result; the model (and history) get it masked.
+      return out.ok ? { ...out, result: await maskForModel(input, out.result) } : out;
     },
 
     async compensateAction(input: { tenantId: string; taskId: string; approvalId: string }) {
@@ -174,3 +278,9 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+function passageText(p: Pick<Passage, 'title' | 'heading' | 'text'>): string {
+  return [p.title, p.heading, p.text].filter(Boolean).join('\n');
+}
+
+export type { GuardrailPolicy };

@@ -5,7 +5,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../infra/db/pool.js';
 import { ApiError } from './errors.js';
 
-export const ROLES = ['admin', 'tasks:read', 'tasks:write', 'documents:read', 'documents:write', 'approvals:read', 'approvals:write'] as const;
+// payloads:decode (and admin) may use the codec endpoint (api/routes/codec.ts), which decrypts
+// any Temporal payload, whatever its tenant: a role for the deployment's operators.
+// pii:read sees the values behind PII placeholders in answers; reviews:write answers tasks
+// handed off to a human (needs_review).
+export const ROLES = [
+  'admin',
+  'tasks:read',
+  'tasks:write',
+  'documents:read',
+  'documents:write',
+  'approvals:read',
+  'approvals:write',
+  'payloads:decode',
+  'pii:read',
+  'reviews:write',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
@@ -96,8 +111,12 @@ const IMPLIED_BY: Partial<Record<Role, Role[]>> = {
   'approvals:read': ['approvals:write'],
 };
 
-export function requireRole(principal: Principal, role: Role): void {
+export function hasRole(principal: Principal, role: Role): boolean {
   const granting: Role[] = ['admin', role, ...(IMPLIED_BY[role] ?? [])];
-  if (principal.roles.some((r) => granting.includes(r))) return;
+  return principal.roles.some((r) => granting.includes(r));
+}
+
+export function requireRole(principal: Principal, role: Role): void {
+  if (hasRole(principal, role)) return;
   throw new ApiError(403, 'forbidden', `this API key lacks the "${role}" role`);
 }

@@ -144,7 +144,7 @@ export const taskRequest = z
   ])
   .meta({ id: 'TaskRequest' });
 
-export const taskStatus = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'canceled']);
+export const taskStatus = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'needs_review', 'completed', 'failed', 'canceled']);
 
 const links = z.object({ self: z.string(), result: z.string(), cancel: z.string() });
 
@@ -175,9 +175,37 @@ export const citation = z.object({
   snippet: z.string(),
 });
 
+export const guardrailOutcome = z
+  .object({
+    policyVersion: z.number().int(),
+    verdict: z.enum(['passed', 'flagged', 'refused', 'remedied', 'reviewed', 'stock_response']),
+    reason: z.string().optional(),
+    remedies: z.array(z.string()),
+    failures: z.array(z.string()),
+    unsupported: z.array(z.string()),
+  })
+  .meta({ id: 'GuardrailOutcome' });
+
+export const pendingReview = z
+  .object({ reason: z.string(), candidate: z.string().optional(), failures: z.array(z.string()), requestedAt: z.string(), expiresAt: z.string() })
+  .meta({ id: 'PendingReview' });
+
+export const reviewRequest = z
+  .object({
+    decision: z.enum(['approve', 'edit']),
+    answer: z.string().min(1).max(20_000).optional().describe('The answer to send instead (decision "edit")'),
+    reason: z.string().min(1).max(2_000).optional(),
+  })
+  .strict()
+  .refine((r) => r.decision !== 'edit' || (r.answer !== undefined && r.answer.trim() !== ''), { message: 'an edit needs the answer to send', path: ['answer'] })
+  .meta({ id: 'ReviewDecision' });
+
+export const reviewResponse = z.object({ taskId: z.string(), accepted: z.boolean(), answer: z.string() }).meta({ id: 'ReviewOutcome' });
+
 export const answerResult = z
   .object({
     answer: z.string(),
+    guardrails: guardrailOutcome.optional(),
     citations: z.array(citation),
     model: z.string(),
     usage,
@@ -213,7 +241,7 @@ const budgetValues = z.object({ maxSteps: z.number(), maxTokens: z.number(), max
 const budgetUsed = z.object({ steps: z.number(), tokens: z.number(), costUsd: z.number(), toolCalls: z.number(), wallSeconds: z.number() });
 
 export const agentView = z.object({
-  phase: z.enum(['working', 'awaiting_approval', 'awaiting_input', 'done']),
+  phase: z.enum(['working', 'awaiting_approval', 'awaiting_input', 'needs_review', 'done']),
   mode: z.enum(['loop', 'plan']),
   plan: z.array(z.object({ id: z.string(), title: z.string(), instruction: z.string(), dependsOn: z.array(z.string()), status: z.string(), result: z.string().optional() })),
   pendingApprovals: z.array(approvalView.omit({ taskId: true })),
@@ -226,6 +254,7 @@ export const agentView = z.object({
 export const agentResult = z
   .object({
     answer: z.string(),
+    guardrails: guardrailOutcome.optional(),
     endReason: z.string(),
     model: z.string(),
     usage,
@@ -282,6 +311,7 @@ export const taskView = z
     steps: z.array(step),
     usage,
     agent: agentView.optional(),
+    review: pendingReview.optional().describe('Set while the task waits for a reviewer (status needs_review)'),
     result: z.union([answerResult, agentResult]).optional(),
     error: z.object({ message: z.string(), type: z.string().optional() }).optional(),
     links,

@@ -1,4 +1,6 @@
 // Errors the API answers with: always `{ error: { code, message, details } }`.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
@@ -18,4 +20,18 @@ export const unavailable = (what: string, cause: unknown) =>
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/**
+ * How a workflow's refusal of an Update (an ApplicationFailure thrown by its validator, by
+ * type) maps to HTTP; undefined when `err` is not an Update failure.
+ */
+export function updateRefusal(err: unknown, byType: Record<string, [number, string]>): ApiError | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type && byType[cause.type]) {
+    const [status, code] = byType[cause.type]!;
+    return new ApiError(status, code, cause.message);
+  }
+  return new ApiError(500, 'update_failed', cause?.message ?? err.message);
 }

@@ -14,20 +14,24 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Config } from '../infra/config.js';
+import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
 import type { Logger } from '../infra/logger.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { codecRoutes } from './routes/codec.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 import { agentRoutes } from './routes/agents.js';
+import { guardrailRoutes } from './routes/guardrails.js';
 import { taskRoutes } from './routes/tasks.js';
 
 export interface ApiDeps {
   db: Db;
   temporal: Client;
+  /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
+  keyRing: PayloadKeyRing;
   config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
   log: Logger;
 }
@@ -98,7 +102,9 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(agentRoutes(deps));
+  await app.register(guardrailRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
+  await app.register(codecRoutes(deps, auth));
   return app;
 }
 

@@ -20,7 +20,7 @@ export function taskStatusOf(status: WorkflowExecutionStatusName): TaskStatus {
 
 /** A running agent task waiting for a person says so (its phase is a search attribute). */
 export function refineStatus(status: TaskStatus, phase: string | undefined): TaskStatus {
-  if (status === 'running' && (phase === 'awaiting_approval' || phase === 'awaiting_input')) return phase;
+  if (status === 'running' && (phase === 'awaiting_approval' || phase === 'awaiting_input' || phase === 'needs_review')) return phase;
   return status;
 }
 
@@ -31,6 +31,8 @@ export function executionStatusFilter(status: TaskStatus): string {
       return `ExecutionStatus = 'Running' AND GatehouseTaskStatus = 'awaiting_approval'`;
     case 'awaiting_input':
       return `ExecutionStatus = 'Running' AND GatehouseTaskStatus = 'awaiting_input'`;
+    case 'needs_review':
+      return `ExecutionStatus = 'Running' AND GatehouseTaskStatus = 'needs_review'`;
     case 'running':
       return `ExecutionStatus = 'Running'`;
     case 'completed':

@@ -64,6 +64,8 @@ export const run: Bench = async (ctx) => {
       taskQueue: BARE_QUEUE,
       workflowsPath: fileURLToPath(new URL('./lib/bare-agent-workflows.ts', import.meta.url)),
       activities: { bareModel: async (n: number) => n, bareTool: async (n: number) => n },
+      // The shared client encrypts; the baseline decodes the same way (a few µs per payload).
+      dataConverter: stack.dataConverter,
     });
     const bareRunning = bareWorker.run();
     stops.push(async () => {

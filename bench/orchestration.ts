@@ -4,6 +4,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -12,6 +13,7 @@ import { ModelGateway } from '../activities/gateway/gateway.js';
 import { HashingEmbedder } from '../activities/retrieval/embeddings.js';
 import { loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
+import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { startTemporalDevServer } from '../infra/stack.js';
 import { loadDemoCorpus } from '../infra/demo/seed.js';
 import { createWorker, installRuntime } from '../workers/worker.js';
@@ -43,11 +45,14 @@ export const run: Bench = async (ctx) => {
   const embedder = new HashingEmbedder(384);
   const database = await startBenchDatabase('native', embedder);
   const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db: database.db });
-  const deps = { db: database.db, caps: database.caps, embedder, gateway, config, log };
+  // Encrypted payloads, as in production; the bare baseline shares the converter (and the client).
+  const keyRing = { currentKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) };
+  const deps = { db: database.db, caps: database.caps, embedder, gateway, config, log, keyRing };
   await indexDocuments(deps, { tenantId: 'bench', collection: 'demo', documents: await loadDemoCorpus() });
 
+  const dataConverter = gatehouseDataConverter(keyRing);
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: 'bench', deps });
+  const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: 'bench', deps, dataConverter });
   const running = worker.run();
   // Bare Temporal, same server and process: workflows whose activities return at once.
   const bareWorker = await Worker.create({
@@ -55,10 +60,11 @@ export const run: Bench = async (ctx) => {
     taskQueue: 'bench-bare',
     workflowsPath: fileURLToPath(new URL('./lib/bare-workflows.ts', import.meta.url)),
     activities: { echo: async (n: number) => n },
+    dataConverter,
   });
   const bareRunning = bareWorker.run();
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
 
   const input = (conversation: boolean): AnswerTaskInput => ({
     tenantId: 'bench',

@@ -28,6 +28,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   // The agent benchmarks come last so the report keeps its (a), (b), … order.
   agents: () => import('./agent-loop.js'),
   approvals: () => import('./agent-approvals.js'),
+  guardrails: () => import('./guardrails.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

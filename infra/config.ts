@@ -56,6 +56,10 @@ const envSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /** keyId:base64(32 bytes),… — the first encrypts, the others only decrypt (rotation). */
+  PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
+  /** Origins of the Temporal Web UI allowed to call /codec (comma-separated). */
+  TEMPORAL_UI_ORIGIN: z.string().optional(),
   /** The worker's sticky cache of workflows (default: the SDK's, which scales with the heap). */
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.optional(),
 
@@ -132,6 +136,10 @@ export interface Config {
     uiPort: number;
     cliPath?: string;
     maxCachedWorkflows?: number;
+    /** From PAYLOAD_ENCRYPTION_KEYS; unset in the embedded mode means a generated key (infra/payload-keys.ts). */
+    payloadKeys?: PayloadKeyRing;
+    /** Browser origins of the Temporal UI that may call the codec endpoint. */
+    uiOrigins: string[];
   };
   models: {
     registry: ModelSpec[];
@@ -164,6 +172,12 @@ export interface Config {
     webSearchUrl?: string;
     smtp?: { url: string; from: string };
   };
+}
+
+/** Keys that encrypt Temporal payloads: `currentKeyId` encrypts, every key decrypts. */
+export interface PayloadKeyRing {
+  currentKeyId: string;
+  keys: Map<string, Buffer>;
 }
 
 export class ConfigError extends Error {
@@ -229,6 +243,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('EMBEDDING_DIMENSIONS: the local model (all-MiniLM-L6-v2) produces 384 dimensions');
   }
   const dataDir = path.resolve(e.GATEHOUSE_DATA_DIR);
+  const payloadKeys = e.PAYLOAD_ENCRYPTION_KEYS ? parsePayloadKeys(e.PAYLOAD_ENCRYPTION_KEYS) : undefined;
+  if (!payloadKeys && e.TEMPORAL_ADDRESS) {
+    // API and workers are separate processes on an external cluster: a key generated here
+    // would differ from theirs, and whatever one encrypts the others could not read.
+    throw new ConfigError(
+      'PAYLOAD_ENCRYPTION_KEYS: required with TEMPORAL_ADDRESS (every API and worker process must share the keys); ' +
+        "expected keyId:base64(32 bytes), e.g. k1:$(node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\")",
+    );
+  }
+  const uiOrigins = parseOrigins(e.TEMPORAL_UI_ORIGIN, e.TEMPORAL_ADDRESS ? [] : [`http://localhost:${e.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`]);
   const updatableColumns = parseUpdatableColumns(e.AGENT_UPDATABLE_COLUMNS);
 
   return {
@@ -252,6 +276,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      payloadKeys,
+      uiOrigins,
     },
     models: { registry, chain, rewriteModel },
     embedding: {
@@ -293,6 +319,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
     },
   };
+}
+
+/**
+ * PAYLOAD_ENCRYPTION_KEYS: `keyId:base64,…`, the first one current. Errors name the key id
+ * and never its material.
+ */
+function parsePayloadKeys(raw: string): PayloadKeyRing {
+  const keys = new Map<string, Buffer>();
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const [i, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : '';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+      throw new ConfigError(`PAYLOAD_ENCRYPTION_KEYS: entry ${i + 1}: expected keyId:base64 with a key id of letters, digits, ".", "_" or "-"`);
+    }
+    const b64 = entry.slice(colon + 1);
+    const key = /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : undefined;
+    if (key?.length !== 32) {
+      throw new ConfigError(`PAYLOAD_ENCRYPTION_KEYS: key "${id}": expected 32 bytes in base64 (AES-256)${key ? `, got ${key.length}` : ''}`);
+    }
+    if (keys.has(id)) throw new ConfigError(`PAYLOAD_ENCRYPTION_KEYS: key id "${id}" appears twice`);
+    keys.set(id, key);
+  }
+  const [currentKeyId] = keys.keys();
+  if (!currentKeyId) throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS: expected at least one keyId:base64 entry');
+  return { currentKeyId, keys };
+}
+
+function parseOrigins(raw: string | undefined, defaults: string[]): string[] {
+  if (!raw) return defaults;
+  const origins = raw.split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`TEMPORAL_UI_ORIGIN: expected origins such as https://temporal.example.com (got "${origin.slice(0, 80)}")`);
+  }
+  return origins;
 }
 
 function parseUpdatableColumns(raw: string): Record<string, string[]> {

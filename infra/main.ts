@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoDomain } from './demo/domain.js';
 import { seedDemoCorpus } from './demo/seed.js';
 import { createLogger } from './logger.js';
+import { gatehouseDataConverter } from './payload-codec.js';
 import { createServices } from './services.js';
 import { startStack } from './stack.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal.js';
@@ -69,7 +70,11 @@ async function main(): Promise<void> {
     const key = config.api.devApiKey ?? (stack.embedded.postgres ? await devApiKey(config) : undefined);
     if (key) await upsertApiKey(services.db, { id: 'dev', key, tenantId: 'default', roles: ['admin'], name: 'dev admin key' });
 
-    const client = await connectClient(stack.temporalAddress, config.temporal.namespace);
+    // One converter for the API's client and the worker; history written by an earlier start
+    // stays readable through the key kept in the data dir (embedded) or PAYLOAD_ENCRYPTION_KEYS.
+    const keyRing = services.keyRing;
+    const dataConverter = gatehouseDataConverter(keyRing);
+    const client = await connectClient(stack.temporalAddress, config.temporal.namespace, dataConverter);
     stops.push(['temporal client', () => client.connection.close()]);
     if (!stack.embedded.temporal) await ensureSearchAttributes(client, config.temporal.namespace);
 
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: { ...services, config, log },
+        dataConverter,
         maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       });
       const running = worker.run();
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
       });
     }
 
-    const api = await buildApi({ db: services.db, temporal: client, config, log });
+    const api = await buildApi({ db: services.db, temporal: client, config, log, keyRing });
     await api.listen({ port: config.api.port, host: config.api.host });
     stops.push(['api', () => api.close()]);
 

@@ -3,16 +3,19 @@
 // standalone worker, by tests and by benchmarks, so they all wire things the same way.
 import { ModelGateway } from '../activities/gateway/gateway.js';
 import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
-import type { Config } from './config.js';
+import type { Config, PayloadKeyRing } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, detectCapabilities, type Db, type DbCapabilities } from './db/pool.js';
 import type { Logger } from './logger.js';
+import { loadKeyRing } from './payload-keys.js';
 
 export interface Services {
   db: Db;
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
+  /** The payload keys (PAYLOAD_ENCRYPTION_KEYS or the embedded mode's generated key); the PII vault derives its keys from them. */
+  keyRing: PayloadKeyRing;
   close(): Promise<void>;
 }
 
@@ -28,11 +31,13 @@ export async function createServices(
     }
     const caps = await detectCapabilities(db);
     const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db, log: opts.log, embedder });
+    const keyRing = await loadKeyRing(config, opts.log);
     return {
       db,
       caps,
       embedder,
       gateway,
+      keyRing,
       async close() {
         await embedder.close?.();
         await db.end();

@@ -81,6 +81,8 @@ async function startDevServer(config: Config, log: Logger): Promise<TestWorkflow
         port: config.temporal.port,
         ui: true,
         uiPort: config.temporal.uiPort,
+        // Payloads are encrypted (infra/payload-codec.ts): the UI decodes them through our API.
+        extraArgs: ['--ui-codec-endpoint', codecEndpoint(config)],
       },
       { cliPath: config.temporal.cliPath, downloadDir: path.join(config.dataDir, 'tools'), log },
     );
@@ -91,6 +93,15 @@ async function startDevServer(config: Config, log: Logger): Promise<TestWorkflow
       { cause: err },
     );
   }
+}
+
+/**
+ * The API's codec endpoint as the browser reaches it. 127.0.0.1, like the UI's own URL: a
+ * SameSite=Strict login cookie is only sent when both are on the same host name.
+ */
+export function codecEndpoint(config: Pick<Config, 'api'>): string {
+  const host = ['0.0.0.0', '::', 'localhost'].includes(config.api.host) ? '127.0.0.1' : config.api.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.api.port}/codec`;
 }
 
 type DevServerOptions = Omit<DevServerConfig, 'type' | 'executable' | 'searchAttributes'>;

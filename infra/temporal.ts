@@ -1,6 +1,7 @@
 // Connections to Temporal: the client (API, tests) and the worker's native connection.
-// The payload codec that encrypts history joins here (issue 4).
+// Every client encrypts payloads (infra/payload-codec.ts): there is no unencrypted variant.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
@@ -9,9 +10,9 @@ export * from '../workflows/search-attributes.js';
 // Temporal's IndexedValueType numbers.
 const INDEXED_VALUE_TYPE: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+export async function connectClient(address: string, namespace: string, dataConverter: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter });
 }
 
 export function connectWorker(address: string): Promise<NativeConnection> {

@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
 import { createServices } from '../infra/services.js';
+import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { connectWorker } from '../infra/temporal.js';
 import { createWorker, installRuntime } from './worker.js';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     deps: { ...services, config, log },
+    dataConverter: gatehouseDataConverter(services.keyRing),
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
 

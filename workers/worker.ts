@@ -1,5 +1,6 @@
 // Creating a Gatehouse worker: every workflow, every activity, one task queue.
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Logger } from '../infra/logger.js';
@@ -46,6 +47,12 @@ export interface GatehouseWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /**
+   * gatehouseDataConverter(keyRing) (infra/payload-codec.ts): required, so no worker writes
+   * plain payloads to history. A pre-built workflowBundle must have been bundled with its
+   * failureConverterPath (the sandbox's failure converter is fixed at bundle time).
+   */
+  dataConverter: DataConverter;
   /** A pre-built workflow bundle (tests and benchmarks build it once); default: bundle from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -66,6 +73,7 @@ export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.deps),
+    dataConverter: opts.dataConverter,
     // Activities in flight get this long to finish before shutdown cancels them.
     shutdownGraceTime: '20 seconds',
     maxConcurrentActivityTaskExecutions: 20,

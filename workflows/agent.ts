@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, TaskPolicy } from '../activities/index.js';
 import type { DecidedCall, DecideOutput } from '../activities/agent/decide.js';
 import type { ChatMessage } from '../activities/gateway/types.js';
 import type { ProvenanceItem } from '../activities/tools/types.js';
@@ -48,11 +48,14 @@ import {
   type ApprovalOutcome,
   type BudgetUsage,
   type ConversationTurn,
+  type GuardrailOutcome,
   type PendingApproval,
   type PlanItem,
   type StepRecord,
 } from './messages.js';
+import { settleAnswer, type Checked } from './guarded-answer.js';
 import { redactSecrets } from './policy/redact.js';
+import { openReviewDesk } from './review.js';
 import { StepLog } from './policy/steps.js';
 import { addUsage, NO_USAGE } from './policy/usage.js';
 
@@ -123,6 +126,11 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   let question: string | undefined;
   let finished = false;
   let lastModel = 'none';
+  // Guardrails: the policy is fetched by the first input guard and kept for the whole task;
+  // a plan's sub-tasks share their parent's PII vault (their inputs carry its placeholders).
+  let policy: TaskPolicy | undefined = carried?.policy;
+  const vaultTaskId = input.parent?.taskId ?? taskId;
+  let lastGuardrails: GuardrailOutcome | undefined;
 
   // Wall time counts work, not waiting for people: a clock that stops while the task waits.
   let workingSince: number | undefined = Date.now();
@@ -196,6 +204,14 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     }
   }
 
+  // A reviewer answers when a failure policy or the user hands the conversation to a human.
+  const review = openReviewDesk(input.tenantId, () => {
+    if (review.pending()) {
+      pauseClock();
+      setPhase('needs_review');
+    } else settlePhase();
+  });
+
   // ----- queries, updates, signals -----
   setHandler(agentStatusQuery, () => ({
     phase,
@@ -209,6 +225,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     usage,
     answers,
     question,
+    review: review.pending(),
   }));
   setHandler(agentEventsQuery, (since: number) => events.filter((e) => e.seq > since));
 
@@ -320,13 +337,13 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     replaces?: string,
   ): Promise<{ ok: true; approval: PendingApproval; auto: boolean; alreadyExecuted?: { result: unknown } } | { ok: false; error: string }> {
     const approvalId = `apr_${nextApprovalNumber++}`;
-    const proposal = await actions.proposeAction({ tenantId: input.tenantId, taskId, collection: input.collection, approvalId, tool, arguments: args, evidence: evidence.slice(-30) });
+    const proposal = await actions.proposeAction({ tenantId: input.tenantId, taskId, vaultTaskId, policy, collection: input.collection, approvalId, tool, arguments: args, evidence: evidence.slice(-30) });
     if (!proposal.ok) return proposal;
     const now = Date.now();
     const approval: PendingApproval = {
       approvalId,
       tool,
-      arguments: args,
+      arguments: proposal.maskedArguments ?? args,
       argumentsHash: proposal.argumentsHash,
       preview: proposal.preview,
       rationale: rationale.slice(0, 2000),
@@ -401,6 +418,8 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
           actions.executeAction({
           tenantId: input.tenantId,
           taskId,
+          vaultTaskId,
+          policy,
           collection: input.collection,
           approvalId: current.approvalId,
           tool,
@@ -488,8 +507,13 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     if (call.kind === 'write') return gate(call.name, call.arguments, rationale);
     const out = await step(
       `tool:${call.name}`,
-      () => tools.runReadTool({ tenantId: input.tenantId, taskId, collection: input.collection, callId: call.id, tool: call.name, arguments: call.arguments, model: opts.model }),
-      (r) => ({ latencyMs: r.latencyMs, usage: r.ok ? r.usage : undefined, model: r.ok ? r.model : undefined, detail: { arguments: redactSecrets(call.arguments), ok: r.ok, summary: r.ok ? r.summary : r.error } }),
+      () => tools.runReadTool({ tenantId: input.tenantId, taskId, vaultTaskId, policy, collection: input.collection, callId: call.id, tool: call.name, arguments: call.arguments, model: opts.model }),
+      (r) => ({
+        latencyMs: r.latencyMs,
+        usage: r.ok ? r.usage : undefined,
+        model: r.ok ? r.model : undefined,
+        detail: { arguments: redactSecrets(call.arguments), ok: r.ok, summary: r.ok ? r.summary : r.error, guardrails: r.ok ? r.checks : undefined },
+      }),
     );
     if (!out.ok) return { ok: false, error: out.error };
     if (out.usage) recordUsage({ usage: out.usage });
@@ -508,14 +532,17 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     question = undefined;
     settlePhase();
     if (!answered) return { ok: false, error: 'the user did not answer in time' };
-    const reply = pendingMessages.shift()!;
+    // The reply is user input like any other: guarded (and masked) before the model reads it.
+    const g = await guardUser(pendingMessages.shift()!);
+    if (g.action === 'refuse') return { ok: false, error: `the reply was withheld by the input guard (${g.reason})` };
+    const reply = g.text;
     conversation.push({ role: 'user', content: reply });
     evidence.push({ type: 'user_message', excerpt: reply.slice(0, 2000) });
     emit('step_finished', { step: ASK_USER, reply: reply.slice(0, 500) });
     return { ok: true, content: { reply } };
   }
 
-  async function runTurn(task: string, subtaskResults?: Array<{ title: string; result: string }>): Promise<TurnOutcome> {
+  async function runTurn(task: string, subtaskResults?: Array<{ title: string; result: string }>, model = opts.model): Promise<TurnOutcome> {
     let malformedInARow = 0;
     const allowed = await allowedTools();
     for (;;) {
@@ -532,7 +559,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
       const decision = await step(
         'decide',
-        () => models.decideNextStep({ tenantId: input.tenantId, taskId, task, conversation, transcript, tools: allowed, model: opts.model, subtaskResults }),
+        () => models.decideNextStep({ tenantId: input.tenantId, taskId, vaultTaskId, policy, task, conversation, transcript, tools: allowed, model, subtaskResults }),
         (d) => ({
           latencyMs: d.latencyMs,
           model: d.model,
@@ -692,6 +719,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
       conversation: conversation.slice(-20),
       pendingMessages: [...pendingMessages],
       task,
+      policy,
     };
     return continueAsNew<typeof runAgent>({ ...input, carried: state });
   }
@@ -713,31 +741,132 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     }
   }
 
+  // ----- guardrails -----
+
+  /** The input guard on the user's text (PII masked or refused, injection, scope, handoff). */
+  async function guardUser(text: string, earlier?: ConversationTurn[]) {
+    const g = await step(
+      'input_guard',
+      () =>
+        models.guardInput({
+          tenantId: input.tenantId,
+          vaultTaskId,
+          text,
+          conversation: earlier,
+          userTurns: conversation.filter((t) => t.role === 'user').length + 1,
+          policy,
+        }),
+      (r) => ({ latencyMs: r.latencyMs, usage: r.usage, detail: { action: r.action, reason: r.reason, policyVersion: r.policy.version, checks: r.checks } }),
+    );
+    policy = g.policy;
+    recordUsage(g);
+    return g;
+  }
+
+  type GuardedTurn = TurnOutcome & { guardrails?: GuardrailOutcome };
+
+  /** A turn no model answers: a refused input gets the stock response, a handoff a person's answer. */
+  async function answerWithoutModel(g: Awaited<ReturnType<typeof guardUser>>): Promise<GuardedTurn> {
+    const p = g.policy;
+    const base = { policyVersion: p.version, failures: [], unsupported: [] };
+    if (g.action === 'refuse') return { answer: g.response!, endReason: 'refused', model: 'none', guardrails: { ...base, verdict: 'refused', reason: g.reason, remedies: [] } };
+    const timeoutMs = p.policy.failure.reviewTimeoutSeconds * 1000;
+    emit('review_requested', { reason: g.reason });
+    const decision = await review.await(
+      { reason: `handoff: ${g.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
+      untilDeadline(timeoutMs),
+    );
+    steps.record({ name: 'review', status: 'completed', detail: { decision: decision?.decision ?? 'expired', by: decision?.reviewer.keyId } });
+    return {
+      answer: decision?.answer?.trim() || p.policy.failure.stockResponse,
+      endReason: 'answered',
+      model: 'none',
+      guardrails: { ...base, verdict: decision ? 'reviewed' : 'stock_response', reason: g.reason, remedies: ['handoff'] },
+    };
+  }
+
+  /** The output guard on an answer, against the evidence gathered for it. */
+  function checkAnswer(answer: string, task: string): Promise<Checked> {
+    return step(
+      'output_guard',
+      () =>
+        models.guardOutput({
+          tenantId: input.tenantId,
+          vaultTaskId,
+          answer,
+          question: task,
+          passages: evidence.filter((e) => e.type !== 'user_message').map((e) => e.excerpt),
+          format: 'text',
+          // An agent's answer draws on rows and actions as much as on text: unsupported
+          // sentences are reported, not failed (lexical grounding cannot judge a SQL row).
+          grounding: 'report',
+          policy: policy!,
+        }),
+      (o) => ({ latencyMs: o.latencyMs, usage: o.usage, detail: { passed: o.passed, failures: o.failures, checks: o.checks } }),
+    );
+  }
+
+  /** A turn's answer through the output checks and, when they fail, the tenant's failure policy. */
+  async function guardedTurn(task: string, first: TurnOutcome): Promise<GuardedTurn> {
+    // Stops (budget, deadline, malformed calls) are Gatehouse's own words, not the model's.
+    if (first.endReason !== 'answered' || !policy) return first;
+    const p = policy;
+    const settled = await settleAnswer({
+      policy: p.policy,
+      first,
+      firstChecked: await checkAnswer(first.answer, task),
+      check: (c) => checkAnswer(c.answer, task),
+      regenerate: async ({ feedback, model }) => {
+        transcript.push({ role: 'user', content: `Your previous answer was not accepted.\n${feedback}\nAnswer again.` });
+        return runTurn(task, undefined, model ?? opts.model);
+      },
+      review,
+      record: (r) => steps.record(r),
+    });
+    return { answer: settled.text, endReason: settled.candidate?.endReason ?? 'answered', model: settled.candidate?.model ?? first.model, guardrails: { policyVersion: p.version, ...settled.outcome } };
+  }
+
+  /** Release an answer on the event stream: sentence by sentence (it passed its checks), then whole. */
+  function announce(outcome: GuardedTurn): void {
+    for (const sentence of outcome.answer.split(/(?<=[.!?])\s+/)) if (sentence.trim()) emit('answer_delta', { text: sentence });
+    emit('final_answer', { answer: outcome.answer, endReason: outcome.endReason, guardrails: outcome.guardrails?.verdict });
+  }
+
   let endReason: AgentEndReason;
   let finalAnswer: string;
   try {
     let task: string;
+    let pendingGuard: Awaited<ReturnType<typeof guardUser>> | undefined;
     if (carried) {
       task = carried.task;
     } else {
-      for (const turn of input.conversation) transcript.push({ role: turn.role, content: turn.content });
-      transcript.push({ role: 'user', content: input.input });
-      task = await standalone(input.input);
+      // Nothing the user wrote reaches a model (or this run's state) before the input guard.
+      const g = await guardUser(input.input, input.conversation);
+      conversation.splice(0, conversation.length, ...g.conversation);
+      for (const turn of g.conversation) transcript.push({ role: turn.role, content: turn.content });
+      transcript.push({ role: 'user', content: g.action === 'proceed' ? g.text : '(withheld by the input guard)' });
+      task = g.action === 'proceed' ? await standalone(g.text) : g.text;
       conversation.push({ role: 'user', content: task });
+      if (g.action !== 'proceed') pendingGuard = g;
     }
     evidence.push({ type: 'user_message', excerpt: task.slice(0, 2000) });
     setPhase('working');
     let firstTurn = !carried;
     for (;;) {
-      const outcome = firstTurn && opts.mode === 'plan' ? await runPlan(task) : await runTurn(task);
+      const outcome: GuardedTurn = pendingGuard
+        ? await answerWithoutModel(pendingGuard)
+        : await guardedTurn(task, firstTurn && opts.mode === 'plan' ? await runPlan(task) : await runTurn(task));
+      pendingGuard = undefined;
       firstTurn = false;
+      lastGuardrails = outcome.guardrails;
       answers.push(outcome.answer);
       conversation.push({ role: 'assistant', content: outcome.answer });
       finalAnswer = outcome.answer;
       endReason = outcome.endReason;
       lastModel = outcome.model;
-      emit('final_answer', { answer: outcome.answer, endReason: outcome.endReason });
-      if (outcome.endReason !== 'answered') break;
+      announce(outcome);
+      // A refused message ends the turn, not the conversation.
+      if (outcome.endReason !== 'answered' && outcome.endReason !== 'refused') break;
 
       if (pendingMessages.length === 0 && opts.keepOpenSeconds > 0) {
         pauseClock();
@@ -745,11 +874,15 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
         await condition(() => pendingMessages.length > 0, untilDeadline(opts.keepOpenSeconds * 1000));
       }
       if (pendingMessages.length === 0) break;
-      const text = pendingMessages.shift()!;
-      transcript.push({ role: 'user', content: text });
+      const g = await guardUser(pendingMessages.shift()!);
+      transcript.push({ role: 'user', content: g.action === 'proceed' ? g.text : '(withheld by the input guard)' });
       resumeClock();
       setPhase('working');
-      task = await standalone(text);
+      if (g.action !== 'proceed') {
+        pendingGuard = g;
+        continue;
+      }
+      task = await standalone(g.text);
       // The standalone form, so the next follow-up resolves against what was really asked.
       conversation.push({ role: 'user', content: task });
       evidence = [{ type: 'user_message', excerpt: task.slice(0, 2000) }];
@@ -779,6 +912,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   await condition(allHandlersFinished);
   return {
     answer: finalAnswer,
+    guardrails: lastGuardrails,
     endReason,
     model: lastModel,
     usage,

@@ -1,13 +1,18 @@
 // answerQuestion: one cited answer from the tenant's documents.
-//   rewrite (only with a conversation) → retrieve (hybrid) → order context → generate
+//   input guard → rewrite (only with a conversation) → retrieve (hybrid) → screen the context
+//   → order → generate (streamed through the output checks) → output guard → failure policy
 // Each step is recorded for the `status` query; the model steps are activities with their
-// own retries, retrieval is a local activity (cheap, short, retried by the worker).
-import { proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+// own retries, retrieval and context screening are local activities (cheap, short).
+// PII the input guard masked stays masked here: history and the result hold placeholders.
+import { proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { GenerateOutput } from '../activities/answering.js';
+import type { Activities, TaskPolicy } from '../activities/index.js';
 import type { Passage } from '../activities/retrieval/types.js';
-import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput } from './messages.js';
+import { settleAnswer, type Checked } from './guarded-answer.js';
+import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
 import { StepLog } from './policy/steps.js';
+import { openReviewDesk } from './review.js';
 
 const models = proxyActivities<Activities>({
   // A model call may walk a fallback chain of several providers, each with its own timeout.
@@ -25,31 +30,56 @@ const local = proxyLocalActivities<Activities>({
 
 export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResult> {
   const log = new StepLog();
-  let phase: AnswerStatus['phase'] = 'rewriting';
-  setHandler(answerStatusQuery, () => ({ phase, steps: log.steps, usage: log.usage }));
-  const context = { tenantId: input.tenantId };
+  const taskId = workflowInfo().workflowId;
+  let phase: AnswerStatus['phase'] = 'guarding';
+  const review = openReviewDesk(input.tenantId, () => {
+    phase = review.pending() ? 'needs_review' : phase === 'needs_review' ? 'checking' : phase;
+  });
+  setHandler(answerStatusQuery, () => ({ phase, steps: log.steps, usage: log.usage, review: review.pending() }));
+  const context = { tenantId: input.tenantId, taskId };
+  const finish = (answer: string, outcome: GuardrailOutcome, extra: Partial<AnswerResult> = {}): AnswerResult => {
+    phase = 'done';
+    return { answer, guardrails: outcome, citations: [], model: 'none', usage: log.usage, steps: log.steps, question: { original: input.question }, resolved: true, ...extra };
+  };
+
+  // 0. The input guard: PII masked (or the question refused), injection, scope, anomaly, handoff.
+  const guard = await log.run(
+    'input_guard',
+    () => models.guardInput({ tenantId: input.tenantId, vaultTaskId: taskId, text: input.question, conversation: input.conversation, userTurns: input.conversation.filter((t) => t.role === 'user').length + 1 }),
+    (g) => ({ latencyMs: g.latencyMs, usage: g.usage, detail: { action: g.action, reason: g.reason, policyVersion: g.policy.version, checks: g.checks } }),
+  );
+  const policy: TaskPolicy = guard.policy;
+  const guarded = (verdict: GuardrailOutcome['verdict'], reason?: string): GuardrailOutcome => ({ policyVersion: policy.version, verdict, reason, remedies: [], failures: [], unsupported: [] });
+  if (guard.action === 'refuse') return finish(guard.response!, guarded('refused', guard.reason));
+  const original = guard.text;
+  if (guard.action === 'handoff') {
+    // The user asked for a person (or is frustrated): a reviewer writes the answer.
+    const decision = await review.await(
+      { reason: `handoff: ${guard.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + policy.policy.failure.reviewTimeoutSeconds * 1000).toISOString() },
+      policy.policy.failure.reviewTimeoutSeconds * 1000,
+    );
+    log.record({ name: 'review', status: 'completed', detail: { decision: decision?.decision ?? 'expired', by: decision?.reviewer.keyId } });
+    const answer = decision?.answer?.trim() || policy.policy.failure.stockResponse;
+    return finish(answer, { ...guarded(decision ? 'reviewed' : 'stock_response', guard.reason), remedies: ['handoff'] }, { question: { original } });
+  }
 
   // 1. Make the question stand alone. Without a conversation there is nothing to resolve.
-  let question = input.question;
+  phase = 'rewriting';
+  let question = original;
   let standalone: string | undefined;
-  if (input.conversation.length > 0) {
+  if (guard.conversation.length > 0) {
     try {
       const rewrite = await log.run(
         'rewrite_query',
-        () => models.rewriteQuestion({ question: input.question, conversation: input.conversation, model: input.options.model, context }),
+        () => models.rewriteQuestion({ question: original, conversation: guard.conversation, model: input.options.model, context }),
         (r) => ({ latencyMs: r.latencyMs, model: r.model, usage: r.usage, detail: { resolved: r.resolved, standalone: r.standalone, missing: r.missing } }),
       );
       if (!rewrite.resolved) {
-        phase = 'done';
-        return {
-          answer: `I can't tell what your question refers to: ${rewrite.missing}. Please ask it in full.`,
-          citations: [],
+        return finish(`I can't tell what your question refers to: ${rewrite.missing}. Please ask it in full.`, guarded('passed'), {
           model: rewrite.model,
-          usage: log.usage,
-          steps: log.steps,
-          question: { original: input.question },
+          question: { original },
           resolved: false,
-        };
+        });
       }
       standalone = rewrite.standalone;
       question = standalone ?? question;
@@ -60,7 +90,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     log.record({ name: 'rewrite_query', status: 'skipped', detail: { reason: 'no conversation' } });
   }
 
-  // 2. Retrieve.
+  // 2. Retrieve, then screen the passages for injected instructions before a model reads them.
   phase = 'retrieving';
   const retrieved = await log.run(
     'retrieve',
@@ -77,31 +107,78 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
       },
     }),
   );
-
-  // 3. Order the context: strongest passages at the start and the end.
-  const ordered: Passage[] = orderForAttention(retrieved.passages);
-
-  // 4. Generate.
-  phase = 'generating';
-  const generated = await log.run(
-    'generate',
-    () => models.generateAnswer({ question, passages: ordered, model: input.options.model, context }),
-    (g) => ({
-      latencyMs: g.latencyMs,
-      model: g.model,
-      usage: g.usage,
-      detail: { citations: g.citations.length, attempts: g.attempts },
-    }),
+  const screened = await log.run(
+    'screen_context',
+    () => local.screenPassages({ tenantId: input.tenantId, taskId, policy, passages: retrieved.passages }),
+    (s) => ({ latencyMs: s.check.latencyMs, detail: { verdict: s.check.verdict, ...s.check.detail } }),
   );
 
+  // 3. Order the context: strongest passages at the start and the end.
+  const ordered: Passage[] = orderForAttention(screened.passages);
+  const passageTexts = ordered.map((p) => [p.title, p.heading, p.text].filter(Boolean).join('\n'));
+
+  // 4. Generate, streamed sentence by sentence through the output checks.
+  phase = 'generating';
+  const generate = (o: { feedback?: string; model?: string; attempt: number; temperature?: number; stream?: boolean; name?: string }) =>
+    log.run(
+      o.name ?? (o.attempt === 1 ? 'generate' : `generate_${o.attempt}`),
+      () =>
+        models.generateAnswer({
+          question,
+          passages: ordered,
+          model: o.model ?? input.options.model,
+          context,
+          feedback: o.feedback,
+          temperature: o.temperature,
+          logprobs: policy.policy.failure.pickBy === 'logprob',
+          stream: o.stream === false ? undefined : { attempt: o.attempt },
+          policy,
+          taskId,
+        }),
+      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined } }),
+    );
+  const check = async (g: { answer: string; model: string }): Promise<Checked> => {
+    phase = 'checking';
+    const out = await log.run(
+      'output_guard',
+      () =>
+        models.guardOutput({
+          tenantId: input.tenantId,
+          vaultTaskId: taskId,
+          answer: g.answer,
+          question,
+          passages: passageTexts,
+          format: 'cited',
+          notFound: g.model === 'none',
+          policy,
+        }),
+      (o) => ({ latencyMs: o.latencyMs, usage: o.usage, detail: { passed: o.passed, failures: o.failures, checks: o.checks } }),
+    );
+    return out;
+  };
+  const first = await generate({ attempt: 1 });
+  const settled = await settleAnswer<GenerateOutput>({
+    policy: policy.policy,
+    first,
+    firstChecked: await check(first),
+    check,
+    regenerate: (o) => generate(o),
+    // Best-of-n: n requests at once, a little warmer so they differ; not streamed (one is kept).
+    sample: (n, feedback) => Promise.all(Array.from({ length: n }, (_, i) => generate({ attempt: 100 + i, feedback, temperature: 0.7, stream: false, name: `sample_${i + 1}` }))),
+    review,
+    record: (s) => log.record(s),
+  });
+
   phase = 'done';
+  const final = settled.candidate;
   return {
-    answer: generated.answer,
-    citations: generated.citations,
-    model: generated.model,
+    answer: settled.text,
+    guardrails: { policyVersion: policy.version, ...settled.outcome },
+    citations: final ? final.citations : [],
+    model: final?.model ?? 'none',
     usage: log.usage,
     steps: log.steps,
-    question: { original: input.question, standalone },
+    question: { original, standalone },
     resolved: true,
   };
 }

@@ -5,6 +5,8 @@ import type { Citation } from '../activities/answering.js';
 import type { Usage } from '../activities/gateway/types.js';
 import type { IngestionSummary } from '../activities/index.js';
 import type { RetrievalMode } from '../activities/retrieval/types.js';
+import type { FailureAction, GuardCheck, OutputCheck } from '../activities/guardrails/types.js';
+import type { TaskPolicy } from '../activities/index.js';
 
 export type { Citation, Usage };
 
@@ -48,8 +50,58 @@ export interface StepRecord {
   error?: string;
 }
 
-export interface AnswerResult {
+/** What the guardrails decided about a task's answer. */
+export interface GuardrailOutcome {
+  policyVersion: number;
+  /**
+   * passed: every check passed; flagged: let through with findings (e.g. unsupported sentences);
+   * refused: the input was refused (stock response, no model call); remedied: a failure policy
+   * produced an answer that passed; reviewed: a human approved or edited it; stock_response:
+   * the failure policy gave up with the stock response.
+   */
+  verdict: 'passed' | 'flagged' | 'refused' | 'remedied' | 'reviewed' | 'stock_response';
+  reason?: string;
+  /** The failure policies applied, in order. */
+  remedies: FailureAction[];
+  /** Checks that failed on the way (the final answer passed them, or was flagged, reviewed or refused). */
+  failures: OutputCheck[];
+  /** Answer sentences the retrieved context does not support. */
+  unsupported: string[];
+}
+
+/** An answer waiting for a reviewer (handoff). */
+export interface PendingReview {
+  reason: string;
+  /** The answer that failed its checks (masked), if there is one. */
+  candidate?: string;
+  failures: OutputCheck[];
+  requestedAt: string;
+  expiresAt: string;
+}
+
+export interface ReviewDecision {
+  decision: 'approve' | 'edit';
+  /** The answer to send instead (decision 'edit'). */
+  answer?: string;
+  reason?: string;
+  reviewer: Approver;
+}
+
+export interface ReviewOutcome {
+  accepted: true;
   answer: string;
+}
+
+/** A reviewer's answer to a task in needs_review: validated before it touches history. */
+export const reviewAnswerUpdate = defineUpdate<ReviewOutcome, [ReviewDecision]>('reviewAnswer');
+
+export interface AnswerResult {
+  /**
+   * The answer. PII the guardrails masked stays as placeholders ([EMAIL_ADDRESS_1]) here and in
+   * history; the API restores them for a caller with the pii:read role.
+   */
+  answer: string;
+  guardrails?: GuardrailOutcome;
   citations: Citation[];
   /** The model that wrote the answer ('local' offline; 'none' when nothing was retrieved). */
   model: string;
@@ -61,10 +113,13 @@ export interface AnswerResult {
 }
 
 export interface AnswerStatus {
-  phase: 'rewriting' | 'retrieving' | 'generating' | 'done';
+  phase: 'guarding' | 'rewriting' | 'retrieving' | 'generating' | 'checking' | 'needs_review' | 'done';
   steps: StepRecord[];
   usage: Usage;
+  review?: PendingReview;
 }
+
+export type { GuardCheck };
 
 export const answerStatusQuery = defineQuery<AnswerStatus>('status');
 
@@ -196,6 +251,8 @@ export type AgentEventType =
   | 'approval_requested'
   | 'approval_decided'
   | 'message_received'
+  | 'review_requested'
+  | 'answer_delta'
   | 'final_answer'
   | 'task_finished';
 
@@ -206,7 +263,7 @@ export interface AgentEvent {
   data: Record<string, unknown>;
 }
 
-export type AgentPhase = 'working' | 'awaiting_approval' | 'awaiting_input' | 'done';
+export type AgentPhase = 'working' | 'awaiting_approval' | 'awaiting_input' | 'needs_review' | 'done';
 
 export type AgentEndReason =
   | 'answered'
@@ -217,6 +274,7 @@ export type AgentEndReason =
   | 'wall_time_budget'
   | 'deadline'
   | 'malformed_tool_calls'
+  | 'refused'
   | 'canceled';
 
 export interface BudgetUsage {
@@ -249,10 +307,15 @@ export interface AgentStatus {
   answers: string[];
   /** Set while the agent waits for the user (ask_user). */
   question?: string;
+  /** Set while an answer waits for a reviewer (handoff). */
+  review?: PendingReview;
 }
 
 export interface AgentResult {
+  /** The last answer; masked PII stays as placeholders (the API restores them for pii:read). */
   answer: string;
+  /** What the guardrails decided about the last answer. */
+  guardrails?: GuardrailOutcome;
   endReason: AgentEndReason;
   model: string;
   usage: Usage;
@@ -276,6 +339,8 @@ export interface AgentCarriedState {
   pendingMessages: string[];
   /** The request being worked on when the run continued as new. */
   task: string;
+  /** The guardrail policy the task runs under (fetched once, at its start). */
+  policy?: TaskPolicy;
 }
 
 export const agentStatusQuery = defineQuery<AgentStatus>('status');

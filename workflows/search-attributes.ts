@@ -29,6 +29,8 @@ export function taskSearchAttributes(tenantId: string, type: string): SearchAttr
     { key: TENANT_SEARCH_ATTRIBUTE, value: tenantId },
     { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: type },
   ];
+  // Answers index their phase too: a task handed off to a reviewer is listed as needs_review.
+  if (type === 'answer') return [...base, { key: TASK_STATUS_SEARCH_ATTRIBUTE, value: 'working' }];
   if (type !== 'agent') return base;
   return [
     ...base,

@@ -41,7 +41,26 @@ export const AGENT_SYSTEM_PROMPT = [
   'When the task is done, or cannot be done, answer without calling a tool: say what was done, what was not, and why.',
 ].join('\n');
 
-export async function decideNextStep(gateway: ModelGateway, registry: ToolRegistry, input: DecideInput, signal?: AbortSignal): Promise<DecideOutput> {
+/** How a call's arguments cross the PII vault: the real values for checking, placeholders for keeping. */
+export interface ArgumentMasking {
+  unmask(args: unknown): Promise<unknown>;
+  mask(args: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+const NO_MASKING: ArgumentMasking = { unmask: async (a) => a, mask: async (a) => a };
+
+/**
+ * The model writes PII placeholders such as [EMAIL_ADDRESS_1]: a call's arguments get their
+ * real values back to be checked against the tool's schema (an email must be an email), and
+ * are masked again for the workflow, its steps and the approval that shows them.
+ */
+export async function decideNextStep(
+  gateway: ModelGateway,
+  registry: ToolRegistry,
+  input: DecideInput,
+  signal?: AbortSignal,
+  masking: ArgumentMasking = NO_MASKING,
+): Promise<DecideOutput> {
   const messages: ChatMessage[] = [{ role: 'system', content: AGENT_SYSTEM_PROMPT }, ...input.transcript];
   const res = await gateway.chat(
     {
@@ -54,14 +73,25 @@ export async function decideNextStep(gateway: ModelGateway, registry: ToolRegist
     },
     { tenantId: input.tenantId, taskId: input.taskId, step: 'decide' },
   );
-  const calls: DecidedCall[] = res.toolCalls.map((call) => {
-    const checked = registry.check(call.name, call.arguments, input.tools);
+  const calls: DecidedCall[] = [];
+  for (const call of res.toolCalls) {
+    const checked = registry.check(call.name, await resolved(call.arguments, masking.unmask), input.tools);
     const base = { id: call.id, name: call.name, rawArguments: call.arguments };
-    return checked.ok
-      ? { ...base, ok: true as const, kind: checked.tool.kind, arguments: checked.arguments }
-      : { ...base, ok: false as const, error: checked.error };
-  });
+    calls.push(
+      checked.ok
+        ? { ...base, ok: true as const, kind: checked.tool.kind, arguments: await masking.mask(checked.arguments) }
+        : { ...base, ok: false as const, error: checked.error },
+    );
+  }
   return { content: res.content, calls, model: res.model, usage: res.usage, latencyMs: res.latencyMs };
+}
+
+async function resolved(raw: string, resolve: (args: unknown) => Promise<unknown>): Promise<string> {
+  try {
+    return JSON.stringify(await resolve(JSON.parse(raw)));
+  } catch {
+    return raw; // malformed JSON: the registry's check says so
+  }
 }
 
 /** The transcript as the offline planner reads it: each tool call paired with its outcome. */

@@ -4,7 +4,7 @@
 // attempt (tokens, cost, latency, outcome) in model_usage.
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../tokens.js';
 import OpenAI from 'openai';
 import type { ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
@@ -53,13 +53,13 @@ export class ModelGateway {
       }
       const t0 = performance.now();
       try {
-        const { content, toolCalls, inputTokens, outputTokens } =
-          spec.provider === 'local' ? await this.localCall(req) : await this.remoteCall(spec, req);
+        const { content, toolCalls, inputTokens, outputTokens, meanLogprob } =
+          spec.provider === 'local' ? await this.localCall(req) : req.onDelta && !req.tools?.length ? await this.remoteStream(spec, req) : await this.remoteCall(spec, req);
         const usage = price(spec, inputTokens, outputTokens);
         const latencyMs = Math.round(performance.now() - t0);
         attempts.push({ model: spec.name, outcome: 'ok', latencyMs });
         await this.record(spec, ctx, usage, latencyMs, 'ok');
-        return { content, toolCalls, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts };
+        return { content, toolCalls, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts, meanLogprob };
       } catch (err) {
         // Cancelled by the caller: not the model's fault, and no reason to try another.
         if (req.signal?.aborted) throw err;
@@ -106,10 +106,12 @@ export class ModelGateway {
         max_tokens: req.maxTokens,
         temperature: req.temperature,
         ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
+        ...(req.logprobs ? { logprobs: true } : {}),
       },
       { signal: req.signal },
     );
     const choice = res.choices?.[0];
+    const logprobs = choice?.logprobs?.content ?? [];
     const toolCalls: ToolCall[] = (choice?.message?.tool_calls ?? []).flatMap((c) =>
       c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
     );
@@ -123,6 +125,47 @@ export class ModelGateway {
       // Providers that omit usage are charged by our own count rather than not at all.
       inputTokens: res.usage?.prompt_tokens ?? estimatePromptTokens(req),
       outputTokens: res.usage?.completion_tokens ?? countTokens(content + toolCalls.map((c) => c.name + c.arguments).join('')),
+      meanLogprob: logprobs.length ? logprobs.reduce((n, t) => n + t.logprob, 0) / logprobs.length : undefined,
+    };
+  }
+
+  /** A streamed answer: each piece goes to `onDelta` as it arrives; usage from the last chunk. */
+  private async remoteStream(spec: ModelSpec, req: ChatRequest): Promise<ModelReply> {
+    const stream = await this.client(spec).chat.completions.create(
+      {
+        model: spec.providerModel,
+        messages: req.messages.map(toOpenAiMessage),
+        max_tokens: req.maxTokens,
+        temperature: req.temperature,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(req.logprobs ? { logprobs: true } : {}),
+      },
+      { signal: req.signal },
+    );
+    let content = '';
+    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    let logprobSum = 0;
+    let logprobCount = 0;
+    for await (const chunk of stream) {
+      const choice = chunk.choices?.[0];
+      const delta = choice?.delta?.content;
+      if (delta) {
+        content += delta;
+        req.onDelta!(delta);
+      }
+      for (const t of choice?.logprobs?.content ?? []) {
+        logprobSum += t.logprob;
+        logprobCount += 1;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    return {
+      content,
+      toolCalls: [],
+      inputTokens: usage?.prompt_tokens ?? estimatePromptTokens(req),
+      outputTokens: usage?.completion_tokens ?? countTokens(content),
+      meanLogprob: logprobCount ? logprobSum / logprobCount : undefined,
     };
   }
 
@@ -137,6 +180,8 @@ export class ModelGateway {
       const toolCalls = (step.toolCalls ?? []).map((c) => ({ id: `local_${randomUUID().slice(0, 12)}`, name: c.name, arguments: JSON.stringify(c.arguments) }));
       return { ...reply, content: step.content ?? '', toolCalls };
     }
+    // The local model writes its answer at once; a streaming caller gets it as one piece.
+    req.onDelta?.(content);
     return { ...reply, content, toolCalls: [] };
   }
 
@@ -160,6 +205,7 @@ interface ModelReply {
   toolCalls: ToolCall[];
   inputTokens: number;
   outputTokens: number;
+  meanLogprob?: number;
 }
 
 function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {

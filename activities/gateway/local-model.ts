@@ -3,9 +3,11 @@
 // - answers are extractive: the sentences of the retrieved passages that best cover the
 //   question's terms, quoted with their [n] citations, or an honest "not found";
 // - question rewriting is rule-based: it substitutes the entity a follow-up refers to
-//   ("How about Emily Doe?") and says so when the reference cannot be resolved.
+//   ("How about Emily Doe?") and says so when the reference cannot be resolved;
+// - the injection classifier is nearest-neighbour over sentence embeddings (local-classifier.ts).
 import { splitSentences } from '../retrieval/chunker.js';
 import { planNextStepWithRules, planSubtasksWithRules } from './local-agent.js';
+import { classifyLocally } from './local-classifier.js';
 import { runLocalSqlTask } from './local-sql.js';
 import type { ConversationTurn, OfflineTask } from './types.js';
 
@@ -229,5 +231,6 @@ export async function runLocalModel(task: OfflineTask | undefined, embed?: Embed
   if (task.kind === 'sql') return runLocalSqlTask(task);
   if (task.kind === 'agent_step') return JSON.stringify(await planNextStepWithRules(task.state, embed));
   if (task.kind === 'plan') return JSON.stringify(planSubtasksWithRules(task.task));
+  if (task.kind === 'classify') return classifyLocally(task.task, task.text, embed);
   return JSON.stringify(rewriteWithRules(task.question, task.conversation));
 }

@@ -29,7 +29,9 @@ export type OfflineTask =
   | { kind: 'rewrite'; question: string; conversation: ConversationTurn[] }
   | { kind: 'sql'; question: string; tables: SqlTableSummary[] }
   | { kind: 'agent_step'; state: OfflineAgentState }
-  | { kind: 'plan'; task: string; tools: string[] };
+  | { kind: 'plan'; task: string; tools: string[] }
+  /** A guardrail classifier's question; the local model can answer 'injection' only (local-classifier.ts). */
+  | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string };
 
 /** What the offline rule-based planner reads: the task, the transcript of its own steps so far. */
 export interface OfflineAgentState {
@@ -66,6 +68,10 @@ export interface ChatRequest {
   tools?: ToolSpec[];
   /** Aborts the call, e.g. when the task is cancelled. */
   signal?: AbortSignal;
+  /** Stream the reply: called with each piece of text as it arrives (answers only, no tools). */
+  onDelta?: (text: string) => void;
+  /** Ask for token log-probabilities (best-of-n can pick by their mean). */
+  logprobs?: boolean;
 }
 
 export interface CallContext {
@@ -106,4 +112,6 @@ export interface ChatResult {
   usage: Usage;
   latencyMs: number;
   attempts: Attempt[];
+  /** Mean token log-probability of the reply, when asked for and the provider reports it. */
+  meanLogprob?: number;
 }

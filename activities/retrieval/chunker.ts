@@ -3,7 +3,7 @@
 // from whole paragraphs), and only a paragraph too long for a chunk is cut — at sentence
 // boundaries, and at token boundaries only for a single over-long sentence. Consecutive
 // chunks of a section share up to `overlapTokens` of trailing sentences.
-import { countTokens, decode, encode } from 'gpt-tokenizer';
+import { countTokens, decode, encode } from '../tokens.js';
 
 export interface ChunkerOptions {
   maxTokens: number;

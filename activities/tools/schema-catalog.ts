@@ -3,7 +3,7 @@
 // per tenant for a minute. When a schema has more tables than a prompt should carry, the
 // question picks them: embedding similarity plus shared words, then every table the picked
 // ones reference by foreign key, so the joins the model needs are always on the page.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../tokens.js';
 import type { Db } from '../../infra/db/pool.js';
 import { tenantReaderRole, tenantSchema } from '../../infra/demo/domain.js';
 import type { SqlTableSummary } from '../gateway/types.js';

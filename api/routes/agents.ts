@@ -1,8 +1,7 @@
 // Agent tasks beyond start/inspect: pending approvals across tasks, decisions (a Workflow
 // Update, validated in the workflow before it touches history), follow-up messages, the
 // event stream (server-sent events) and an operator's compensation of an executed action.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
@@ -20,8 +19,10 @@ import {
   messageRequest,
   taskIdParams,
 } from '../contracts.js';
-import { ApiError, conflict, notFound, unavailable } from '../errors.js';
+import { ApiError, conflict, notFound, unavailable, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
+import { streamAnswerEvents } from '../answer-events.js';
+import { PiiReveal } from '../reveal.js';
 import { principalOf, type ApiDeps } from '../server.js';
 
 /** How a workflow's refusal of an Update maps to HTTP. */
@@ -34,15 +35,7 @@ const UPDATE_REFUSALS: Record<string, [number, string]> = {
   TaskFinished: [409, 'task_finished'],
 };
 
-function refusal(err: unknown): ApiError | undefined {
-  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure && cause.type && UPDATE_REFUSALS[cause.type]) {
-    const [status, code] = UPDATE_REFUSALS[cause.type]!;
-    return new ApiError(status, code, cause.message);
-  }
-  return new ApiError(500, 'update_failed', cause?.message ?? err.message);
-}
+const refusal = (err: unknown) => updateRefusal(err, UPDATE_REFUSALS);
 
 interface ApprovalRow {
   task_id: string;
@@ -64,10 +57,11 @@ interface ApprovalRow {
 
 export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
+  const reveal = new PiiReveal(db, deps.keyRing);
 
   async function agentTask(principal: Principal, taskId: string): Promise<void> {
     const task = await ownedTask(db, principal, taskId);
-    if (task.type !== 'agent') throw new ApiError(400, 'invalid_request', `task ${taskId} is an ${task.type} task; only agent tasks have approvals, messages and events`);
+    if (task.type !== 'agent') throw new ApiError(400, 'invalid_request', `task ${taskId} is an ${task.type} task; only agent tasks have approvals and messages`);
   }
 
   app.get(
@@ -87,8 +81,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         `SELECT * FROM approvals WHERE tenant_id = $1 AND status = $2 ORDER BY requested_at, approval_id LIMIT $3`,
         [principal.tenantId, req.query.status, req.query.limit],
       );
-      return {
-        approvals: rows.map((r) => ({
+      const approvals = rows.map((r) => ({
           taskId: r.task_id,
           approvalId: r.approval_id,
           tool: r.tool,
@@ -104,8 +97,8 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           reason: r.reason ?? undefined,
           requestedAt: r.requested_at.toISOString(),
           expiresAt: r.expires_at.toISOString(),
-        })),
-      };
+        }));
+      return { approvals: await Promise.all(approvals.map((a) => reveal.forApprover(principal, a.taskId, a))) };
     },
   );
 
@@ -183,8 +176,9 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
     {
       schema: {
         tags: ['tasks'],
-        summary: 'Server-sent events: steps, approvals requested and decided, answers, the end',
-        description: 'Each event has an `id` (its sequence number); reconnect with `Last-Event-ID` or `?since=` to resume.',
+        summary: 'Server-sent events: the guarded answer sentence by sentence; for agents also steps and approvals; the end',
+        description:
+          'Answer tasks: `answer_delta` (a sentence released after the output checks passed on it), `answer_reset` (a failure policy asked again: drop what came before), `answer_held` (a check held the rest back), `review_requested`, `final_answer`, `task_finished`. Agent tasks: steps, approvals, `answer_delta` per sentence of a checked answer, `final_answer`, `task_finished`. Each event has an `id`; reconnect with `Last-Event-ID` or `?since=` to resume.',
         params: taskIdParams,
         querystring: eventsQuery,
       },
@@ -192,7 +186,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'tasks:read');
-      await agentTask(principal, req.params.taskId);
+      const task = await ownedTask(db, principal, req.params.taskId);
       const lastEventId = Number(req.headers['last-event-id']);
       let since = Number.isFinite(lastEventId) ? lastEventId : (req.query.since ?? 0);
       const handle = temporal.workflow.getHandle(req.params.taskId);
@@ -202,9 +196,21 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       let open = true;
       req.raw.once('close', () => (open = false));
+      if (task.type === 'answer') {
+        try {
+          await streamAnswerEvents({ db, temporal, reveal, principal, taskId: req.params.taskId, since, res, isOpen: () => open });
+        } catch (err) {
+          res.write(`event: error\ndata: ${JSON.stringify({ message: err instanceof Error ? err.message : String(err) })}\n\n`);
+        } finally {
+          res.end();
+        }
+        return;
+      }
       let lastWrite = Date.now();
-      const send = (e: AgentEvent) => {
-        res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, seq: e.seq, at: e.at })}\n\n`);
+      const send = async (e: AgentEvent) => {
+        // Answers (and their sentences) carry placeholders: restored for a caller with pii:read.
+        const data = e.type === 'final_answer' || e.type === 'answer_delta' ? await reveal.forCaller(principal, req.params.taskId, e.data) : e.data;
+        res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...data, seq: e.seq, at: e.at })}\n\n`);
         lastWrite = Date.now();
       };
       try {
@@ -216,7 +222,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
             res.write(`event: error\ndata: ${JSON.stringify({ message: err instanceof Error ? err.message : String(err) })}\n\n`);
             break;
           }
-          for (const e of batch) send(e);
+          for (const e of batch) await send(e);
           if (batch.length) since = batch[batch.length - 1]!.seq;
           if (batch.some((e) => e.type === 'task_finished')) break;
           if (Date.now() - lastWrite > 15_000) {

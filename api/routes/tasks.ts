@@ -15,6 +15,7 @@ import type { answerQuestion } from '../../workflows/answer.js';
 import {
   agentStatusQuery,
   answerStatusQuery,
+  type PendingReview,
   type AgentResult,
   type AgentTaskInput,
   type AnswerResult,
@@ -22,6 +23,7 @@ import {
   type StepRecord,
 } from '../../workflows/messages.js';
 import { agentView, type AgentView } from '../agent-view.js';
+import { PiiReveal } from '../reveal.js';
 import { ownedTask as ownedTaskOf } from '../owned-task.js';
 import { requireRole, type Principal } from '../auth.js';
 import {
@@ -66,6 +68,14 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
   const { temporal, db } = deps;
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
+  const reveal = new PiiReveal(db, deps.keyRing);
+  /** The answer (and the question it answers) restored for the caller; steps stay masked. */
+  async function revealResult<T extends AnswerResult | AgentResult | undefined>(principal: Principal, taskId: string, result: T): Promise<T> {
+    if (!result) return result;
+    const answer = await reveal.forCaller(principal, taskId, result.answer);
+    if ('question' in result) return { ...result, answer, question: await reveal.forCaller(principal, taskId, result.question) };
+    return { ...result, answer };
+  }
 
   async function describe(handle: WorkflowHandle) {
     try {
@@ -212,6 +222,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       let steps: StepRecord[] = [];
       let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
       let agent: AgentView | undefined;
+      let review: PendingReview | undefined;
       if (status !== 'running' && status !== 'completed') error = await handle.result().then(() => undefined, failureMessage);
       if (status === 'completed') result = (await handle.result()) as AnswerResult | AgentResult;
       try {
@@ -219,23 +230,36 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         // task is still reported, just without steps.
         if (task.type === 'agent') {
           const s = await handle.query(agentStatusQuery);
-          ({ steps, usage } = s);
+          ({ steps, usage, review } = s);
           agent = agentView(s);
-          if (status === 'running' && (s.phase === 'awaiting_approval' || s.phase === 'awaiting_input')) status = s.phase;
+          if (status === 'running' && (s.phase === 'awaiting_approval' || s.phase === 'awaiting_input' || s.phase === 'needs_review')) status = s.phase;
         } else if (status === 'completed') {
           ({ steps, usage } = result as AnswerResult);
         } else {
-          ({ steps, usage } = await handle.query(answerStatusQuery));
+          const s = await handle.query(answerStatusQuery);
+          ({ steps, usage, review } = s);
+          if (status === 'running' && s.phase === 'needs_review') status = 'needs_review';
         }
       } catch (err) {
         if (result) ({ steps, usage } = result);
         req.log.warn({ taskId: req.params.taskId, err: String(err) }, 'status query failed');
       }
+      // Masked PII comes back restored only for a caller with pii:read; steps stay masked.
+      result = await revealResult(principal, req.params.taskId, result);
+      if (agent) {
+        agent = {
+          ...agent,
+          answers: await reveal.forCaller(principal, req.params.taskId, agent.answers),
+          pendingApprovals: await reveal.forApprover(principal, req.params.taskId, agent.pendingApprovals),
+        };
+      }
+      review = await reveal.forCaller(principal, req.params.taskId, review);
       return {
         taskId: req.params.taskId,
         type: task.type,
         status,
         agent,
+        review,
         createdAt: task.created_at.toISOString(),
         closedAt: described.closeTime?.toISOString(),
         steps,
@@ -285,7 +309,8 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           ),
         );
         if (!outcome) return reply.code(202).send({ taskId: req.params.taskId, status: 'running' as const });
-        return reply.code(200).send({ taskId: req.params.taskId, ...outcome });
+        const result = 'result' in outcome ? await revealResult(principal, req.params.taskId, outcome.result) : undefined;
+        return reply.code(200).send({ taskId: req.params.taskId, ...outcome, ...(result ? { result } : {}) });
       } finally {
         clearTimeout(timer);
       }

@@ -24,6 +24,8 @@ export function agentBenchConfig(modelBaseUrl: string, env: Record<string, strin
     GATEHOUSE_DATA_DIR: path.join(os.tmpdir(), 'gatehouse-bench-data'),
     GATEHOUSE_MODELS: JSON.stringify([{ name: BENCH_MODEL, baseUrl: modelBaseUrl, contextWindow: 128_000 }]),
     GATEHOUSE_CHAT_MODEL: BENCH_MODEL,
+    // A fixed key, so the benchmark's client and a worker in a child process share it.
+    PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
     ...env,
   });
 }

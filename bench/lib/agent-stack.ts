@@ -9,11 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ToolDefinition } from '../../activities/tools/types.js';
 import type { Config } from '../../infra/config.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import { createLogger, type Logger } from '../../infra/logger.js';
+import { FAILURE_CONVERTER_PATH, gatehouseDataConverter } from '../../infra/payload-codec.js';
 import { createServices, type Services } from '../../infra/services.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
 import { taskSearchAttributes } from '../../workflows/search-attributes.js';
@@ -32,6 +34,8 @@ export interface AgentStack {
   model: ScriptedModelServer;
   bundlePath: string;
   client: Client;
+  /** The encrypting converter of the client and every worker (bare baselines too, so one client serves all). */
+  dataConverter: DataConverter;
   log: Logger;
   /** Starts runAgent as the API does (api/routes/tasks.ts: the same search attributes). */
   startAgent(workflowId: string, taskQueue: string, input: AgentTaskInput): Promise<WorkflowHandle>;
@@ -51,7 +55,7 @@ export async function startAgentStack(): Promise<AgentStack> {
       startTemporalDevServer({ ip: '127.0.0.1' }, { downloadDir: scratch }),
       startNativePostgres(),
       startScriptedModelServer({ models: [BENCH_MODEL] }),
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     ]);
     stops.push(() => temporal.teardown(), () => postgres.stop(), () => model.close());
     const bundlePath = path.join(scratch, 'workflow-bundle.js');
@@ -62,7 +66,8 @@ export async function startAgentStack(): Promise<AgentStack> {
     await seedDemoDomain(services.db, BENCH_TENANT);
     const connection = await Connection.connect({ address: temporal.address });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: 'default' });
+    const dataConverter = gatehouseDataConverter(config.temporal.payloadKeys!);
+    const client = new Client({ connection, namespace: 'default', dataConverter });
     return {
       scratch,
       temporalAddress: temporal.address,
@@ -72,6 +77,7 @@ export async function startAgentStack(): Promise<AgentStack> {
       model,
       bundlePath,
       client,
+      dataConverter,
       log,
       startAgent: (workflowId, taskQueue, input) =>
         client.workflow.start('runAgent', {
@@ -96,6 +102,7 @@ export async function startInProcessWorker(stack: AgentStack, taskQueue: string,
     namespace: 'default',
     taskQueue,
     deps: agentDeps(stack.services, stack.config, stack.log, tools),
+    dataConverter: stack.dataConverter,
     workflowBundle: { codePath: stack.bundlePath },
   });
   const running = worker.run();

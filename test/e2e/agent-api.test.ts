@@ -23,7 +23,7 @@ describe('agent tasks over HTTP', () => {
     services = await testServices('pglite', config);
     await seedDemoDomain(services.db, tenant);
     worker = await startTestWorker(services, config);
-    app = await buildApi({ db: services.db, temporal: worker.client, config: { ...config, temporal: { ...config.temporal, taskQueue: worker.taskQueue } }, log: testLog });
+    app = await buildApi({ db: services.db, keyRing: services.keyRing, temporal: worker.client, config: { ...config, temporal: { ...config.temporal, taskQueue: worker.taskQueue } }, log: testLog });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     keys.admin = `gh_test_${uniqueId('admin')}_0123456789abcdef`;
@@ -81,6 +81,12 @@ describe('agent tasks over HTTP', () => {
     expect((await call('GET', '/v1/approvals', keys.other)).json.approvals).toEqual([]);
     const refund = mine.find((a: { tool: string }) => a.tool === 'issue_refund');
     const email = mine.find((a: { tool: string }) => a.tool === 'send_email');
+    // Approvers see the real address the email would go to; a key that may only read tasks sees a placeholder.
+    expect(email.arguments.to).toBe('emily.doe@example.com');
+    const plainReader = (await createApiKey(services.db, { tenantId: tenant, roles: ['tasks:read'] })).key;
+    const plainView = await call('GET', `/v1/tasks/${taskId}`, plainReader);
+    expect(JSON.stringify(plainView.json)).not.toContain('emily.doe@example.com');
+    expect(plainView.json.agent.pendingApprovals.find((a: { tool: string }) => a.tool === 'send_email').arguments.to).toBe('[EMAIL_ADDRESS_1]');
     const path = (a: { approvalId: string }) => `/v1/tasks/${taskId}/approvals/${a.approvalId}`;
 
     // Refusals, each with a clear status.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Services } from '../../infra/services.js';
 import { agentStatusQuery } from '../../workflows/messages.js';
 import { ADMIN, agentInput, decide, startAgent, waitForPending, waitForStatus } from '../support/agents.js';
-import { testServices, uniqueId } from '../support/harness.js';
+import { TEST_DATA_CONVERTER, testServices, uniqueId } from '../support/harness.js';
 import { startWorkerProcess } from '../support/spawn-worker.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
 
@@ -22,7 +22,7 @@ describe('agent crash recovery', () => {
     services = await testServices('pglite');
     await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [tenant]);
     await services.db.query('CREATE TABLE IF NOT EXISTS crash_notes (key text NOT NULL, text text NOT NULL)');
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }), dataConverter: TEST_DATA_CONVERTER });
     model = await startScriptedModelServer({ models: ['scripted'] });
     // The model proposes one note, then finishes once it sees the outcome.
     model.onChat((req) => {

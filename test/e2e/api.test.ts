@@ -24,6 +24,7 @@ describe('HTTP API', () => {
     worker = await startTestWorker(services, config);
     app = await buildApi({
       db: services.db,
+      keyRing: services.keyRing,
       temporal: worker.client,
       config: { ...config, temporal: { ...config.temporal, taskQueue: worker.taskQueue } },
       log: testLog,
@@ -136,7 +137,7 @@ describe('HTTP API', () => {
 
     const task = await call('GET', `/v1/tasks/${taskId}`, { key: keys.admin });
     expect(task.json).toMatchObject({ taskId, type: 'answer', status: 'completed', usage: { inputTokens: 120, outputTokens: 14 } });
-    expect(task.json.steps.map((s: { name: string }) => s.name)).toEqual(['rewrite_query', 'retrieve', 'generate']);
+    expect(task.json.steps.map((s: { name: string }) => s.name)).toEqual(['input_guard', 'rewrite_query', 'retrieve', 'screen_context', 'generate', 'output_guard']);
     expect(task.json.closedAt).toBeTruthy();
 
     // A reader may read, and another tenant cannot even tell the task exists.

@@ -9,7 +9,7 @@ import { findCollectionId } from '../../activities/retrieval/search.js';
 import type { Services } from '../../infra/services.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { ingestProgressQuery } from '../../workflows/messages.js';
-import { testServices, uniqueId } from '../support/harness.js';
+import { TEST_DATA_CONVERTER, testServices, uniqueId } from '../support/harness.js';
 import { startWorkerProcess } from '../support/spawn-worker.js';
 
 describe('crash recovery', () => {
@@ -21,7 +21,7 @@ describe('crash recovery', () => {
   beforeAll(async () => {
     services = await testServices('pglite');
     await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [tenant]);
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }), dataConverter: TEST_DATA_CONVERTER });
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

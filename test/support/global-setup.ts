@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
 import { migrate } from '../../infra/db/migrate.js';
 import { createPool } from '../../infra/db/pool.js';
+import { FAILURE_CONVERTER_PATH } from '../../infra/payload-codec.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
 import { startNativePostgres } from './native-postgres.js';
@@ -30,7 +31,8 @@ export default async function setup(project: TestProject) {
     startTemporalDevServer({ ip: '127.0.0.1' }, { downloadDir: path.join(scratch, 'tools') }),
     startEmbeddedPostgres({}),
     startNativePostgres(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } }),
+    // The sandbox's failure converter (encrypted error messages) is fixed at bundle time.
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } }),
   ]);
   for (const url of [pglite.url, native.url]) {
     const db = createPool(url, 2);

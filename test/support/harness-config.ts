@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { HashingEmbedder, type Embedder } from '../../activities/retrieval/embeddings.js';
 import { loadConfig, type Config } from '../../infra/config.js';
 import { createLogger } from '../../infra/logger.js';
+import { gatehouseDataConverter } from '../../infra/payload-codec.js';
 
 /** The embedder every shared test database is migrated for: fast and deterministic. */
 export const TEST_EMBEDDER: Embedder = new HashingEmbedder(384);
@@ -14,6 +15,12 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
+/** A fixed key ring (test-2 current, test-1 decrypt-only), so every test process reads every other's history. */
+export const TEST_PAYLOAD_KEYS = `test-2:${Buffer.alloc(32, 2).toString('base64')},test-1:${Buffer.alloc(32, 1).toString('base64')}`;
+
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', ...env });
+  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, ...env });
 }
+
+/** The data converter of every test client and worker (encrypting, as in production). */
+export const TEST_DATA_CONVERTER = gatehouseDataConverter(testConfig().temporal.payloadKeys!);

@@ -11,9 +11,9 @@ import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import type { Services } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 
-import { TEST_EMBEDDER, testConfig, testLog, uniqueId } from './harness-config.js';
+import { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog, uniqueId } from './harness-config.js';
 
-export { TEST_EMBEDDER, testConfig, testLog, uniqueId };
+export { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog, uniqueId };
 
 export type DbKind = 'pglite' | 'native';
 
@@ -25,7 +25,7 @@ export async function testServices(kind: DbKind, config = testConfig(), embedder
   const db = createPool(databaseUrl(kind), 5, testLog);
   const caps = await detectCapabilities(db);
   const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db, log: testLog, embedder });
-  return { db, caps, embedder, gateway, close: () => db.end() };
+  return { db, caps, embedder, gateway, keyRing: config.temporal.payloadKeys!, close: () => db.end() };
 }
 
 export async function ensureTestTenant(services: Pick<Services, 'db'>, tenantId: string): Promise<void> {
@@ -39,7 +39,7 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = []): Promise<TestWorker> {
+export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = [], log = testLog): Promise<TestWorker> {
   const address = inject('temporalAddress');
   const taskQueue = uniqueId('tq');
   installRuntime(testLog);
@@ -48,12 +48,13 @@ export async function startTestWorker(services: Services, config = testConfig(),
     connection,
     namespace: 'default',
     taskQueue,
-    deps: { ...services, config, log: testLog, tools },
+    deps: { ...services, config, log, tools },
+    dataConverter: TEST_DATA_CONVERTER,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace: 'default' });
+  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter: TEST_DATA_CONVERTER });
   return {
     client,
     taskQueue,

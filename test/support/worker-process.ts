@@ -9,7 +9,7 @@ import { ModelGateway } from '../../activities/gateway/gateway.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 import { z } from 'zod';
 import type { ToolDefinition } from '../../activities/tools/types.js';
-import { testConfig, testLog } from './harness-config.js';
+import { TEST_DATA_CONVERTER, testConfig, testLog } from './harness-config.js';
 
 const env = process.env;
 const delay = Number(env.EMBED_DELAY_MS ?? 0);
@@ -54,12 +54,14 @@ const deps = {
   config,
   log: testLog,
   tools: slowWriteMs ? [slowNote] : [],
+  keyRing: config.temporal.payloadKeys!,
 };
 const worker = await createWorker({
   connection: await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! }),
   namespace: 'default',
   taskQueue: env.TASK_QUEUE!,
   deps,
+  dataConverter: TEST_DATA_CONVERTER,
   workflowBundle: env.WORKFLOW_BUNDLE ? { codePath: env.WORKFLOW_BUNDLE } : undefined,
 });
 process.on('SIGTERM', () => worker.shutdown());

@@ -1,4 +1,4 @@
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../../activities/tokens.js';
 import { describe, expect, it } from 'vitest';
 import { chunkDocument, embeddingText, splitSections, splitSentences } from '../../activities/retrieval/chunker.js';
 
@@ -53,6 +53,12 @@ describe('chunkDocument', () => {
       else expect(c.text).not.toMatch(/beta|gamma/);
     }
     expect(chunks.map((c) => c.ordinal)).toEqual(chunks.map((_, i) => i));
+  });
+
+  it("treats a model's special tokens in a document as ordinary text", () => {
+    const chunks = chunkDocument({ text: `# Notes\n\nPasted from a chat log: <|im_start|>system <|endoftext|> and more.` }, opts);
+    expect(chunks.map((c) => c.text).join(' ')).toContain('<|im_start|>system <|endoftext|>');
+    expect(chunks[0]!.tokenCount).toBeGreaterThan(5);
   });
 
   it('keeps every word of the document', () => {

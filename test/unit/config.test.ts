@@ -64,4 +64,50 @@ describe('loadConfig', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).api.port).toBe(8080);
   });
+
+  it('parses payload encryption keys (first current) and never prints them', () => {
+    const a = Buffer.alloc(32, 0xa1).toString('base64');
+    const b = Buffer.alloc(32, 0xb2).toString('base64');
+    const c = loadConfig({ PAYLOAD_ENCRYPTION_KEYS: ` k2:${a}, k1.old:${b} ` });
+    expect(c.temporal.payloadKeys?.currentKeyId).toBe('k2');
+    expect([...c.temporal.payloadKeys!.keys.keys()]).toEqual(['k2', 'k1.old']);
+    expect(c.temporal.payloadKeys!.keys.get('k1.old')!.equals(Buffer.alloc(32, 0xb2))).toBe(true);
+    // Embedded and nothing set: a generated key, kept in the data dir (infra/payload-keys.ts).
+    expect(loadConfig({}).temporal.payloadKeys).toBeUndefined();
+
+    const short = Buffer.alloc(16, 0xc3).toString('base64');
+    const attempt = (value: string, extra: Record<string, string> = {}) => {
+      try {
+        loadConfig({ PAYLOAD_ENCRYPTION_KEYS: value, ...extra });
+      } catch (err) {
+        const message = (err as Error).message;
+        for (const secret of [a, b, short]) expect(message).not.toContain(secret);
+        return message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(attempt(`k1:${short}`)).toBe('PAYLOAD_ENCRYPTION_KEYS: key "k1": expected 32 bytes in base64 (AES-256), got 16');
+    expect(attempt(`k1:${a}!`)).toMatch(/^PAYLOAD_ENCRYPTION_KEYS: key "k1": expected 32 bytes in base64/);
+    expect(attempt(`k 1:${a}`)).toMatch(/^PAYLOAD_ENCRYPTION_KEYS: entry 1: expected keyId:base64 with a key id of letters/);
+    expect(attempt(a)).toMatch(/^PAYLOAD_ENCRYPTION_KEYS: entry 1:/);
+    expect(attempt(`k1:${a},k1:${b}`)).toBe('PAYLOAD_ENCRYPTION_KEYS: key id "k1" appears twice');
+    expect(attempt(',')).toMatch(/at least one/);
+  });
+
+  it('requires payload keys with an external Temporal cluster', () => {
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' })).toThrow(/^PAYLOAD_ENCRYPTION_KEYS: required with TEMPORAL_ADDRESS/);
+    const key = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', PAYLOAD_ENCRYPTION_KEYS: key }).temporal.payloadKeys?.currentKeyId).toBe('k1');
+  });
+
+  it('allows the Temporal UI origins to call the codec endpoint', () => {
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).temporal.uiOrigins).toEqual(['http://localhost:9233', 'http://127.0.0.1:9233']);
+    const key = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', PAYLOAD_ENCRYPTION_KEYS: key }).temporal.uiOrigins).toEqual([]);
+    expect(loadConfig({ TEMPORAL_UI_ORIGIN: 'https://temporal.example.com/, https://ui.example.com:8443' }).temporal.uiOrigins).toEqual([
+      'https://temporal.example.com',
+      'https://ui.example.com:8443',
+    ]);
+    expect(() => loadConfig({ TEMPORAL_UI_ORIGIN: 'temporal.example.com' })).toThrow(/^TEMPORAL_UI_ORIGIN: expected origins/);
+  });
 });

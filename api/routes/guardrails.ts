@@ -1,0 +1,124 @@
+// Guardrails over HTTP: a reviewer's answer to a task handed off to a human (an Update the
+// workflow validates), the tenant's versioned guardrail policy, and the quarantine of
+// untrusted text held back from the model.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { GuardrailPolicies, guardrailPolicySchema } from '../../activities/guardrails/policy.js';
+import { reviewAnswerUpdate } from '../../workflows/messages.js';
+import { requireRole } from '../auth.js';
+import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
+import { conflict, unavailable, updateRefusal } from '../errors.js';
+import { ownedTask } from '../owned-task.js';
+import { principalOf, type ApiDeps } from '../server.js';
+
+const REVIEW_REFUSALS: Record<string, [number, string]> = {
+  NothingToReview: [409, 'nothing_to_review'],
+  ReviewForbidden: [403, 'forbidden'],
+  InvalidArguments: [400, 'invalid_request'],
+};
+
+const policyView = z.object({ version: z.number().int(), policy: z.record(z.string(), z.unknown()) }).meta({ id: 'GuardrailPolicy' });
+
+export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  const { temporal, db } = deps;
+  const policies = new GuardrailPolicies(db, 0);
+
+  app.post(
+    '/v1/tasks/:taskId/review',
+    {
+      schema: {
+        tags: ['guardrails'],
+        summary: 'Answer a task waiting for a reviewer (needs_review): approve its candidate answer or send an edited one',
+        params: taskIdParams,
+        body: reviewRequest,
+        response: { 200: reviewResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'reviews:write');
+      const { taskId } = req.params;
+      await ownedTask(db, principal, taskId);
+      try {
+        const outcome = await temporal.workflow.getHandle(taskId).executeUpdate(reviewAnswerUpdate, {
+          args: [{ ...req.body, reviewer: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],
+        });
+        req.log.info({ taskId, decision: req.body.decision, by: principal.keyId }, 'review decided');
+        return { taskId, accepted: outcome.accepted, answer: outcome.answer };
+      } catch (err) {
+        const refused = updateRefusal(err, REVIEW_REFUSALS);
+        if (refused) throw refused;
+        if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
+        throw unavailable('Temporal', err);
+      }
+    },
+  );
+
+  app.get(
+    '/v1/guardrails/policy',
+    {
+      schema: {
+        tags: ['guardrails'],
+        summary: "The tenant's guardrail policy in force (version 0 is the built-in default)",
+        response: { 200: policyView, 401: errorBody, 403: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'tasks:read');
+      return policies.current(principal.tenantId);
+    },
+  );
+
+  app.put(
+    '/v1/guardrails/policy',
+    {
+      schema: {
+        tags: ['guardrails'],
+        summary: 'Replace the guardrail policy: validated, stored as a new version, used by tasks started from now on',
+        body: guardrailPolicySchema,
+        response: { 200: policyView, 400: errorBody, 401: errorBody, 403: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'admin');
+      const saved = await policies.save(principal.tenantId, req.body, principal.keyId);
+      req.log.info({ tenantId: principal.tenantId, version: saved.version, by: principal.keyId }, 'guardrail policy changed');
+      return saved;
+    },
+  );
+
+  app.get(
+    '/v1/guardrails/quarantine',
+    {
+      schema: {
+        tags: ['guardrails'],
+        summary: 'Untrusted text held back from the model as a likely injection (newest first)',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({ id: z.string(), taskId: z.string(), source: z.string(), sourceRef: z.string().nullable(), signals: z.array(z.string()), score: z.number(), excerpt: z.string(), createdAt: z.string() }),
+            ),
+          }),
+          401: errorBody,
+          403: errorBody,
+        },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'admin');
+      const { rows } = await db.query<{ id: string; task_id: string; source: string; source_ref: string | null; signals: string[]; score: number; excerpt: string; created_at: Date }>(
+        `SELECT id::text, task_id, source, source_ref, signals, score, excerpt, created_at FROM guardrail_quarantine
+         WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [principal.tenantId, req.query.limit],
+      );
+      return {
+        items: rows.map((r) => ({ id: r.id, taskId: r.task_id, source: r.source, sourceRef: r.source_ref, signals: r.signals, score: r.score, excerpt: r.excerpt, createdAt: r.created_at.toISOString() })),
+      };
+    },
+  );
+};
