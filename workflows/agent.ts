@@ -206,9 +206,11 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
   // A reviewer answers when a failure policy or the user hands the conversation to a human.
   const review = openReviewDesk(input.tenantId, () => {
-    if (review.pending()) {
+    const waiting = review.pending();
+    if (waiting) {
       pauseClock();
       setPhase('needs_review');
+      emit('review_requested', { reason: waiting.reason, failures: waiting.failures, expiresAt: waiting.expiresAt });
     } else settlePhase();
   });
 
@@ -309,7 +311,8 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     sendMessageUpdate,
     ({ text }) => {
       pendingMessages.push(text);
-      emit('message_received', { text: text.slice(0, 500) });
+      // Not the text: it has not been through the input guard yet (PII would reach the event stream).
+      emit('message_received', { chars: text.length });
       return { accepted: true as const, turn: answers.length + pendingMessages.length };
     },
     {
@@ -771,7 +774,6 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     const base = { policyVersion: p.version, failures: [], unsupported: [] };
     if (g.action === 'refuse') return { answer: g.response!, endReason: 'refused', model: 'none', guardrails: { ...base, verdict: 'refused', reason: g.reason, remedies: [] } };
     const timeoutMs = p.policy.failure.reviewTimeoutSeconds * 1000;
-    emit('review_requested', { reason: g.reason });
     const decision = await review.await(
       { reason: `handoff: ${g.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
       untilDeadline(timeoutMs),

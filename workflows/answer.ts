@@ -37,9 +37,9 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   });
   setHandler(answerStatusQuery, () => ({ phase, steps: log.steps, usage: log.usage, review: review.pending() }));
   const context = { tenantId: input.tenantId, taskId };
-  const finish = (answer: string, outcome: GuardrailOutcome, extra: Partial<AnswerResult> = {}): AnswerResult => {
+  const finish = (answer: string, outcome: GuardrailOutcome, extra: Partial<AnswerResult> & Pick<AnswerResult, 'question'>): AnswerResult => {
     phase = 'done';
-    return { answer, guardrails: outcome, citations: [], model: 'none', usage: log.usage, steps: log.steps, question: { original: input.question }, resolved: true, ...extra };
+    return { answer, guardrails: outcome, citations: [], model: 'none', usage: log.usage, steps: log.steps, resolved: true, ...extra };
   };
 
   // 0. The input guard: PII masked (or the question refused), injection, scope, anomaly, handoff.
@@ -50,7 +50,8 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   );
   const policy: TaskPolicy = guard.policy;
   const guarded = (verdict: GuardrailOutcome['verdict'], reason?: string): GuardrailOutcome => ({ policyVersion: policy.version, verdict, reason, remedies: [], failures: [], unsupported: [] });
-  if (guard.action === 'refuse') return finish(guard.response!, guarded('refused', guard.reason));
+  // A refused question is not echoed back: it may carry the very credential it was refused for.
+  if (guard.action === 'refuse') return finish(guard.response!, guarded('refused', guard.reason), { question: { original: '(withheld by the input guard)' } });
   const original = guard.text;
   if (guard.action === 'handoff') {
     // The user asked for a person (or is frustrated): a reviewer writes the answer.

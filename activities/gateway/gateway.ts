@@ -25,8 +25,13 @@ export interface GatewayOptions {
 
 export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
+  /** One function for the gateway's life: the local classifier caches its exemplar vectors per function. */
+  private readonly embedQueries: ((texts: string[]) => Promise<Float32Array[]>) | undefined;
 
-  constructor(private readonly opts: GatewayOptions) {}
+  constructor(private readonly opts: GatewayOptions) {
+    const embedder = opts.embedder;
+    this.embedQueries = embedder ? (texts) => embedder.embed(texts, 'query') : undefined;
+  }
 
   model(name: string): ModelSpec | undefined {
     return this.opts.registry.find((m) => m.name === name);
@@ -170,8 +175,7 @@ export class ModelGateway {
   }
 
   private async localCall(req: ChatRequest): Promise<ModelReply> {
-    const embedder = this.opts.embedder;
-    const content = await runLocalModel(req.offline, embedder ? (texts) => embedder.embed(texts, 'query') : undefined);
+    const content = await runLocalModel(req.offline, this.embedQueries);
     const reply = { inputTokens: estimatePromptTokens(req), outputTokens: countTokens(content) };
     // The offline planner answers an agent step in the shape a tool-calling model would.
     if (req.offline?.kind === 'agent_step') {

@@ -201,21 +201,16 @@ const MAX_WINDOWS = 48;
 /** About 256 word pieces, the embedder's window: longer windows are truncated by the model. */
 const WINDOW_CHARS = 900;
 
-// Exemplar vectors, per embedder. The gateway hands the local model a fresh embed closure on
-// every call, so the closure cannot be the cache key; the embedder's vector for a fixed probe
-// sentence identifies it instead (same model, same vector).
-const PROBE = 'Gatehouse exemplar index probe.';
-const indexes = new Map<string, Promise<Float32Array[]>>();
+// Exemplar vectors, per embed function (the gateway keeps one for its whole life).
+const indexes = new WeakMap<EmbedTexts, Promise<Float32Array[]>>();
 
 async function exemplarVectors(embed: EmbedTexts): Promise<Float32Array[]> {
-  const [probe] = await embed([PROBE]);
-  const key = `${probe!.length}:${Array.from(probe!.subarray(0, 8), (x) => x.toFixed(4)).join(',')}`;
-  let index = indexes.get(key);
+  let index = indexes.get(embed);
   if (!index) {
     index = embed(EXEMPLARS.map((e) => e.text));
     // A failed embedding must not stay cached.
-    index.catch(() => indexes.delete(key));
-    indexes.set(key, index);
+    index.catch(() => indexes.delete(embed));
+    indexes.set(embed, index);
   }
   return index;
 }
