@@ -253,9 +253,10 @@ export function createActivities(deps: ActivityDeps) {
       // What goes back to the workflow (a preview, provenance, a recorded result) is masked like
       // any tool output; the API shows approvers the real values.
       // (An approver's edit arrives with real values: the workflow keeps them masked too.)
-      const [preview, provenance, maskedArguments] = await Promise.all([maskForModel(input, out.preview), maskForModel(input, out.provenance), maskForModel(input, input.arguments)]);
-      const alreadyExecuted = out.alreadyExecuted && { ...out.alreadyExecuted, result: await maskForModel(input, out.alreadyExecuted.result) };
-      return { ...out, preview, provenance, alreadyExecuted, maskedArguments };
+      // One vault transaction for all of it.
+      const masked = await maskForModel(input, { preview: out.preview, provenance: out.provenance, maskedArguments: input.arguments, result: out.alreadyExecuted?.result });
+      const alreadyExecuted = out.alreadyExecuted && { ...out.alreadyExecuted, result: masked.result };
+      return { ...out, preview: masked.preview, provenance: masked.provenance, alreadyExecuted, maskedArguments: masked.maskedArguments };
     },
 
     /** An approved write action, exactly once (the action ledger), on the real values. */

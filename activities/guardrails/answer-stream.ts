@@ -7,7 +7,8 @@ import type { Db } from '../../infra/db/pool.js';
 import { checkBrandTerms, groundingChecker, scoreToxicity, splitSentences, type GroundingResult } from './output-checks.js';
 import { detectPii } from './pii.js';
 import type { GuardrailPolicy } from './policy.js';
-import { PLACEHOLDER_PATTERN, type PiiVault, isPlaceholder } from './vault.js';
+import { blankPlaceholders } from './types.js';
+import type { PiiVault } from './vault.js';
 
 export interface StreamRef {
   tenantId: string;
@@ -71,7 +72,7 @@ export class GuardedAnswerStream {
       return;
     }
     const pii = this.policy.pii.output;
-    const spans = detectPii(sentence).filter((s) => pii[s.type] === 'mask' && !isPlaceholder(s.text));
+    const spans = detectPii(sentence).filter((s) => pii[s.type] === 'mask');
     const text = spans.length ? (await this.vault.mask(this.ref, sentence, spans)).text : sentence;
     await this.append('sentence', text);
     this.released += 1;
@@ -83,7 +84,7 @@ export class GuardedAnswerStream {
     if (detectPii(sentence).some((s) => p.pii.output[s.type] === 'block')) return 'pii_leak';
     if (scoreToxicity(sentence).score >= p.output.toxicity.threshold) return 'toxicity';
     if (p.output.brand.action !== 'pass' && checkBrandTerms(sentence, p.output.brand).some((t) => t.kind !== 'brand')) return 'brand';
-    if (p.output.grounding.maxUnsupported === 0 && this.ground(sentence.replace(PLACEHOLDER_PATTERN, '')).unsupported > 0) return 'grounding';
+    if (p.output.grounding.maxUnsupported === 0 && this.ground(blankPlaceholders(sentence)).unsupported > 0) return 'grounding';
     return undefined;
   }
 

@@ -58,3 +58,34 @@ export async function classifyWithModel(
   if (!Number.isFinite(score) || score < 0 || score > 1) throw new Error(`classifier ${res.model} returned no score between 0 and 1`);
   return { score, reason: typeof parsed.reason === 'string' ? parsed.reason.slice(0, 200) : undefined, model: res.model, usage: res.usage, latencyMs: res.latencyMs };
 }
+
+/**
+ * One guard's calls to classifier models: each returns the verdict, or the error (the
+ * heuristic verdict then stands); the tokens and time they spend are summed, because model
+ * time is not the guard's own latency.
+ */
+export class ClassifierCalls {
+  usage: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  modelMs = 0;
+
+  constructor(
+    private readonly gateway: ModelGateway,
+    private readonly context: CallContext,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async ask(kind: ClassifierKind, model: string, text: string, extra?: string): Promise<ClassifierVerdict | Error> {
+    try {
+      const v = await classifyWithModel(this.gateway, { kind, model, text, extra, context: this.context, signal: this.signal });
+      this.modelMs += v.latencyMs;
+      this.usage = {
+        inputTokens: this.usage.inputTokens + v.usage.inputTokens,
+        outputTokens: this.usage.outputTokens + v.usage.outputTokens,
+        costUsd: Math.round((this.usage.costUsd + v.usage.costUsd) * 1e8) / 1e8,
+      };
+      return v;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+}

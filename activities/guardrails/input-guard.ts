@@ -5,7 +5,7 @@
 // the task's vault; the text that goes on carries placeholders.
 import type { ModelGateway } from '../gateway/gateway.js';
 import type { ConversationTurn, Usage } from '../gateway/types.js';
-import { classifyWithModel } from './classifier.js';
+import { ClassifierCalls } from './classifier.js';
 import { detectInjection } from './injection.js';
 import { detectFrustration, matchesAnyPhrase } from './output-checks.js';
 import { detectPii } from './pii.js';
@@ -47,8 +47,6 @@ export interface GuardServices {
   gateway: ModelGateway;
 }
 
-const ZERO: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-
 /** PII counts by class: what a step may show about matched values (never the values). */
 export function countByClass(spans: PiiSpan[]): Partial<Record<PiiClass, number>> {
   const counts: Partial<Record<PiiClass, number>> = {};
@@ -64,16 +62,15 @@ export async function guardInput(
 ): Promise<InputGuardOutput> {
   const p = policy.policy;
   const checks: GuardCheck[] = [];
-  let usage = ZERO;
-  let modelMs = 0;
+  const classifiers = new ClassifierCalls(services.gateway, { tenantId: input.tenantId, taskId: input.vaultTaskId }, signal);
   const started = performance.now();
   const done = (out: Omit<InputGuardOutput, 'policyVersion' | 'checks' | 'latencyMs' | 'usage' | 'conversation'> & { conversation?: ConversationTurn[] }): InputGuardOutput => ({
     ...out,
     conversation: out.conversation ?? input.conversation ?? [],
     policyVersion: policy.version,
     checks,
-    latencyMs: roundMs(performance.now() - started - modelMs),
-    usage,
+    latencyMs: roundMs(performance.now() - started - classifiers.modelMs),
+    usage: classifiers.usage,
   });
   const refuse = (reason: InputGuardReason, response: string) => done({ action: 'refuse', reason, response, text: '' });
 
@@ -91,11 +88,9 @@ export async function guardInput(
   let injected = injection.flagged;
   const injectionDetail: Record<string, unknown> = { score: injection.score, signals: injection.signals };
   if (!injected && p.injection.classifierModel) {
-    const verdict = await classifyWithModel(services.gateway, { kind: 'injection', model: p.injection.classifierModel, text: input.text, context: { tenantId: input.tenantId, taskId: input.vaultTaskId }, signal }).catch((err: Error) => err);
+    const verdict = await classifiers.ask('injection', p.injection.classifierModel, input.text);
     if (verdict instanceof Error) injectionDetail.classifierError = verdict.message;
     else {
-      modelMs += verdict.latencyMs;
-      usage = verdict.usage;
       injectionDetail.classifier = { model: verdict.model, score: verdict.score };
       injected = verdict.score >= p.injection.threshold;
     }
@@ -110,18 +105,9 @@ export async function guardInput(
   let outOfScope = !scope.inScope;
   const scopeDetail: Record<string, unknown> = scope.inScope ? {} : { topic: scope.topic, matched: scope.matched };
   if (!outOfScope && p.scope.classifierModel && p.scope.description) {
-    const verdict = await classifyWithModel(services.gateway, {
-      kind: 'scope',
-      model: p.scope.classifierModel,
-      text: input.text,
-      extra: `The assistant's scope: ${p.scope.description}`,
-      context: { tenantId: input.tenantId, taskId: input.vaultTaskId },
-      signal,
-    }).catch((err: Error) => err);
+    const verdict = await classifiers.ask('scope', p.scope.classifierModel, input.text, `The assistant's scope: ${p.scope.description}`);
     if (verdict instanceof Error) scopeDetail.classifierError = verdict.message;
     else {
-      modelMs += verdict.latencyMs;
-      usage = addUsage(usage, verdict.usage);
       scopeDetail.classifier = { model: verdict.model, score: verdict.score };
       outOfScope = verdict.score >= 0.5;
     }
@@ -160,9 +146,6 @@ export async function guardInput(
   return done({ action: 'proceed', text: masked.text, conversation });
 }
 
-function addUsage(a: Usage, b: Usage): Usage {
-  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, costUsd: Math.round((a.costUsd + b.costUsd) * 1e8) / 1e8 };
-}
 
 const CLASS_WORDS: Record<PiiClass, string> = {
   EMAIL_ADDRESS: 'an email address',

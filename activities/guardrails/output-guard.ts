@@ -6,13 +6,12 @@
 // workflow's decision (workflows/policy/output-failures.ts); this only reports.
 import { z } from 'zod';
 import type { Usage } from '../gateway/types.js';
-import { classifyWithModel } from './classifier.js';
+import { ClassifierCalls } from './classifier.js';
 import { countByClass, type GuardServices } from './input-guard.js';
 import { checkBrandTerms, checkGrounding, scoreToxicity, splitSentences } from './output-checks.js';
 import { detectPii } from './pii.js';
 import type { GuardrailPolicy, OutputCheck } from './policy.js';
-import type { GuardCheck } from './types.js';
-import { PLACEHOLDER_PATTERN, isPlaceholder } from './vault.js';
+import { blankPlaceholders, type GuardCheck } from './types.js';
 import { roundMs, timed } from './timing.js';
 
 export interface OutputGuardInput {
@@ -68,8 +67,7 @@ export async function guardOutput(
   const failures: OutputCheck[] = [];
   const feedback: string[] = [];
   let forceHandoff = false;
-  let usage: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-  let modelMs = 0;
+  const classifiers = new ClassifierCalls(services.gateway, { tenantId: input.tenantId, taskId: input.vaultTaskId }, signal);
   const started = performance.now();
   const answer = input.answer.trim();
 
@@ -93,8 +91,8 @@ export async function guardOutput(
     }
   }
 
-  // Leaked PII or credentials. Placeholders are already masked values, not leaks.
-  const [spans, piiMs] = timed(() => detectPii(answer).filter((s) => !isPlaceholder(s.text)));
+  // Leaked PII or credentials (placeholders are masked values already: detectPii skips them).
+  const [spans, piiMs] = timed(() => detectPii(answer));
   const blocked = spans.filter((s) => pii[s.type] === 'block');
   const toMask = spans.filter((s) => pii[s.type] === 'mask');
   checks.push({ check: 'pii_leak', verdict: blocked.length ? 'fail' : toMask.length ? 'flag' : 'pass', latencyMs: piiMs, detail: spans.length ? { found: countByClass(spans), masked: toMask.length, blocked: countByClass(blocked) } : undefined });
@@ -125,11 +123,9 @@ export async function guardOutput(
   let toxic = tox.score >= p.toxicity.threshold || tox.toxic;
   const toxDetail: Record<string, unknown> = { score: tox.score, terms: tox.terms.length };
   if (!toxic && p.toxicity.scorerModel && answer) {
-    const verdict = await classifyWithModel(services.gateway, { kind: 'toxicity', model: p.toxicity.scorerModel, text: text, context: { tenantId: input.tenantId, taskId: input.vaultTaskId }, signal }).catch((err: Error) => err);
+    const verdict = await classifiers.ask('toxicity', p.toxicity.scorerModel, text);
     if (verdict instanceof Error) toxDetail.scorerError = verdict.message;
     else {
-      modelMs += verdict.latencyMs;
-      usage = verdict.usage;
       toxDetail.scorer = { model: verdict.model, score: verdict.score };
       toxic = verdict.score >= p.toxicity.threshold;
     }
@@ -143,8 +139,7 @@ export async function guardOutput(
   // Grounding: every sentence against the retrieved context (placeholders are not claims).
   const unsupported: string[] = [];
   if (answer && input.passages.length && !input.notFound) {
-    // Placeholders become blanks of the same length: not claims, and sentence boundaries stay put.
-    const [g, ms] = timed(() => checkGrounding(answer.replace(PLACEHOLDER_PATTERN, (m) => ' '.repeat(m.length)), input.passages, { minSupport: p.grounding.minSupport }));
+    const [g, ms] = timed(() => checkGrounding(blankPlaceholders(answer), input.passages, { minSupport: p.grounding.minSupport }));
     const original = splitSentences(answer);
     g.sentences.forEach((s, i) => {
       if (!s.supported) unsupported.push(original.length === g.sentences.length ? original[i]!.text : s.text);
@@ -161,19 +156,11 @@ export async function guardOutput(
   let score = 1 - failures.length / 7;
   if (policy.policy.output.judge && answer && failures.length === 0) {
     const j = policy.policy.output.judge;
-    const verdict = await classifyWithModel(services.gateway, {
-      kind: 'judge',
-      model: j.model,
-      text,
-      extra: `Rubric: ${j.rubric}\n\nQuestion: ${input.question}\n\nContext:\n${input.passages.map((x, i) => `[${i + 1}] ${x.slice(0, 600)}`).join('\n')}`,
-      context: { tenantId: input.tenantId, taskId: input.vaultTaskId },
-      signal,
-    }).catch((err: Error) => err);
+    const context = input.passages.map((x, i) => `[${i + 1}] ${x.slice(0, 600)}`).join('\n');
+    const verdict = await classifiers.ask('judge', j.model, text, `Rubric: ${j.rubric}\n\nQuestion: ${input.question}\n\nContext:\n${context}`);
     if (verdict instanceof Error) {
       checks.push({ check: 'judge', verdict: 'flag', latencyMs: 0, detail: { error: verdict.message } });
     } else {
-      modelMs += verdict.latencyMs;
-      usage = { inputTokens: usage.inputTokens + verdict.usage.inputTokens, outputTokens: usage.outputTokens + verdict.usage.outputTokens, costUsd: usage.costUsd + verdict.usage.costUsd };
       score = verdict.score;
       const failed = verdict.score < j.minScore;
       checks.push({ check: 'judge', verdict: failed ? 'fail' : 'pass', latencyMs: verdict.latencyMs, detail: { model: verdict.model, score: verdict.score, reason: verdict.reason } });
@@ -193,8 +180,8 @@ export async function guardOutput(
     unsupported,
     score,
     feedback: feedback.join('\n'),
-    latencyMs: roundMs(performance.now() - started - modelMs),
-    usage,
+    latencyMs: roundMs(performance.now() - started - classifiers.modelMs),
+    usage: classifiers.usage,
   };
 }
 

@@ -9,7 +9,7 @@ import { detectCards, detectIbans } from './pii/financial.js';
 import { detectSpanishIds, detectUkNinos, detectUsSsns } from './pii/national-id.js';
 import { detectPersons } from './pii/person.js';
 import type { Detector } from './pii/span.js';
-import { PII_CLASSES, type PiiClass, type PiiSpan } from './types.js';
+import { isPlaceholder, PII_CLASSES, type PiiClass, type PiiSpan } from './types.js';
 
 const DETECTORS: Record<PiiClass, Detector[]> = {
   EMAIL_ADDRESS: [detectEmails],
@@ -29,13 +29,16 @@ export interface DetectPiiOptions {
   classes?: readonly PiiClass[];
 }
 
-/** Every PII value found in `text`, sorted by start, no two overlapping. */
+/**
+ * Every PII value found in `text`, sorted by start, no two overlapping. Our own placeholders
+ * (`[PERSON_1]`) are values already masked: never reported.
+ */
 export function detectPii(text: string, opts: DetectPiiOptions = {}): PiiSpan[] {
   const candidates: PiiSpan[] = [];
   for (const type of opts.classes ?? PII_CLASSES) {
     for (const detect of DETECTORS[type]) candidates.push(...detect(text));
   }
-  return resolveOverlaps(candidates);
+  return resolveOverlaps(candidates).filter((s) => !isPlaceholder(s.text));
 }
 
 /**

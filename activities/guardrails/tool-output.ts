@@ -8,7 +8,7 @@ import { detectPii } from './pii.js';
 import type { GuardrailPolicy } from './policy.js';
 import type { GuardCheck } from './types.js';
 import { screenUntrusted } from './untrusted.js';
-import { collectStrings, replaceStrings, type PiiVault, isPlaceholder } from './vault.js';
+import { collectStrings, replaceStrings, type PiiVault } from './vault.js';
 import { roundMs } from './timing.js';
 
 export interface ToolOutputInput {
@@ -71,7 +71,7 @@ export async function guardToolOutput(db: Db, vault: PiiVault, policy: Guardrail
 export async function maskPiiIn<T>(vault: PiiVault, policy: GuardrailPolicy, ref: { tenantId: string; taskId: string }, value: T): Promise<{ value: T; found: number }> {
   const strings: string[] = [];
   collectStrings(value, strings);
-  const spans = strings.map((s) => detectPii(s).filter((x) => policy.pii.output[x.type] === 'mask' && !isPlaceholder(x.text)));
+  const spans = strings.map((s) => detectPii(s).filter((x) => policy.pii.output[x.type] === 'mask'));
   const found = spans.reduce((n, s) => n + s.length, 0);
   if (found === 0) return { value, found };
   const masked = await vault.maskMany(ref, strings.map((text, i) => ({ text, spans: spans[i]! })));

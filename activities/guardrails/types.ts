@@ -17,6 +17,19 @@ export const PII_CLASSES = [
 ] as const;
 export type PiiClass = (typeof PII_CLASSES)[number];
 
+/** Our placeholders, `[EMAIL_ADDRESS_1]`: what masked text carries instead of the values. */
+export const PLACEHOLDER_PATTERN = /\[([A-Z_]+)_(\d+)\]/g;
+
+/** A detected "value" that is one of our own placeholders: already masked, not PII. */
+export function isPlaceholder(text: string): boolean {
+  return /^\[[A-Z_]+_\d+\]$/.test(text);
+}
+
+/** Placeholders blanked out (same length, so offsets and sentence boundaries stay): they are not claims. */
+export function blankPlaceholders(text: string): string {
+  return text.replace(PLACEHOLDER_PATTERN, (m) => ' '.repeat(m.length));
+}
+
 /** One detected value: its class, where it is, and which detector found it. */
 export interface PiiSpan {
   type: PiiClass;

@@ -4,7 +4,7 @@
 // (the API, for keys with the pii:read role) and for a tool about to act on them.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { inTransaction, type Db } from '../../infra/db/pool.js';
-import type { PiiClass, PiiSpan } from './types.js';
+import { PLACEHOLDER_PATTERN, type PiiClass, type PiiSpan } from './types.js';
 
 /** AES-256 keys by id; new values are encrypted with the current one, any of them decrypts. */
 export interface KeyRing {
@@ -12,12 +12,7 @@ export interface KeyRing {
   keys: Map<string, Buffer>;
 }
 
-export const PLACEHOLDER_PATTERN = /\[([A-Z_]+)_(\d+)\]/g;
-
-/** A detected "value" that is one of our own placeholders: already masked, not a leak. */
-export function isPlaceholder(text: string): boolean {
-  return /^\[[A-Z_]+_\d+\]$/.test(text);
-}
+export { PLACEHOLDER_PATTERN };
 
 interface VaultKeys {
   encryption: Buffer;
