@@ -13,6 +13,7 @@ import { retrieveHybrid } from './retrieval/search.js';
 import type { PendingApproval } from '../workflows/messages.js';
 import { compensateAction, executeAction, proposeAction, type ExecuteInput, type ExecuteOutput, type ProposeInput, type ProposeOutput } from './agent/actions.js';
 import { indexApproval } from './agent/approval-index.js';
+import { verifyApprovalSignal, type VerifySignalInput, type VerifySignalOutput } from './agent/approval-signal.js';
 import { decideNextStep, type DecideInput, type DecideOutput } from './agent/decide.js';
 import { planTask, type PlanInput, type PlanOutput } from './agent/plan.js';
 import { runReadTool, type RunToolInput, type RunToolOutput } from './agent/run-tool.js';
@@ -272,6 +273,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Mirror an approval's state into the approvals table the API lists. */
+    /** A decision that came as a Signal: valid only with an approval token for exactly it. */
+    async verifyApprovalSignal(input: VerifySignalInput): Promise<VerifySignalOutput> {
+      return verifyApprovalSignal(deps.keyRing, input);
+    },
+
     async indexApproval(input: { tenantId: string; taskId: string; approval: PendingApproval }): Promise<void> {
       await indexApproval(deps.db, input);
     },

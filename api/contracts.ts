@@ -360,3 +360,22 @@ export const health = z
 export type TaskRequest = z.infer<typeof taskRequest>;
 export type IngestRequest = z.infer<typeof ingestRequest>;
 export type TaskStatus = z.infer<typeof taskStatus>;
+
+export const approvalTokenRequest = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
+    reason: z.string().min(1).max(2_000).optional(),
+  })
+  .strict()
+  .meta({ id: 'ApprovalTokenRequest' });
+
+export const approvalTokenResponse = z
+  .object({
+    token: z.string().describe('Signed for this person, task, approval, arguments hash and decision'),
+    expiresAt: z.string(),
+    signal: z
+      .object({ name: z.literal('approvalDecision'), workflowId: z.string(), input: z.record(z.string(), z.unknown()) })
+      .describe("What to send in the Temporal UI's Signal form (or `temporal workflow signal`, through the codec)"),
+  })
+  .meta({ id: 'ApprovalToken' });

@@ -26,6 +26,7 @@ import { healthRoutes } from './routes/health.js';
 import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
 import { taskRoutes } from './routes/tasks.js';
+import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
   db: Db;
@@ -92,7 +93,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const auth = new Authenticator(deps.db);
+  const auth = new Authenticator(deps.db, undefined, deps.config.api.oidc);
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/v1/')) return;
     req.principal = await auth.authenticate(req.headers.authorization);
@@ -104,6 +105,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(agentRoutes(deps));
   await app.register(guardrailRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
+  await app.register(userRoutes(deps));
   await app.register(codecRoutes(deps, auth));
   return app;
 }

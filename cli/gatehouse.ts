@@ -11,6 +11,9 @@ const USAGE = `gatehouse — Gatehouse on the command line
   gatehouse approvals [--status pending]   approvals across tasks
   gatehouse approve <taskId> <approvalId> [--edit '<json arguments>']
   gatehouse reject <taskId> <approvalId> --reason "<why>"
+  gatehouse approval-token <taskId> <approvalId> [--decision approve|reject] [--reason "<why>"]
+                                           your decision, signed, as the input of the
+                                           approvalDecision Signal to send from the Temporal UI
   gatehouse message <taskId> "<text>"      a follow-up, or the answer to the agent's question
 
 Environment: GATEHOUSE_URL (default http://127.0.0.1:8080), GATEHOUSE_API_KEY (required).`;
@@ -88,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
       status: { type: 'string' },
       edit: { type: 'string' },
       reason: { type: 'string' },
+      decision: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -147,6 +151,19 @@ async function main(argv: string[]): Promise<void> {
         arguments: edited,
       });
       console.log(`${approvalId}: ${r.status}${r.newApprovalId ? ` → review ${r.newApprovalId}` : ''}${r.result ? ` ${JSON.stringify(r.result)}` : ''}${r.error ? ` (${r.error})` : ''}`);
+      return;
+    }
+    case 'approval-token': {
+      const [taskId, approvalId] = args;
+      if (!taskId || !approvalId) throw new CliError('usage: gatehouse approval-token <taskId> <approvalId> [--decision approve|reject]');
+      const decision = values.decision ?? 'approve';
+      if (decision !== 'approve' && decision !== 'reject') throw new CliError('--decision must be approve or reject');
+      const task = await api('GET', `/v1/tasks/${taskId}`);
+      const pending = (task.agent?.pendingApprovals ?? []).find((a: { approvalId: string }) => a.approvalId === approvalId);
+      if (!pending) throw new CliError(`approval ${approvalId} is not pending in task ${taskId}`);
+      const r = await api('POST', `/v1/tasks/${taskId}/approvals/${approvalId}/token`, { decision, argumentsHash: pending.argumentsHash, reason: values.reason });
+      console.error(`Temporal UI → workflow ${taskId} → Send a Signal: name "${r.signal.name}", input below (valid until ${r.expiresAt}):`);
+      console.log(JSON.stringify(r.signal.input));
       return;
     }
     case 'message': {

@@ -103,6 +103,12 @@ const envSchema = z.object({
   /** An SMTP relay for send_email, e.g. smtp://user:pass@mail.internal:587 (unset: emails stay in the outbox). */
   SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://[user:pass@]host:port or smtps://…').optional(),
   SMTP_FROM: z.string().min(3).default('Gatehouse <no-reply@gatehouse.invalid>'),
+  /** OpenID Connect sign-in for people (approvers): the issuer, the audience (client id) and its JWKS. */
+  OIDC_ISSUER: url.optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  OIDC_JWKS_URL: url.optional(),
+  /** Minutes an approval token (a signed Signal decision for the Temporal UI) stays valid. */
+  APPROVAL_TOKEN_MINUTES: z.coerce.number().int().min(1).max(60).default(10),
 });
 
 export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
@@ -123,7 +129,15 @@ export interface ModelSpec {
 export interface Config {
   env: string;
   logLevel: string;
-  api: { port: number; host: string; bodyLimitBytes: number; devApiKey?: string };
+  api: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    devApiKey?: string;
+    /** People sign in with ID tokens from this issuer, verified against its JWKS (jose). */
+    oidc?: { issuer: string; audience: string; jwksUrl: string };
+    approvalTokenMinutes: number;
+  };
   dataDir: string;
   seedDemo: boolean;
   runWorker: boolean;
@@ -263,6 +277,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       host: e.API_HOST,
       bodyLimitBytes: e.API_BODY_LIMIT_MB * 1024 * 1024,
       devApiKey: e.GATEHOUSE_API_KEY,
+      oidc: oidcConfig(e),
+      approvalTokenMinutes: e.APPROVAL_TOKEN_MINUTES,
     },
     dataDir,
     seedDemo: e.GATEHOUSE_SEED_DEMO,
@@ -325,6 +341,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * PAYLOAD_ENCRYPTION_KEYS: `keyId:base64,…`, the first one current. Errors name the key id
  * and never its material.
  */
+function oidcConfig(e: z.infer<typeof envSchema>): Config['api']['oidc'] {
+  const set = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL].filter(Boolean).length;
+  if (set === 0) return undefined;
+  if (set < 3) throw new ConfigError('OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL: set all three for OpenID Connect sign-in, or none');
+  return { issuer: e.OIDC_ISSUER!, audience: e.OIDC_AUDIENCE!, jwksUrl: e.OIDC_JWKS_URL! };
+}
+
 function parsePayloadKeys(raw: string): PayloadKeyRing {
   const keys = new Map<string, Buffer>();
   const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { upsertApiKey } from '../api/auth.js';
+import { createUser, upsertApiKey } from '../api/auth.js';
 import { buildApi } from '../api/server.js';
 import { createWorker, installRuntime } from '../workers/worker.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -11,6 +11,7 @@ import { seedDemoDomain } from './demo/domain.js';
 import { seedDemoCorpus } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { gatehouseDataConverter } from './payload-codec.js';
+import { WorkflowTenants } from './workflow-tenants.js';
 import { createServices } from './services.js';
 import { startStack } from './stack.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal.js';
@@ -68,12 +69,17 @@ async function main(): Promise<void> {
 
     // Only the embedded database gets a generated key; an external one gets GATEHOUSE_API_KEY if set.
     const key = config.api.devApiKey ?? (stack.embedded.postgres ? await devApiKey(config) : undefined);
-    if (key) await upsertApiKey(services.db, { id: 'dev', key, tenantId: 'default', roles: ['admin'], name: 'dev admin key' });
+    // The dev key speaks for a person (the one running `npm start`), so it can decide approvals.
+    if (key) {
+      await createUser(services.db, { id: 'usr_dev_admin', tenantId: 'default', name: 'Dev admin', roles: ['admin'] });
+      await upsertApiKey(services.db, { id: 'dev', key, tenantId: 'default', roles: ['admin'], name: 'dev admin key', userId: 'usr_dev_admin' });
+    }
 
     // One converter for the API's client and the worker; history written by an earlier start
     // stays readable through the key kept in the data dir (embedded) or PAYLOAD_ENCRYPTION_KEYS.
     const keyRing = services.keyRing;
-    const dataConverter = gatehouseDataConverter(keyRing);
+    // Payloads are labelled with their workflow's tenant, looked up in the tasks it started.
+    const dataConverter = gatehouseDataConverter(keyRing, { tenants: new WorkflowTenants(services.db) });
     const client = await connectClient(stack.temporalAddress, config.temporal.namespace, dataConverter);
     stops.push(['temporal client', () => client.connection.close()]);
     if (!stack.embedded.temporal) await ensureSearchAttributes(client, config.temporal.namespace);

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
 import { createServices } from '../infra/services.js';
 import { gatehouseDataConverter } from '../infra/payload-codec.js';
+import { WorkflowTenants } from '../infra/workflow-tenants.js';
 import { connectWorker } from '../infra/temporal.js';
 import { createWorker, installRuntime } from './worker.js';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     deps: { ...services, config, log },
-    dataConverter: gatehouseDataConverter(services.keyRing),
+    dataConverter: gatehouseDataConverter(services.keyRing, { tenants: new WorkflowTenants(services.db) }),
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
 

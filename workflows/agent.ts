@@ -13,6 +13,7 @@ import {
   executeChild,
   isCancellation,
   log as workflowLog,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -44,6 +45,7 @@ import {
   type AgentPhase,
   type AgentResult,
   type AgentTaskInput,
+  approverIdentity,
   type ApprovalDecision,
   type ApprovalOutcome,
   type BudgetUsage,
@@ -256,7 +258,8 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
         nonRetryable: true,
       });
     }
-    if (d.decision === 'approve' && approval.approvedBy.includes(d.approver.keyId)) {
+    // People, not keys: a second key of the same person is not a second approver.
+    if (d.decision === 'approve' && approval.approvedBy.includes(approverIdentity(d.approver))) {
       throw ApplicationFailure.create({ type: 'ApprovalAlreadyDecided', message: 'this approver has already approved; a second approver is needed', nonRetryable: true });
     }
     if (d.arguments !== undefined && (typeof d.arguments !== 'object' || d.arguments === null || Array.isArray(d.arguments))) {
@@ -266,7 +269,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
   async function applyDecision(d: ApprovalDecision): Promise<ApprovalOutcome> {
     const approval = findApproval(d.approvalId)!;
-    const by = d.approver.keyId;
+    const by = approverIdentity(d.approver);
     if (d.decision === 'reject') {
       approval.status = 'rejected';
       approval.reason = d.reason ?? 'rejected without a reason';
@@ -295,14 +298,29 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   }
 
   setHandler(decideApprovalUpdate, applyDecision, { validator: checkDecision });
+  /** A Signal that decides nothing is still on the record: the event stream, the steps and the log. */
+  function refuseSignal(approvalId: string | undefined, reason: string): void {
+    workflowLog.warn('approval signal refused', { approvalId, reason });
+    emit('approval_signal_refused', { approvalId, reason });
+    steps.record({ name: 'approval_signal', status: 'failed', error: reason, detail: { approvalId } });
+  }
+
   setHandler(approvalDecisionSignal, async (d) => {
-    // From the Temporal UI: the operator is trusted as an admin of this tenant.
-    const decision: ApprovalDecision = { ...d, approver: d.approver ?? { keyId: 'temporal-ui', tenantId: input.tenantId, roles: ['admin'] } };
+    let decision: ApprovalDecision;
+    if (patched('approval-signal-needs-token')) {
+      // Signals carry no caller identity: the decision counts only with a token the API signed.
+      const verdict = await bookkeeping.verifyApprovalSignal({ taskId, tenantId: input.tenantId, signal: d });
+      if (!verdict.ok) return refuseSignal(verdict.approvalId, verdict.reason);
+      decision = verdict.decision;
+    } else {
+      // Runs recorded before tokens: the UI's operator was trusted as an admin of this tenant.
+      const legacy = d as Omit<ApprovalDecision, 'approver'> & { approver?: ApprovalDecision['approver'] };
+      decision = { ...legacy, approver: legacy.approver ?? { keyId: 'temporal-ui', tenantId: input.tenantId, roles: ['admin'] } };
+    }
     try {
       checkDecision(decision);
     } catch (err) {
-      workflowLog.warn('approval signal ignored', { approvalId: d.approvalId, reason: (err as Error).message });
-      return;
+      return refuseSignal(decision.approvalId, (err as Error).message);
     }
     await applyDecision(decision);
   });

@@ -197,8 +197,27 @@ export interface AgentTaskInput {
 /** The identity of whoever decides an approval, as the API authenticated it. */
 export interface Approver {
   keyId: string;
+  /** The person: approvals count people (keyId only for decisions recorded before people). */
+  userId?: string;
   tenantId: string;
   roles: string[];
+}
+
+/** Who an approver is, for counting approvals: the person, else (older histories) the key. */
+export function approverIdentity(a: Approver): string {
+  return a.userId ?? a.keyId;
+}
+
+/**
+ * A decision sent as a Signal (the Temporal UI's form): it carries an approval token the API
+ * signed for this task, approval, arguments hash and decision; the worker verifies it.
+ */
+export interface ApprovalSignal {
+  approvalId: string;
+  decision: 'approve' | 'reject';
+  argumentsHash: string;
+  reason?: string;
+  token: string;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded' | 'executed' | 'failed';
@@ -250,6 +269,7 @@ export type AgentEventType =
   | 'step_finished'
   | 'approval_requested'
   | 'approval_decided'
+  | 'approval_signal_refused'
   | 'message_received'
   | 'review_requested'
   | 'answer_delta'
@@ -347,7 +367,11 @@ export const agentStatusQuery = defineQuery<AgentStatus>('status');
 export const agentEventsQuery = defineQuery<AgentEvent[], [number]>('events');
 /** The API's way to decide: validated before it touches history, returns the outcome. */
 export const decideApprovalUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecision]>('decideApproval');
-/** The Temporal UI's way to decide (Signals need no caller identity there; operators are trusted). */
-export const approvalDecisionSignal = defineSignal<[Omit<ApprovalDecision, 'approver'> & { approver?: Approver }]>('approvalDecision');
+/**
+ * The Temporal UI's way to decide. A Signal carries no caller identity, so it must carry an
+ * approval token (ApprovalSignal); one without a valid token is refused and recorded, and the
+ * approval stays pending. (Histories from before tokens carried an optional approver.)
+ */
+export const approvalDecisionSignal = defineSignal<[ApprovalSignal | (Omit<ApprovalDecision, 'approver'> & { approver?: Approver })]>('approvalDecision');
 /** A follow-up message from the user (or the answer to ask_user). */
 export const sendMessageUpdate = defineUpdate<{ accepted: true; turn: number }, [{ text: string }]>('sendMessage');

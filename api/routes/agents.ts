@@ -5,11 +5,15 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
-import { requireRole, type Principal } from '../auth.js';
+import { signApprovalToken } from '../../infra/approval-tokens.js';
+import { EXTEND_BUDGET } from '../../activities/agent/actions.js';
+import { requirePerson, requireRole, type Principal } from '../auth.js';
 import {
   approvalList,
   approvalListQuery,
   approvalParams,
+  approvalTokenRequest,
+  approvalTokenResponse,
   compensationResponse,
   decisionRequest,
   decisionResponse,
@@ -62,6 +66,21 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
   async function agentTask(principal: Principal, taskId: string): Promise<void> {
     const task = await ownedTask(db, principal, taskId);
     if (task.type !== 'agent') throw new ApiError(400, 'invalid_request', `task ${taskId} is an ${task.type} task; only agent tasks have approvals and messages`);
+  }
+
+  /**
+   * The approval as the index knows it, and who may decide it: write actions are decided by
+   * people; a budget extension by the task's owner, which may be a backend.
+   */
+  async function decidable(principal: Principal, taskId: string, approvalId: string): Promise<{ tool: string; status: string; argumentsHash: string; userId?: string }> {
+    await agentTask(principal, taskId);
+    const { rows } = await db.query<{ tool: string; status: string; arguments_hash: string }>(
+      'SELECT tool, status, arguments_hash FROM approvals WHERE task_id = $1 AND approval_id = $2',
+      [taskId, approvalId],
+    );
+    if (!rows[0]) throw notFound(`approval ${approvalId}`);
+    const userId = rows[0].tool === EXTEND_BUDGET ? principal.userId : requirePerson(principal);
+    return { tool: rows[0].tool, status: rows[0].status, argumentsHash: rows[0].arguments_hash, userId };
   }
 
   app.get(
@@ -119,11 +138,11 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
     async (req) => {
       const principal = principalOf(req);
       const { taskId, approvalId } = req.params;
-      await agentTask(principal, taskId);
+      const { userId } = await decidable(principal, taskId, approvalId);
       let outcome;
       try {
         outcome = await temporal.workflow.getHandle(taskId).executeUpdate(decideApprovalUpdate, {
-          args: [{ ...req.body, approvalId, approver: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],
+          args: [{ ...req.body, approvalId, approver: { keyId: principal.keyId, ...(userId ? { userId } : {}), tenantId: principal.tenantId, roles: principal.roles } }],
         });
       } catch (err) {
         const mapped = refusal(err);
@@ -139,8 +158,43 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
       if (outcome.status === 'pending' && outcome.error) {
         throw new ApiError(400, 'invalid_request', `arguments: ${outcome.error}`);
       }
-      req.log.info({ taskId, approvalId, decision: req.body.decision, status: outcome.status, by: principal.keyId }, 'approval decided');
+      req.log.info({ taskId, approvalId, decision: req.body.decision, status: outcome.status, by: principal.keyId, userId }, 'approval decided');
       return { taskId, ...outcome };
+    },
+  );
+
+  app.post(
+    '/v1/tasks/:taskId/approvals/:approvalId/token',
+    {
+      schema: {
+        tags: ['approvals'],
+        summary: 'An approval token: your decision, signed, to send as a Signal from the Temporal UI',
+        description:
+          'A Signal carries no caller identity, so the workflow counts a Signal decision only with a token signed here for you, this approval, ' +
+          'the argumentsHash you reviewed and the decision; it expires in minutes. Send `signal.input` as the `approvalDecision` Signal of the workflow ' +
+          '(the Temporal UI encodes it through the codec endpoint). Edits of arguments go through POST /v1/tasks/{taskId}/approvals/{approvalId}.',
+        params: approvalParams,
+        body: approvalTokenRequest,
+        response: { 200: approvalTokenResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      const { taskId, approvalId } = req.params;
+      const approval = await decidable(principal, taskId, approvalId);
+      if (approval.status !== 'pending') throw conflict('already_decided', `approval ${approvalId} is ${approval.status}`);
+      if (approval.argumentsHash !== req.body.argumentsHash) {
+        throw conflict('arguments_changed', 'argumentsHash does not match the pending arguments: reload the approval and decide on what it shows');
+      }
+      if (!approval.userId) throw new ApiError(403, 'forbidden', 'a Signal decision needs a person: use an API key bound to you or sign in with OpenID Connect');
+      const { token, expiresAt } = await signApprovalToken(
+        deps.keyRing,
+        { taskId, tenantId: principal.tenantId, approvalId, argumentsHash: req.body.argumentsHash, decision: req.body.decision, userId: approval.userId, keyId: principal.keyId, roles: principal.roles },
+        deps.config.api.approvalTokenMinutes,
+      );
+      req.log.info({ taskId, approvalId, decision: req.body.decision, by: principal.keyId, userId: approval.userId }, 'approval token issued');
+      const input = { approvalId, decision: req.body.decision, argumentsHash: req.body.argumentsHash, ...(req.body.reason ? { reason: req.body.reason } : {}), token };
+      return { token, expiresAt, signal: { name: 'approvalDecision' as const, workflowId: taskId, input } };
     },
   );
 

@@ -1,17 +1,29 @@
 // API keys of the caller's tenant: an admin creates keys with narrower roles for its backends
-// and approvers, and revokes them. The plain key is returned once, at creation.
+// and for themselves, and revokes them. The plain key is returned once, at creation. A key is
+// bound to the person who minted it (or to no one, `backend: true`): an admin cannot mint a key
+// that speaks for someone else, so a second key never makes a second approver.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createApiKey, requireRole, ROLES, type Authenticator } from '../auth.js';
+import { createApiKey, hasRole, requireRole, ROLES, type Authenticator } from '../auth.js';
 import { errorBody } from '../contracts.js';
-import { notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
 
 const createKeyRequest = z
-  .object({ name: z.string().max(200).default(''), roles: z.array(z.enum(ROLES)).min(1) })
+  .object({
+    name: z.string().max(200).default(''),
+    roles: z.array(z.enum(ROLES)).min(1),
+    backend: z.boolean().default(false).describe('A key for a backend: bound to no person, so it can never decide an approval'),
+  })
   .meta({ id: 'CreateApiKeyRequest' });
 const createdKey = z
-  .object({ id: z.string(), key: z.string().describe('Shown once; only its hash is stored'), tenantId: z.string(), roles: z.array(z.enum(ROLES)) })
+  .object({
+    id: z.string(),
+    key: z.string().describe('Shown once; only its hash is stored'),
+    tenantId: z.string(),
+    roles: z.array(z.enum(ROLES)),
+    userId: z.string().optional().describe('The person the key speaks for: the one who created it'),
+  })
   .meta({ id: 'CreatedApiKey' });
 
 export const apiKeyRoutes = (deps: ApiDeps, auth: Authenticator): FastifyPluginAsyncZod => async (app) => {
@@ -21,9 +33,13 @@ export const apiKeyRoutes = (deps: ApiDeps, auth: Authenticator): FastifyPluginA
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'admin');
-      const { id, key } = await createApiKey(deps.db, { tenantId: principal.tenantId, roles: req.body.roles, name: req.body.name });
-      req.log.info({ keyId: id, tenantId: principal.tenantId, roles: req.body.roles }, 'api key created');
-      return reply.code(201).send({ id, key, tenantId: principal.tenantId, roles: req.body.roles });
+      if (req.body.roles.includes('operator') && !hasRole(principal, 'operator')) {
+        throw new ApiError(403, 'forbidden', "body.roles: only a deployment operator may grant the \"operator\" role");
+      }
+      const userId = req.body.backend ? undefined : principal.userId;
+      const { id, key } = await createApiKey(deps.db, { tenantId: principal.tenantId, roles: req.body.roles, name: req.body.name, userId });
+      req.log.info({ keyId: id, tenantId: principal.tenantId, roles: req.body.roles, userId }, 'api key created');
+      return reply.code(201).send({ id, key, tenantId: principal.tenantId, roles: req.body.roles, ...(userId ? { userId } : {}) });
     },
   );
 

@@ -2,9 +2,10 @@
 // /codec/decode in Temporal's codec-server JSON format ({ payloads: [{ metadata, data }] },
 // base64 values), run through the same codecs as the API's Temporal client.
 //
-// Who may decode: payloads carry no tenant, so this endpoint cannot tell one tenant's workflow
-// data from another's. It is therefore for the deployment's operators only — principals with
-// `payloads:decode` (or `admin`) — never for a tenant's ordinary keys.
+// Who may decode: every payload carries its tenant, authenticated with the ciphertext
+// (infra/payload-codec.ts). A tenant's `payloads:decode` (or `admin`) principal decodes that
+// tenant's payloads only; the deployment's `operator` decodes every tenant's and those of
+// no tenant. What a caller encodes (a Signal typed into the UI) is labelled with their tenant.
 //
 // Authentication: `Authorization: Bearer <API key>` (the CLI), or, for the browser UI, which
 // cannot send our key, a session cookie from the small login at GET/POST /codec/login.
@@ -14,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { PayloadCodecError } from '../../infra/payload-codec.js';
-import { requireRole, type Authenticator, type Principal, type Role } from '../auth.js';
+import { EncryptionCodec, PayloadCodecError, type DecodeScope } from '../../infra/payload-codec.js';
+import { hasRole, requireRole, type Authenticator, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -44,7 +45,8 @@ export const codecRoutes =
   async (app) => {
     const sessions = new Map<string, Session>();
     const origins = new Set(deps.config.temporal.uiOrigins);
-    const codecs = deps.temporal.options.loadedDataConverter.payloadCodecs;
+    const codec = deps.temporal.options.loadedDataConverter.payloadCodecs.find((c): c is EncryptionCodec => c instanceof EncryptionCodec);
+    if (!codec) throw new Error("the codec endpoint needs the API's Temporal client to use Gatehouse's EncryptionCodec");
 
     // The login form posts urlencoded; Fastify parses only JSON by default (this plugin's scope only).
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -69,21 +71,24 @@ export const codecRoutes =
         throw new ApiError(401, 'unauthorized', 'sign in at /codec/login or send "Authorization: Bearer <api key>"');
       }
       // Re-read the key each time: a revoked key or a removed role ends its sessions at once.
-      const { rows } = await deps.db.query<{ tenant_id: string; roles: Role[] }>('SELECT tenant_id, roles FROM api_keys WHERE id = $1 AND revoked_at IS NULL', [session.keyId]);
-      if (!rows[0]) {
+      const principal = await auth.principalForKey(session.keyId);
+      if (!principal) {
         sessions.delete(sid);
         throw new ApiError(401, 'unauthorized', 'the API key of this session was revoked; sign in again');
       }
-      return { keyId: session.keyId, tenantId: rows[0].tenant_id, roles: rows[0].roles };
+      return principal;
     }
 
-    async function authorize(req: FastifyRequest): Promise<void> {
-      requireRole(await principalFor(req), 'payloads:decode');
+    async function authorize(req: FastifyRequest): Promise<DecodeScope> {
+      const principal = await principalFor(req);
+      const operator = hasRole(principal, 'operator');
+      if (!operator) requireRole(principal, 'payloads:decode');
       const namespace = req.headers['x-namespace'];
       if (namespace !== undefined && namespace !== deps.config.temporal.namespace) {
         throw new ApiError(403, 'forbidden', `this codec serves namespace "${deps.config.temporal.namespace}" only`);
       }
       if (namespace === undefined) throw new ApiError(400, 'invalid_request', 'X-Namespace header required');
+      return operator ? 'all' : { tenantId: principal.tenantId };
     }
 
     for (const op of ['encode', 'decode'] as const) {
@@ -99,15 +104,15 @@ export const codecRoutes =
       });
       app.post(url, { schema: { hide: true } }, async (req, reply) => {
         cors(req, reply);
-        await authorize(req);
+        const scope = await authorize(req);
         const parsed = payloadsBody.safeParse(req.body);
         // Never echo the body (it is the payloads): name the field only.
         if (!parsed.success) throw new ApiError(400, 'invalid_request', `body: expected { payloads: [{ metadata, data }] } (${parsed.error.issues[0]!.path.join('.')})`);
         let payloads = parsed.data.payloads.map(fromJson);
         try {
-          if (op === 'encode') for (const codec of codecs) payloads = await codec.encode(payloads);
-          else for (const codec of [...codecs].reverse()) payloads = await codec.decode(payloads);
+          payloads = op === 'encode' ? payloads.map((p) => codec.encrypt(p, scope === 'all' ? undefined : scope.tenantId)) : codec.decodeFor(payloads, scope);
         } catch (err) {
+          if (err instanceof PayloadCodecError && /another tenant|no tenant/.test(err.message)) throw new ApiError(403, 'forbidden', err.message);
           if (err instanceof PayloadCodecError) throw new ApiError(400, 'undecodable_payload', err.message);
           throw err;
         }
@@ -124,7 +129,8 @@ export const codecRoutes =
       try {
         if (typeof apiKey !== 'string' || !apiKey) throw new ApiError(400, 'invalid_request', 'apiKey: required');
         principal = await auth.authenticate(`Bearer ${apiKey}`);
-        requireRole(principal, 'payloads:decode');
+        if (principal.keyId.startsWith('oidc:')) throw new ApiError(400, 'invalid_request', 'apiKey: sign in here with an API key');
+        if (!hasRole(principal, 'operator')) requireRole(principal, 'payloads:decode');
       } catch (err) {
         if (!html || !(err instanceof ApiError)) throw err;
         return reply.code(err.statusCode).type('text/html; charset=utf-8').send(loginPage(err.message));

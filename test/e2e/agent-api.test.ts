@@ -4,10 +4,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, upsertApiKey } from '../../api/auth.js';
+import { createApiKey, createUser, upsertApiKey } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import { quoteIdent, seedDemoDomain, tenantSchema } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
+import { approvalDecisionSignal } from '../../workflows/messages.js';
 import { startTestWorker, testConfig, testLog, testServices, uniqueId, type TestWorker } from '../support/harness.js';
 
 describe('agent tasks over HTTP', () => {
@@ -27,8 +28,11 @@ describe('agent tasks over HTTP', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     keys.admin = `gh_test_${uniqueId('admin')}_0123456789abcdef`;
-    await upsertApiKey(services.db, { id: uniqueId('k'), key: keys.admin, tenantId: tenant, roles: ['admin'], name: 'admin' });
-    keys.approver = (await createApiKey(services.db, { tenantId: tenant, roles: ['approvals:write', 'tasks:read'] })).key;
+    // Approvals are decided by people: the admin and the approver keys are bound to one each.
+    const ada = await createUser(services.db, { tenantId: tenant, name: 'Ada (admin)', roles: ['admin'] });
+    const bo = await createUser(services.db, { tenantId: tenant, name: 'Bo (approver)', roles: ['approvals:write', 'tasks:read'] });
+    await upsertApiKey(services.db, { id: uniqueId('k'), key: keys.admin, tenantId: tenant, roles: ['admin'], name: 'admin', userId: ada.id });
+    keys.approver = (await createApiKey(services.db, { tenantId: tenant, roles: ['approvals:write', 'tasks:read'], userId: bo.id })).key;
     keys.reader = (await createApiKey(services.db, { tenantId: tenant, roles: ['tasks:read', 'approvals:read'] })).key;
     keys.other = (await createApiKey(services.db, { tenantId: uniqueId('globex'), roles: ['admin'] })).key;
   });
@@ -140,7 +144,10 @@ describe('agent tasks over HTTP', () => {
     expect(listing).toContain('from:       tool_output query_sql');
     expect(await cli('approve', taskId, 'apr_1')).toMatch(/^apr_1: executed \{"refundId":\d+/);
     await expect(cli('reject', taskId, 'apr_2')).rejects.toThrow(/needs --reason/);
-    expect(await cli('reject', taskId, 'apr_2', '--reason', 'we will call her instead')).toContain('apr_2: rejected');
+    // The Temporal UI's way: the CLI prints a signed decision to paste as the approvalDecision Signal's input.
+    const input = JSON.parse(await cli('approval-token', taskId, 'apr_2', '--decision', 'reject', '--reason', 'we will call her instead'));
+    expect(input).toMatchObject({ approvalId: 'apr_2', decision: 'reject', reason: 'we will call her instead', token: expect.stringMatching(/^ey/) });
+    await worker.client.workflow.getHandle(taskId).signal(approvalDecisionSignal, input);
     await call('GET', `/v1/tasks/${taskId}/result?wait=20`, keys.reader);
     const status = await cli('status', taskId);
     expect(status).toContain(`${taskId}  agent  completed`);

@@ -1,6 +1,7 @@
 // The codec endpoint the Temporal UI decodes history with: real Fastify on a port, a real
 // workflow's history from the dev server, API keys in PGlite, and the browser's side of it
 // (CORS preflight, the cookie login).
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,8 @@ describe('codec endpoint', () => {
   let base: string;
   const logs: string[] = [];
   const tenant = uniqueId('ops');
-  const keys = { admin: '', decoder: '', reader: '' };
+  const otherTenant = uniqueId('rival');
+  const keys = { admin: '', decoder: '', reader: '', otherAdmin: '', operator: '' };
 
   beforeAll(async () => {
     const config = testConfig();
@@ -34,6 +36,8 @@ describe('codec endpoint', () => {
     await upsertApiKey(services.db, { id: uniqueId('k'), key: keys.admin, tenantId: tenant, roles: ['admin'], name: 'ops admin' });
     keys.decoder = (await createApiKey(services.db, { tenantId: tenant, roles: ['payloads:decode'] })).key;
     keys.reader = (await createApiKey(services.db, { tenantId: tenant, roles: ['tasks:read'] })).key;
+    keys.otherAdmin = (await createApiKey(services.db, { tenantId: otherTenant, roles: ['admin'] })).key;
+    keys.operator = (await createApiKey(services.db, { tenantId: uniqueId('platform'), roles: ['operator'] })).key;
   });
   afterAll(async () => {
     await app?.close();
@@ -49,13 +53,16 @@ describe('codec endpoint', () => {
     return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
   }
 
-  /** A real history payload: the input of a task that mentions a unique email. */
-  async function historyPayload() {
+  /** A real history payload: the input of a task (registered as the API does) that mentions a unique email. */
+  async function historyPayload(owner = tenant) {
     const email = `grace.${uniqueId('x')}@example.com`;
+    const taskId = `task_${randomBytes(16).toString('hex')}`;
+    await services.db.query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", [owner]);
+    await services.db.query("INSERT INTO tasks (id, tenant_id, type, request_hash) VALUES ($1, $2, 'answer', 'x')", [taskId, owner]);
     const handle = await worker.client.workflow.start<typeof answerQuestion>('answerQuestion', {
       taskQueue: worker.taskQueue,
-      workflowId: uniqueId('codec'),
-      args: [{ tenantId: tenant, collection: 'kb', question: `Write to ${email}`, conversation: [], options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 } }],
+      workflowId: taskId,
+      args: [{ tenantId: owner, collection: 'kb', question: `Write to ${email}`, conversation: [], options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 } }],
     });
     await handle.result();
     const { history } = await worker.client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: handle.workflowId } });
@@ -105,6 +112,42 @@ describe('codec endpoint', () => {
     const logged = logs.join('');
     expect(logged).toContain('/codec/decode');
     for (const secret of [email, json.data, plain.data, keys.decoder, keys.admin]) expect(logged).not.toContain(secret);
+  });
+
+  it("decodes a tenant's payloads for that tenant only, every tenant's for an operator", async () => {
+    const ours = await historyPayload(tenant);
+    const theirs = await historyPayload(otherTenant);
+    // The payload names its tenant; the label is authenticated with the ciphertext.
+    expect(Buffer.from(ours.json.metadata['encryption-tenant']!, 'base64').toString()).toBe(tenant);
+    const question = (res: { json: { payloads: Array<{ data: string }> } }) => JSON.parse(Buffer.from(res.json.payloads[0]!.data, 'base64').toString()).question;
+
+    // Tenant B's admin cannot read tenant A's workflow input (the reproduction), nor A's decoder B's.
+    const crossed = await post('/codec/decode', { key: keys.otherAdmin, body: { payloads: [ours.json] } });
+    expect(crossed).toMatchObject({ status: 403, json: { error: { code: 'forbidden', message: 'the payload belongs to another tenant' } } });
+    expect(JSON.stringify(crossed.json)).not.toContain(ours.email);
+    expect(await post('/codec/decode', { key: keys.decoder, body: { payloads: [theirs.json] } })).toMatchObject({ status: 403 });
+    // A batch with one foreign payload decodes nothing.
+    expect(await post('/codec/decode', { key: keys.decoder, body: { payloads: [ours.json, theirs.json] } })).toMatchObject({ status: 403 });
+    expect(question(await post('/codec/decode', { key: keys.otherAdmin, body: { payloads: [theirs.json] } }))).toBe(`Write to ${theirs.email}`);
+
+    // Relabelling a payload as the caller's tenant fails authentication.
+    const relabelled = { ...ours.json, metadata: { ...ours.json.metadata, 'encryption-tenant': Buffer.from(otherTenant).toString('base64') } };
+    expect(await post('/codec/decode', { key: keys.otherAdmin, body: { payloads: [relabelled] } })).toMatchObject({ status: 400, json: { error: { code: 'undecodable_payload' } } });
+
+    // The deployment's operator decodes both; a tenant admin cannot mint an operator key.
+    const both = await post('/codec/decode', { key: keys.operator, body: { payloads: [ours.json, theirs.json] } });
+    expect(both.status).toBe(200);
+    expect(both.json.payloads.map((p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString()).question)).toEqual([`Write to ${ours.email}`, `Write to ${theirs.email}`]);
+    const minted = await fetch(`${base}/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['operator'] }) });
+    expect(minted.status).toBe(403);
+
+    // What a tenant encodes is labelled with its tenant; what an operator encodes, with none (operators only).
+    const mine = await post('/codec/encode', { key: keys.otherAdmin, body: { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"hi"').toString('base64') }] } });
+    expect(Buffer.from(mine.json.payloads[0].metadata['encryption-tenant'], 'base64').toString()).toBe(otherTenant);
+    const ops = await post('/codec/encode', { key: keys.operator, body: { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"hi"').toString('base64') }] } });
+    expect(ops.json.payloads[0].metadata['encryption-tenant']).toBeUndefined();
+    expect(await post('/codec/decode', { key: keys.admin, body: ops.json })).toMatchObject({ status: 403 });
+    expect(await post('/codec/decode', { key: keys.operator, body: ops.json })).toMatchObject({ status: 200 });
   });
 
   it('answers CORS preflights for the Temporal UI origin only', async () => {

@@ -22,5 +22,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, ...env });
 }
 
-/** The data converter of every test client and worker (encrypting, as in production). */
+/** The data converter of test clients and workers (encrypting, as in production; payloads of no tenant). */
 export const TEST_DATA_CONVERTER = gatehouseDataConverter(testConfig().temporal.payloadKeys!);
+
+/** For reading recorded histories only: they may hold plaintext payloads from before the codec. */
+export const REPLAY_DATA_CONVERTER = gatehouseDataConverter(testConfig().temporal.payloadKeys!, { acceptPlaintext: true });

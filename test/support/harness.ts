@@ -8,6 +8,8 @@ import { ModelGateway } from '../../activities/gateway/gateway.js';
 import type { Embedder } from '../../activities/retrieval/embeddings.js';
 import type { ToolDefinition } from '../../activities/tools/types.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
+import { gatehouseDataConverter } from '../../infra/payload-codec.js';
+import { WorkflowTenants } from '../../infra/workflow-tenants.js';
 import type { Services } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 
@@ -43,18 +45,20 @@ export async function startTestWorker(services: Services, config = testConfig(),
   const address = inject('temporalAddress');
   const taskQueue = uniqueId('tq');
   installRuntime(testLog);
+  // As in production: payloads labelled with the tenant of the task they belong to.
+  const dataConverter = gatehouseDataConverter(config.temporal.payloadKeys!, { tenants: new WorkflowTenants(services.db) });
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker({
     connection,
     namespace: 'default',
     taskQueue,
     deps: { ...services, config, log, tools },
-    dataConverter: TEST_DATA_CONVERTER,
+    dataConverter,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter: TEST_DATA_CONVERTER });
+  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter });
   return {
     client,
     taskQueue,

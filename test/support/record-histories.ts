@@ -1,5 +1,6 @@
 // Records one history per workflow path into test/histories/, for the replay test.
 // Run after a deliberate (versioned) workflow change:  npx tsx test/support/record-histories.ts
+// (RECORD_ONLY=name[,name] writes only those files: a new path recorded beside the old ones.)
 // It starts its own Temporal dev server, PGlite and scripted model, like the test setup.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { stageDocuments } from '../../api/staging.js';
+import { signApprovalToken } from '../../infra/approval-tokens.js';
 import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
 import { migrate } from '../../infra/db/migrate.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
@@ -69,8 +71,10 @@ const client = new Client({ connection: await Connection.connect({ address: temp
 
 // The CLI writes the same JSON the Temporal UI downloads, which is what replay accepts.
 const cli = (await findTemporalCli())!;
+const only = process.env.RECORD_ONLY?.split(',');
 async function record(name: string, handle: WorkflowHandle) {
   await handle.result().catch(() => undefined);
+  if (only && !only.includes(name)) return;
   const { stdout } = await promisify(execFile)(cli, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', temporal.address, '--output', 'json'], {
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -166,6 +170,18 @@ try {
   const [refund] = await waitForPending(rejected, 1);
   await rejected.signal(approvalDecisionSignal, { approvalId: refund!.approvalId, decision: 'reject', argumentsHash: refund!.argumentsHash, reason: 'duplicate' });
   await record('runAgent-rejected-by-signal', rejected);
+
+  // Signals need an approval token: a plaintext one and one without a token are refused, a signed one decides.
+  const signalled = await agent('runAgent-signal-token', "Refund John Doe's last order", { approvalTimeoutSeconds: 600 });
+  const [pendingRefund] = await waitForPending(signalled, 1);
+  const bare = { approvalId: pendingRefund!.approvalId, decision: 'reject' as const, argumentsHash: pendingRefund!.argumentsHash, reason: 'duplicate' };
+  const plainClient = new Client({ connection: client.connection });
+  await plainClient.workflow.getHandle(signalled.workflowId).signal('approvalDecision', bare);
+  await signalled.signal(approvalDecisionSignal, { ...bare, token: 'not-a-token' });
+  const { token } = await signApprovalToken(config.temporal.payloadKeys!, { ...bare, taskId: signalled.workflowId, tenantId: tenant, userId: 'usr_recorder', keyId: 'recorder', roles: ['admin'] }, 10);
+  await waitForStatus(signalled, (st) => st.steps.filter((x) => x.name === 'approval_signal').length === 2);
+  await signalled.signal(approvalDecisionSignal, { ...bare, token });
+  await record('runAgent-signal-token', signalled);
 
   const edited = await agent('runAgent-edited', "Refund Emily Doe's last order");
   const [original] = await waitForPending(edited, 1);

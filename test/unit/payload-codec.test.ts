@@ -6,7 +6,8 @@ import path from 'node:path';
 import { DefaultFailureConverter, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.js';
-import { ENCRYPTED_ENCODING, EncryptionCodec, FAILURE_CONVERTER_PATH, gatehouseDataConverter, KEY_ID_METADATA, PayloadCodecError, type KeyRing } from '../../infra/payload-codec.js';
+import { ENCRYPTED_ENCODING, EncryptionCodec, FAILURE_CONVERTER_PATH, gatehouseDataConverter, KEY_ID_METADATA, PayloadCodecError, REFUSED_PAYLOAD_FIELD, TENANT_METADATA, type KeyRing } from '../../infra/payload-codec.js';
+import { WorkflowTenants } from '../../infra/workflow-tenants.js';
 import { keyFilePath, loadKeyRing } from '../../infra/payload-keys.js';
 
 const k1 = randomBytes(32);
@@ -57,10 +58,36 @@ describe('EncryptionCodec', () => {
     await expect(codec.decode([foreign!])).rejects.toThrow(/unknown key id "k9" \(key ring: k1, k2\)/);
   });
 
-  it('passes through payloads written before the codec', async () => {
+  it('refuses inbound plaintext as a value no handler accepts, instead of failing the workflow task', async () => {
     const codec = new EncryptionCodec(ring('k1', { k1 }));
-    const old = [plain({ a: 1 }), plain(null), { metadata: {}, data: new Uint8Array([1]) }];
-    expect(await codec.decode(old)).toEqual(old);
+    const forged = [plain({ approvalId: 'apr_2', decision: 'approve' }), { metadata: {}, data: new Uint8Array([1]) }];
+    const decoded = (await codec.decode(forged)).map((p) => defaultPayloadConverter.fromPayload<Record<string, string>>(p));
+    for (const value of decoded) expect(value).toEqual({ [REFUSED_PAYLOAD_FIELD]: expect.stringMatching(/^unencrypted payload/) });
+    // Only a replay of histories recorded before the codec reads plaintext as it is.
+    const replaying = new EncryptionCodec(ring('k1', { k1 }), { acceptPlaintext: true });
+    expect(await replaying.decode(forged)).toEqual(forged);
+  });
+
+  it("labels payloads with their workflow's tenant, authenticated with the ciphertext", async () => {
+    const tenants = new WorkflowTenants();
+    tenants.remember('task_abc', 'acme');
+    const codec = new EncryptionCodec(ring('k1', { k1 }), { tenants });
+    // A plan's sub-task and an operator's undo belong to their task's tenant.
+    const contexts = ['task_abc', 'task_abc.sub_1', 'compensate.task_abc.apr_1'].map((workflowId) => ({ type: 'workflow' as const, namespace: 'default', workflowId }));
+    for (const context of contexts) {
+      const [p] = await codec.encode([plain('secret')], context);
+      expect(text(p!, TENANT_METADATA)).toBe('acme');
+      expect(codec.decodeFor([p!], { tenantId: 'acme' }).map((d) => defaultPayloadConverter.fromPayload(d))).toEqual(['secret']);
+      expect(() => codec.decodeFor([p!], { tenantId: 'globex' })).toThrow('the payload belongs to another tenant');
+      expect(codec.decodeFor([p!], 'all')).toHaveLength(1);
+      const relabelled = { ...p, metadata: { ...p!.metadata, [TENANT_METADATA]: new TextEncoder().encode('globex') } };
+      expect(() => codec.decodeFor([relabelled], { tenantId: 'globex' })).toThrow(/failed authentication/);
+    }
+    // A workflow Gatehouse did not start (no task row): no tenant, for operators only.
+    const [orphan] = await codec.encode([plain('x')], { type: 'workflow', namespace: 'default', workflowId: 'adhoc-1' });
+    expect(orphan!.metadata![TENANT_METADATA]).toBeUndefined();
+    expect(() => codec.decodeFor([orphan!], { tenantId: 'acme' })).toThrow(/no tenant/);
+    expect(await codec.decode([orphan!])).toHaveLength(1);
   });
 
   it('gives clients and workers the codec and an encoding failure converter', () => {

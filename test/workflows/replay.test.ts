@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { TEST_DATA_CONVERTER } from '../support/harness-config.js';
+import { REPLAY_DATA_CONVERTER } from '../support/harness-config.js';
 
 const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
 const WORKFLOW_TYPES = ['answerQuestion', 'ingestDocuments', 'runAgent', 'compensateExecutedAction'];
@@ -23,9 +23,9 @@ describe('replaying recorded histories', () => {
       // The worker parses the JSON (as the Temporal UI and CLI export it) itself.
       files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(HISTORIES, f), 'utf8')) as unknown })),
     );
-    // The codec decodes what newer recordings encrypted and passes older, plain ones through.
+    // The replay converter decodes what newer recordings encrypted and passes older, plain ones through.
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: TEST_DATA_CONVERTER }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: REPLAY_DATA_CONVERTER }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
