@@ -166,10 +166,8 @@ try {
     }),
   );
 
-  const rejected = await agent('runAgent-rejected-by-signal', "Refund John Doe's last order", { approvalTimeoutSeconds: 600 });
-  const [refund] = await waitForPending(rejected, 1);
-  await rejected.signal(approvalDecisionSignal, { approvalId: refund!.approvalId, decision: 'reject', argumentsHash: refund!.argumentsHash, reason: 'duplicate' });
-  await record('runAgent-rejected-by-signal', rejected);
+  // runAgent-rejected-by-signal.json was recorded before Signals needed a token (a decision
+  // with no proof, which this code refuses): kept as it is, it replays the pre-token path.
 
   // Signals need an approval token: a plaintext one and one without a token are refused, a signed one decides.
   const signalled = await agent('runAgent-signal-token', "Refund John Doe's last order", { approvalTimeoutSeconds: 600 });
