@@ -29,6 +29,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   agents: () => import('./agent-loop.js'),
   approvals: () => import('./agent-approvals.js'),
   guardrails: () => import('./guardrails.js'),
+  'sql-guard-corpus': () => import('./sql-guard-corpus.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

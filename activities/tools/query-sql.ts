@@ -3,8 +3,10 @@
 //      narrowed to the relevant ones when there are too many for the prompt;
 //   2. one SELECT written by the model (or, offline, by the rule-based writer in
 //      gateway/local-sql.ts), as JSON {"sql": …};
-//   3. the guard (sql-guard.ts): PostgreSQL's own parser must read it as one read-only SELECT
-//      over those tables with harmless functions only;
+//   3. the guard (sql-guard.ts, sql-bounds.ts): PostgreSQL's own parser must read it as one
+//      read-only SELECT over those tables (CTE names resolved by scope) with harmless functions
+//      and types only, and nothing whose running time the planner cannot see (recursion,
+//      computed series, moving window frames, backtracking regexes, values grown without bound);
 //   4. the executor below: a READ ONLY transaction, the tenant's reader role, the tenant's
 //      schema as the only search path, a statement timeout, a planner-cost ceiling and a row
 //      limit, always rolled back;
@@ -34,7 +36,7 @@ export interface ReadOnlyQuery {
   maxRows?: number;
   /** statement_timeout in ms. Default 5000. Not enforced by PGlite (see maxCost). */
   timeoutMs?: number;
-  /** Refuse plans the planner estimates costlier than this. Default 1e6; Infinity turns it off. */
+  /** Refuse plans the planner estimates costlier than this. Default 1e6 (5e4 on PGlite); Infinity turns it off. */
   maxCost?: number;
 }
 
@@ -69,12 +71,32 @@ export class SqlQueryError extends Error {
 export const DEFAULT_MAX_ROWS = 100;
 export const DEFAULT_TIMEOUT_MS = 5_000;
 /**
- * Planner cost units (≈ one sequential page read each). A million is a few seconds of work;
- * the demo questions cost under a hundred. It is the only bound PGlite has: WASM Postgres has
- * no timer signals, so statement_timeout never fires there and a running query cannot be
- * cancelled (infra/db/pglite-server.ts), which makes a refusal before it runs the only stop.
+ * Planner cost units (≈ one sequential page read each). A million is a few seconds of work on
+ * native Postgres, where the statement timeout stops what the estimate missed; the demo
+ * questions cost under a hundred. PGlite gets PGLITE_MAX_COST: WASM Postgres has no timer
+ * signals, so statement_timeout never fires there and a running query cannot be cancelled
+ * (infra/db/pglite-server.ts), which makes a refusal before it runs the only stop.
  */
 export const DEFAULT_MAX_COST = 1_000_000;
+/**
+ * PGlite's ceiling. Measured there, 80 000 cost units of a cross join took half a second, so a
+ * million would be seven seconds of a frozen service; 50 000 keeps any accepted plan well
+ * under a second or two even on a busy machine. Native Postgres keeps the higher ceiling: its
+ * statement timeout stops whatever the estimate missed.
+ */
+export const PGLITE_MAX_COST = 50_000;
+
+const pgliteDatabases = new WeakMap<Db, boolean>();
+
+async function isPglite(db: Db, client: DbClient): Promise<boolean> {
+  let known = pgliteDatabases.get(db);
+  if (known === undefined) {
+    const { rows } = await client.query<{ pglite: boolean }>("SELECT strpos(version(), 'PGlite') > 0 AS pglite");
+    known = rows[0]?.pglite === true;
+    pgliteDatabases.set(db, known);
+  }
+  return known;
+}
 const MAX_CELL_CHARS = 1_000;
 
 // Dates, times and intervals keep PostgreSQL's own text: pg would turn a `date` into a local
@@ -139,7 +161,6 @@ async function userQuery(client: DbClient, text: string, timeoutMs: number): Pro
 export async function runReadOnlyQuery(db: Db, query: ReadOnlyQuery): Promise<QueryRows> {
   const maxRows = query.maxRows ?? DEFAULT_MAX_ROWS;
   const timeoutMs = query.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxCost = query.maxCost ?? DEFAULT_MAX_COST;
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${maxRows}`);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`timeoutMs must be a positive integer, got ${timeoutMs}`);
   const role = tenantReaderRole(query.tenantId);
@@ -149,6 +170,7 @@ export async function runReadOnlyQuery(db: Db, query: ReadOnlyQuery): Promise<Qu
   const client = await db.connect();
   let broken: Error | undefined;
   try {
+    const maxCost = query.maxCost ?? ((await isPglite(db, client)) ? PGLITE_MAX_COST : DEFAULT_MAX_COST);
     // pg_temp last: otherwise a temporary table of this session would be searched first.
     await client.query(
       `BEGIN READ ONLY;
