@@ -41,7 +41,8 @@ export default async function setup(project: TestProject) {
   }
   const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);
-  console.log(`[setup] Temporal ${temporal.address}, PGlite ${pglite.url}, ${native.version} ${native.url} ready in ${Date.now() - t0} ms`);
+  // The PGlite URL carries its password: the log shows only where it listens.
+  console.log(`[setup] Temporal ${temporal.address}, PGlite ${new URL(pglite.url).host}, ${native.version} ${native.url} ready in ${Date.now() - t0} ms`);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('pgliteUrl', pglite.url);
