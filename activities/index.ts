@@ -11,7 +11,7 @@ import type { Embedder } from './retrieval/embeddings.js';
 import { indexBatch, type BatchOutcome, type BatchRange } from './retrieval/ingest.js';
 import { retrieveHybrid } from './retrieval/search.js';
 import type { PendingApproval } from '../workflows/messages.js';
-import { compensateAction, executeAction, proposeAction, type ExecuteInput, type ExecuteOutput, type ProposeInput, type ProposeOutput } from './agent/actions.js';
+import { compensateAction, executeAction, proposeAction, type ExecuteInput, type ExecuteOutput, type Proposal, type ProposeInput, type ProposeOutput } from './agent/actions.js';
 import { indexApproval } from './agent/approval-index.js';
 import { verifyApprovalSignal, type VerifySignalInput, type VerifySignalOutput } from './agent/approval-signal.js';
 import { decideNextStep, type DecideInput, type DecideOutput } from './agent/decide.js';
@@ -246,16 +246,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** A write action's dry run, arguments hash, approval policy and provenance (on the real values). */
-    async proposeAction(input: ProposeInput & Guarded): Promise<ProposeOutput & { maskedArguments?: Record<string, unknown> }> {
+    async proposeAction(input: ProposeInput & Guarded): Promise<Exclude<ProposeOutput, Proposal> | (Omit<Proposal, 'arguments'> & { maskedArguments: Record<string, unknown> })> {
       const vaultTaskId = input.vaultTaskId ?? input.taskId;
       const [args, evidence] = await Promise.all([vault.unmask(vaultTaskId, input.arguments), vault.unmask(vaultTaskId, input.evidence)]);
-      const out = await proposeAction(toolServices, registry, { ...input, arguments: args, evidence });
-      if (!out.ok) return out;
-      // What goes back to the workflow (a preview, provenance, a recorded result) is masked like
-      // any tool output; the API shows approvers the real values.
+      const proposed = await proposeAction(toolServices, registry, { ...input, arguments: args, evidence });
+      if (!proposed.ok) return proposed;
+      // What goes back to the workflow (the parsed arguments, a preview, provenance, a recorded
+      // result) is masked like any tool output; the API shows approvers the real values.
       // (An approver's edit arrives with real values: the workflow keeps them masked too.)
       // One vault transaction for all of it.
-      const masked = await maskForModel(input, { preview: out.preview, provenance: out.provenance, maskedArguments: input.arguments, result: out.alreadyExecuted?.result });
+      const { arguments: parsed, ...out } = proposed;
+      const masked = await maskForModel(input, { preview: out.preview, provenance: out.provenance, maskedArguments: parsed, result: out.alreadyExecuted?.result });
       const alreadyExecuted = out.alreadyExecuted && { ...out.alreadyExecuted, result: masked.result };
       return { ...out, preview: masked.preview, provenance: masked.provenance, alreadyExecuted, maskedArguments: masked.maskedArguments };
     },

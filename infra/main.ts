@@ -1,32 +1,25 @@
 // `npm start`: the whole service in one process — the embedded stack (or external services),
 // migrations, the worker and the API — stopped cleanly by SIGINT/SIGTERM.
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createUser, upsertApiKey } from '../api/auth.js';
 import { buildApi } from '../api/server.js';
 import { createWorker, installRuntime } from '../workers/worker.js';
+import { devApiKeyFile, writeBanner } from './banner.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoDomain } from './demo/domain.js';
 import { seedDemoCorpus } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { gatehouseDataConverter } from './payload-codec.js';
+import { readOrCreateSecret } from './secret-file.js';
 import { WorkflowTenants } from './workflow-tenants.js';
 import { createServices } from './services.js';
 import { startStack } from './stack.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal.js';
 
-/** The dev admin key: GATEHOUSE_API_KEY, or one generated on first start and kept in the data dir. */
+/** The dev admin key: GATEHOUSE_API_KEY, or one generated on first start and kept in the data dir (0600). */
 async function devApiKey(config: Config): Promise<string> {
   if (config.api.devApiKey) return config.api.devApiKey;
-  const file = path.join(config.dataDir, 'dev-api-key');
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    const key = `gh_dev_${randomBytes(24).toString('base64url')}`;
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
-    return key;
-  }
+  return readOrCreateSecret(devApiKeyFile(config), () => `gh_dev_${randomBytes(24).toString('base64url')}`);
 }
 
 async function main(): Promise<void> {
@@ -114,23 +107,20 @@ async function main(): Promise<void> {
       await seedDemoDomain(services.db, 'default');
     }
 
-    const lines = [
-      '',
-      'Gatehouse is running.',
-      `  API          ${apiUrl}   (docs: ${apiUrl}/docs, OpenAPI: ${apiUrl}/openapi.json)`,
-      `  Temporal UI  ${stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`}`,
-      `  Database     ${stack.embedded.postgres ? 'embedded PGlite + pgvector' : 'external Postgres'}; embeddings: ${services.embedder.description}`,
-      `  Models       ${config.models.chain.join(' → ')}${config.models.chain[0] === 'local' ? ' (offline extractive model; set OPENAI_BASE_URL for a language model)' : ''}`,
-      // Only a key we generated is shown: an operator's own key stays out of terminals and logs.
-      key && !config.api.devApiKey ? `  API key      ${key}   (kept in ${path.join(config.dataDir, 'dev-api-key')})` : key ? '  API key      the one in GATEHOUSE_API_KEY' : '  API key      none registered: set GATEHOUSE_API_KEY',
-      '',
-      key && !config.api.devApiKey
-        ? `  Try: curl -s -H "Authorization: Bearer ${key}" ${apiUrl}/v1/tasks -H 'content-type: application/json' -d '{"type":"answer","input":"Can I get next-day delivery to Hawaii?"}'`
-        : '',
-      '',
-    ];
-    // The banner is for the person at the terminal, so it goes to stdout, not the log.
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // The banner is for the person at the terminal, so it goes to stdout, not the log. Only a
+    // key we generated is ever shown, and only on a terminal: an operator's own key stays out
+    // of terminals and logs, and `npm start > log` gets the key file's path instead.
+    writeBanner(
+      process.stdout,
+      {
+        apiUrl,
+        temporalUi: stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`,
+        database: `${stack.embedded.postgres ? 'embedded PGlite + pgvector' : 'external Postgres'}; embeddings: ${services.embedder.description}`,
+        models: `${config.models.chain.join(' → ')}${config.models.chain[0] === 'local' ? ' (offline extractive model; set OPENAI_BASE_URL for a language model)' : ''}`,
+        key: key ? { value: key, generated: !config.api.devApiKey } : undefined,
+      },
+      config,
+    );
   } catch (err) {
     if (err instanceof ConfigError) console.error(`gatehouse: configuration error: ${err.message}`);
     else log.fatal({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'start-up failed');

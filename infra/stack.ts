@@ -32,7 +32,7 @@ export async function startStack(config: Config, log: Logger): Promise<Stack> {
     if (!databaseUrl) {
       const dir = path.join(config.dataDir, 'pglite');
       log.info({ dir }, 'starting embedded Postgres (PGlite + pgvector)');
-      const pg = await startEmbeddedPostgres({ dataDir: dir, port: config.database.pglitePort });
+      const pg = await startEmbeddedPostgres({ dataDir: dir, passwordFile: path.join(config.dataDir, 'pglite-password'), port: config.database.pglitePort });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     }

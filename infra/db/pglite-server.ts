@@ -9,14 +9,41 @@
 //    electric-sql/pglite#1046 — which silently mixed up concurrent queries here.)
 // 2. While a transaction is open, only the connection that opened it runs; the others wait.
 //    A connection that goes away inside its transaction has it rolled back.
+//
+// PGlite itself trusts whoever talks to it, and any local process can find a TCP port, so the
+// server asks every connection for its password (SCRAM-SHA-256, as Postgres does) before
+// PGlite sees the connection's startup message.
 import net from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { SCRAM_MECHANISM, ScramExchange, scramVerifier, type ScramVerifier } from './scram.js';
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 /** Extended-protocol messages that belong to the batch a Sync ends. */
 const BATCHED = new Set(['P', 'B', 'D', 'E', 'C', 'H']);
+const AUTH_SASL = 10;
+const AUTH_SASL_CONTINUE = 11;
+const AUTH_SASL_FINAL = 12;
+
+function authenticationMessage(code: number, data = ''): Buffer {
+  const body = Buffer.from(data);
+  const out = Buffer.alloc(9 + body.length);
+  out.write('R', 0);
+  out.writeInt32BE(8 + body.length, 1);
+  out.writeInt32BE(code, 5);
+  body.copy(out, 9);
+  return out;
+}
+
+function fatalError(sqlState: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${sqlState}\0M${message}\0\0`);
+  const out = Buffer.alloc(5 + fields.length);
+  out.write('E', 0);
+  out.writeInt32BE(4 + fields.length, 1);
+  fields.copy(out, 5);
+  return out;
+}
 
 interface Unit {
   conn: Connection;
@@ -28,6 +55,10 @@ class Connection {
   started = false;
   pending: Buffer[] = [];
   closed = false;
+  /** The startup message, held back from PGlite until the password checks out. */
+  startup: Buffer | undefined;
+  scram: ScramExchange | undefined;
+  authenticated = false;
   constructor(readonly socket: net.Socket) {}
 }
 
@@ -39,8 +70,13 @@ export class PgliteServer {
   private stopped = false;
   /** The connection whose transaction is open, if any. */
   private owner: Connection | undefined;
+  private readonly verifier: ScramVerifier;
 
-  constructor(private readonly db: PGlite) {
+  constructor(
+    private readonly db: PGlite,
+    opts: { password: string },
+  ) {
+    this.verifier = scramVerifier(opts.password);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -68,6 +104,7 @@ export class PgliteServer {
   }
 
   private receive(conn: Connection, data: Buffer): void {
+    if (conn.socket.writableEnded) return; // refused, or said goodbye
     conn.buffer = conn.buffer.length ? Buffer.concat([conn.buffer, data]) : data;
     for (;;) {
       if (!conn.started) {
@@ -85,7 +122,8 @@ export class PgliteServer {
           return;
         } else {
           conn.started = true;
-          this.enqueue(conn, Buffer.from(message));
+          conn.startup = Buffer.from(message);
+          conn.socket.write(authenticationMessage(AUTH_SASL, `${SCRAM_MECHANISM}\0\0`));
         }
         continue;
       }
@@ -99,6 +137,14 @@ export class PgliteServer {
         conn.socket.end();
         return;
       }
+      if (!conn.authenticated) {
+        if (!this.authenticate(conn, type, message.subarray(5))) {
+          conn.socket.end(fatalError('28P01', 'password authentication failed'));
+          conn.buffer = Buffer.alloc(0);
+          return;
+        }
+        continue;
+      }
       conn.pending.push(message);
       if (!BATCHED.has(type)) {
         // Sync ends a batch; a simple Query (or anything else) is a unit of its own.
@@ -106,6 +152,33 @@ export class PgliteServer {
         conn.pending = [];
       }
     }
+  }
+
+  /** One step of the SCRAM exchange; false means refuse the connection. */
+  private authenticate(conn: Connection, type: string, body: Buffer): boolean {
+    if (type !== 'p') return false;
+    try {
+      if (!conn.scram) {
+        // SASLInitialResponse: the mechanism's name, then the length of the client's first message.
+        const end = body.indexOf(0);
+        if (end < 0 || body.toString('utf8', 0, end) !== SCRAM_MECHANISM) return false;
+        const length = body.readInt32BE(end + 1);
+        const clientFirst = body.toString('utf8', end + 5, end + 5 + Math.max(length, 0));
+        conn.scram = new ScramExchange(this.verifier);
+        conn.socket.write(authenticationMessage(AUTH_SASL_CONTINUE, conn.scram.first(clientFirst)));
+        return true;
+      }
+      const serverFinal = conn.scram.final(body.toString('utf8'));
+      if (!serverFinal) return false;
+      conn.socket.write(authenticationMessage(AUTH_SASL_FINAL, serverFinal));
+    } catch {
+      return false;
+    }
+    conn.authenticated = true;
+    // PGlite answers the startup message itself (AuthenticationOk, parameters, ReadyForQuery).
+    this.enqueue(conn, conn.startup!);
+    conn.startup = undefined;
+    return true;
   }
 
   private enqueue(conn: Connection, bytes: Buffer): void {

@@ -91,6 +91,12 @@ describe('agent tasks over HTTP', () => {
     const plainView = await call('GET', `/v1/tasks/${taskId}`, plainReader);
     expect(JSON.stringify(plainView.json)).not.toContain('emily.doe@example.com');
     expect(plainView.json.agent.pendingApprovals.find((a: { tool: string }) => a.tool === 'send_email').arguments.to).toBe('[EMAIL_ADDRESS_1]');
+    // A key with pii:read sees the values, as in answers.
+    const piiReader = (await createApiKey(services.db, { tenantId: tenant, roles: ['tasks:read', 'pii:read'] })).key;
+    const piiView = await call('GET', `/v1/tasks/${taskId}`, piiReader);
+    const piiEmail = piiView.json.agent.pendingApprovals.find((a: { tool: string }) => a.tool === 'send_email');
+    expect(piiEmail.arguments.to).toBe('emily.doe@example.com');
+    expect(JSON.stringify(piiView.json.agent.pendingApprovals)).not.toMatch(/\[[A-Z_]+_\d+\]/);
     const path = (a: { approvalId: string }) => `/v1/tasks/${taskId}/approvals/${a.approvalId}`;
 
     // Refusals, each with a clear status.
@@ -104,10 +110,18 @@ describe('agent tasks over HTTP', () => {
     const approved = await call('POST', path(refund), keys.approver, { decision: 'approve', argumentsHash: refund.argumentsHash });
     expect(approved).toMatchObject({ status: 200, json: { status: 'executed', result: { orderId: 1004, amountUsd: '79.00' } } });
     expect(await call('POST', path(refund), keys.approver, { decision: 'approve', argumentsHash: refund.argumentsHash })).toMatchObject({ status: 409, json: { error: { code: 'already_decided' } } });
-    expect(await call('POST', path(email), keys.approver, { decision: 'approve', argumentsHash: email.argumentsHash })).toMatchObject({ status: 200, json: { status: 'executed' } });
+    // What the email action returned names its recipient: restored for an approver with pii:read only.
+    const piiApprover = (await createApiKey(services.db, { tenantId: tenant, roles: ['approvals:write', 'tasks:read', 'pii:read'] })).key;
+    expect(await call('POST', path(email), piiApprover, { decision: 'approve', argumentsHash: email.argumentsHash })).toMatchObject({
+      status: 200,
+      json: { status: 'executed', result: { to: 'emily.doe@example.com' } },
+    });
 
     const done = await call('GET', `/v1/tasks/${taskId}/result?wait=20`, keys.reader);
     expect(done).toMatchObject({ status: 200, json: { status: 'completed', result: { endReason: 'answered' } } });
+    const sent = (r: { json: { result: { actions: Array<{ tool: string; result: { to: string } }> } } }) => r.json.result.actions.find((a) => a.tool === 'send_email')!.result.to;
+    expect(sent(done)).toBe('[EMAIL_ADDRESS_1]');
+    expect(sent(await call('GET', `/v1/tasks/${taskId}/result?wait=20`, piiReader))).toBe('emily.doe@example.com');
     const schema = quoteIdent(tenantSchema(tenant));
     expect((await services.db.query(`SELECT count(*)::int AS n FROM ${schema}.refunds`)).rows[0].n).toBe(1);
     expect((await services.db.query('SELECT to_address FROM outbox WHERE tenant_id = $1', [tenant])).rows).toEqual([{ to_address: 'emily.doe@example.com' }]);
@@ -118,6 +132,9 @@ describe('agent tasks over HTTP', () => {
     const stream = await events;
     const kinds = stream.map((e) => e.event);
     expect(kinds.filter((k) => k === 'approval_requested')).toHaveLength(2);
+    // The stream's approval events are shown as the approvals are (this reader may read approvals).
+    const emailRequested = stream.find((e) => e.event === 'approval_requested' && e.data.tool === 'send_email')!;
+    expect(emailRequested.data.preview).toContain('emily.doe@example.com');
     expect(kinds).toContain('final_answer');
     expect(kinds.at(-1)).toBe('task_finished');
     expect(stream.map((e) => e.id)).toEqual([...stream.map((e) => e.id)].sort((a, b) => a - b));

