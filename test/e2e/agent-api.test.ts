@@ -137,7 +137,7 @@ describe('agent tasks over HTTP', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(listing).toContain(`${taskId} apr_1  issue_refund: Refund $42.50 on order 1008 (Sofia Rossi`);
-    expect(listing).toContain('from:       tool_output query_sql');
+    expect(listing).toContain('from:       orderId ← tool_output query_sql, call ');
     expect(await cli('approve', taskId, 'apr_1')).toMatch(/^apr_1: executed \{"refundId":\d+/);
     await expect(cli('reject', taskId, 'apr_2')).rejects.toThrow(/needs --reason/);
     expect(await cli('reject', taskId, 'apr_2', '--reason', 'we will call her instead')).toContain('apr_2: rejected');
