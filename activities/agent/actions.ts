@@ -114,7 +114,8 @@ async function storedEvidence(db: Db, tenantId: string, taskId: string, evidence
     db.query<{ source: 'document' | 'tool'; source_ref: string | null; excerpt: string; document_id: string | null }>(
       `SELECT q.source, q.source_ref, q.excerpt, c.document_id
          FROM guardrail_quarantine q
-         LEFT JOIN chunks c ON q.source = 'document' AND c.tenant_id = q.tenant_id AND c.id::text = q.source_ref
+         LEFT JOIN chunks c ON q.source = 'document' AND c.tenant_id = q.tenant_id
+                          AND c.id = CASE WHEN q.source_ref ~ '^[0-9]+$' THEN q.source_ref::bigint END
         WHERE q.tenant_id = $1 AND (q.task_id = $2 OR left(q.task_id, length($2) + 1) = $2 || '.')
         ORDER BY q.id DESC LIMIT 50`,
       [tenantId, taskId],
