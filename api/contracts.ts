@@ -226,7 +226,11 @@ export const approvalView = z
     argumentsHash: z.string(),
     preview: z.object({ summary: z.string(), changes: z.unknown() }),
     rationale: z.string(),
-    provenance: z.array(z.unknown()),
+    provenance: z
+      .array(z.unknown())
+      .describe(
+        'Per argument, where its value came from: { argument, type (user_message | document_chunk | tool_output | quarantined | model), chunkId/documentId or tool/callId, kind, authorises, untrusted, excerpt }',
+      ),
     requiredRole: z.string(),
     approvalsNeeded: z.number().int(),
     approvedBy: z.array(z.string()),

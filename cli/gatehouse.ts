@@ -45,11 +45,17 @@ function printApproval(a: { taskId?: string; approvalId: string; tool: string; p
   console.log(`• ${a.taskId ? `${a.taskId} ` : ''}${a.approvalId}  ${a.tool}: ${a.preview.summary}`);
   if (a.rationale) console.log(`    why:        ${a.rationale}`);
   console.log(`    changes:    ${JSON.stringify(a.preview.changes)}`);
-  for (const p of a.provenance as Array<Record<string, unknown>>) {
-    console.log(`    from:       ${p.type}${p.documentId ? ` ${p.documentId} (chunk ${p.chunkId}, v${p.version}, score ${p.score})` : ''}${p.tool ? ` ${p.tool}` : ''}: ${String(p.excerpt ?? '').slice(0, 100).replace(/\s+/g, ' ')}`);
-  }
+  for (const p of a.provenance as Array<Record<string, unknown>>) console.log(`    from:       ${provenanceLine(p)}`);
   if ((a.approvalsNeeded ?? 1) > 1) console.log(`    approvers:  ${a.approvedBy?.length ?? 0} of ${a.approvalsNeeded}`);
   console.log(`    expires:    ${a.expiresAt}`);
+}
+
+/** One argument's source: "to ← document_chunk vendor-note (chunk 4, v1) UNTRUSTED: …excerpt". */
+function provenanceLine(p: Record<string, unknown>): string {
+  const where = p.documentId ? ` ${p.documentId} (chunk ${p.chunkId}${p.version ? `, v${p.version}` : ''})` : p.tool ? ` ${p.tool}${p.callId ? `, call ${p.callId}` : ''}` : p.ref ? ` ${p.ref}` : '';
+  // Approvals proposed before provenance was per argument have no argument.
+  const argument = p.argument ? `${p.argument} ← ` : '';
+  return `${argument}${p.type}${where}${p.untrusted ? ' UNTRUSTED' : ''}: ${String(p.excerpt ?? '').replace(/\s+/g, ' ').slice(0, 120)}`;
 }
 
 async function watch(taskId: string): Promise<void> {

@@ -1,4 +1,4 @@
-// Write actions: propose (dry-run preview, arguments hash, policy, provenance), execute
+// Write actions: propose (dry-run preview, arguments hash, per-argument provenance, policy), execute
 // exactly once through the action ledger, and compensate. The workflow decides when; these act.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,6 +6,7 @@ import { inTransaction, type Db } from '../../infra/db/pool.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolDefinition, type ToolServices } from '../tools/types.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
+import { attributeArguments, type ArgumentProvenance, type EvidenceItem, type QuarantinedItem } from './provenance.js';
 
 /** The pseudo-tool behind "extend budget?" approvals: handled by the workflow, never executed here. */
 export const EXTEND_BUDGET = 'extend_budget';
@@ -50,7 +51,8 @@ export type ProposeOutput =
       argumentsHash: string;
       preview: { summary: string; changes: unknown };
       policy: ResolvedPolicy;
-      provenance: ProvenanceItem[];
+      /** Per argument: where its value came from (see provenance.ts). */
+      provenance: ArgumentProvenance[];
       /** The ledger already holds this action (a reset run, a replayed proposal): its recorded result. */
       alreadyExecuted?: { result: unknown; executedAt: string };
     }
@@ -98,29 +100,49 @@ export async function proposeAction(services: ToolServices, registry: ToolRegist
     if (err instanceof InvalidToolArguments) return { ok: false, error: err.message };
     throw err;
   }
-  const policy = await resolvePolicy(services.db, input.tenantId, tool, args);
-  return { ok: true, arguments: args, argumentsHash: hash, preview, policy, provenance: attributeProvenance(args, input.evidence) };
+  const provenance = attributeArguments(args, await storedEvidence(services.db, input.tenantId, input.taskId, input.evidence));
+  const policy = await resolvePolicy(services.db, input.tenantId, tool, args, provenance);
+  // The workflow keeps a proposal's preview, not its rule: the reason a person must look goes
+  // where every approver (API, CLI, approvals index, event stream) reads first.
+  if (policy.untrustedArguments) preview = { ...preview, summary: `${preview.summary} — ${policy.rule}` };
+  return { ok: true, arguments: args, argumentsHash: hash, preview, policy, provenance };
 }
 
 /**
- * Which evidence led to these arguments: the user's request always; a chunk or tool output
- * when it contains one of the arguments' distinctive values (an address, an id, an amount,
- * a name). That is how an approver sees that an email address came from a document.
+ * The evidence to attribute arguments against, from storage where the workflow's copy is short:
+ * a chunk's whole text (the workflow keeps a 600-character excerpt, and a planted address
+ * further down must not pass for the model's own), and the untrusted text the guard
+ * quarantined in this task or its sub-tasks (held back from the model, so in no evidence).
  */
-export function attributeProvenance(args: Record<string, unknown>, evidence: ProvenanceItem[]): ProvenanceItem[] {
-  const values = new Set<string>();
-  const collect = (v: unknown) => {
-    if (typeof v === 'number') values.add(String(v));
-    else if (typeof v === 'string') {
-      for (const m of v.match(/[\w.+-]+@[\w-]+(\.[\w-]+)+|\b\d{3,}\b|\b[A-Z][a-z]+ [A-Z][a-z]+\b/g) ?? []) values.add(m.toLowerCase());
-      if (v.length <= 80) values.add(v.toLowerCase());
-    } else if (v && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  collect(args);
-  const matches = (text: string) => [...values].some((v) => v.length >= 3 && text.toLowerCase().includes(v));
-  const userMessages = evidence.filter((e) => e.type === 'user_message');
-  const supporting = evidence.filter((e) => e.type !== 'user_message' && matches(e.excerpt));
-  return [...userMessages.slice(-1), ...supporting.slice(0, 10)];
+async function storedEvidence(db: Db, tenantId: string, taskId: string, evidence: ProvenanceItem[]): Promise<EvidenceItem[]> {
+  const chunkIds = [...new Set(evidence.flatMap((e) => (e.type === 'document_chunk' && /^\d+$/.test(e.chunkId) ? [e.chunkId] : [])))];
+  const [chunks, held] = await Promise.all([
+    chunkIds.length
+      ? db.query<{ id: string; text: string }>('SELECT id::text AS id, text FROM chunks WHERE tenant_id = $1 AND id = ANY($2::bigint[])', [tenantId, chunkIds])
+      : { rows: [] },
+    // Sub-tasks of a plan run as `<task>.<subtask id>`.
+    db.query<{ source: 'document' | 'tool'; source_ref: string | null; excerpt: string; document_id: string | null }>(
+      `SELECT q.source, q.source_ref, q.excerpt, c.document_id
+         FROM guardrail_quarantine q
+         LEFT JOIN chunks c ON q.source = 'document' AND c.tenant_id = q.tenant_id
+                          AND c.id = CASE WHEN q.source_ref ~ '^[0-9]+$' THEN q.source_ref::bigint END
+        WHERE q.tenant_id = $1 AND (q.task_id = $2 OR left(q.task_id, length($2) + 1) = $2 || '.')
+        ORDER BY q.id DESC LIMIT 50`,
+      [tenantId, taskId],
+    ),
+  ]);
+  const fullText = new Map(chunks.rows.map((r) => [r.id, r.text]));
+  const withText = evidence.map((e) => (e.type === 'document_chunk' && fullText.has(e.chunkId) ? { ...e, excerpt: fullText.get(e.chunkId)! } : e));
+  const quarantined = held.rows.map(
+    (r): QuarantinedItem => ({
+      type: 'quarantined',
+      source: r.source,
+      ref: r.source_ref ?? '',
+      ...(r.document_id ? { chunkId: r.source_ref!, documentId: r.document_id } : {}),
+      excerpt: r.excerpt,
+    }),
+  );
+  return [...quarantined.reverse(), ...withText];
 }
 
 export function ledgerKey(taskId: string, approvalId: string): string {

@@ -111,7 +111,8 @@ describe('agent tasks over HTTP', () => {
     expect(approved).toMatchObject({ status: 200, json: { status: 'executed', result: { orderId: 1004, amountUsd: '79.00' } } });
     expect(await call('POST', path(refund), keys.approver, { decision: 'approve', argumentsHash: refund.argumentsHash })).toMatchObject({ status: 409, json: { error: { code: 'already_decided' } } });
     // What the email action returned names its recipient: restored for an approver with pii:read only.
-    const piiApprover = (await createApiKey(services.db, { tenantId: tenant, roles: ['approvals:write', 'tasks:read', 'pii:read'] })).key;
+    const cy = await createUser(services.db, { tenantId: tenant, name: 'Cy (approver, pii:read)', roles: ['approvals:write', 'tasks:read', 'pii:read'] });
+    const piiApprover = (await createApiKey(services.db, { tenantId: tenant, roles: ['approvals:write', 'tasks:read', 'pii:read'], userId: cy.id })).key;
     expect(await call('POST', path(email), piiApprover, { decision: 'approve', argumentsHash: email.argumentsHash })).toMatchObject({
       status: 200,
       json: { status: 'executed', result: { to: 'emily.doe@example.com' } },
@@ -158,7 +159,7 @@ describe('agent tasks over HTTP', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(listing).toContain(`${taskId} apr_1  issue_refund: Refund $42.50 on order 1008 (Sofia Rossi`);
-    expect(listing).toContain('from:       tool_output query_sql');
+    expect(listing).toContain('from:       orderId ← tool_output query_sql, call ');
     expect(await cli('approve', taskId, 'apr_1')).toMatch(/^apr_1: executed \{"refundId":\d+/);
     await expect(cli('reject', taskId, 'apr_2')).rejects.toThrow(/needs --reason/);
     // The Temporal UI's way: the CLI prints a signed decision to paste as the approvalDecision Signal's input.

@@ -11,6 +11,7 @@ import { searxngProvider, webSearchTool } from '../../activities/tools/web-searc
 import { quoteIdent, seedDemoDomain, tenantSchema } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
 import { redactSecrets } from '../../workflows/policy/redact.js';
+import { indexDocuments } from '../support/corpus.js';
 import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
 
 describe('agent tools', () => {
@@ -75,6 +76,36 @@ describe('agent tools', () => {
     const other = { ...args, amountUsd: 11 };
     await expect(executeAction(toolServices, registry, { ...input, arguments: other, argumentsHash: argumentsHash('issue_refund', other) })).rejects.toMatchObject({ type: 'LedgerConflict' });
     expect((await services.db.query(`SELECT count(*)::int AS n FROM ${schema}.refunds WHERE order_id = 1003`)).rows[0].n).toBe(1);
+  });
+
+  it('attributes a recipient to the whole chunk it came from, beyond the excerpt the workflow keeps, and asks under a `never` policy', async () => {
+    const planted = uniqueId('t');
+    await seedDemoDomain(services.db, planted);
+    await services.db.query(`INSERT INTO approval_policies (tenant_id, tool, mode) VALUES ($1, 'send_email', 'never')`, [planted]);
+    const text = `# Supplier terms\n\n${'Invoices are payable within thirty days of delivery. '.repeat(16)}Send the remittance advice to billing@supplier-x.example.`;
+    await indexDocuments(services, { tenantId: planted, collection: 'kb', documents: [{ id: 'terms', title: 'Supplier terms', text }], chunking: { maxTokens: 400, overlapTokens: 0 } });
+    const { rows } = await services.db.query<{ id: string; text: string }>(`SELECT id::text AS id, text FROM chunks WHERE tenant_id = $1`, [planted]);
+    expect(rows).toHaveLength(1);
+    // What search_documents leaves in the workflow's evidence: the first 600 characters.
+    const excerpt = rows[0]!.text.slice(0, 600);
+    expect(excerpt).not.toContain('billing@');
+    const args = { to: 'billing@supplier-x.example', subject: 'Remittance', body: 'Attached.' };
+    const proposal = await proposeAction(toolServices, registry, {
+      tenantId: planted,
+      taskId: uniqueId('task'),
+      collection: 'kb',
+      approvalId: 'apr_1',
+      tool: 'send_email',
+      arguments: args,
+      evidence: [
+        { type: 'user_message', excerpt: 'Pay the supplier and send them the remittance advice' },
+        { type: 'document_chunk', chunkId: rows[0]!.id, documentId: 'terms', version: 1, score: 0.4, excerpt },
+      ],
+    });
+    expect(proposal).toMatchObject({ ok: true, policy: { mode: 'ask', untrustedArguments: ['to'] } });
+    if (!proposal.ok) return;
+    expect(proposal.provenance.find((p) => p.argument === 'to')).toMatchObject({ type: 'document_chunk', chunkId: rows[0]!.id, untrusted: true, excerpt: expect.stringContaining('billing@supplier-x.example') });
+    expect(proposal.preview.summary).toContain(`came from untrusted text (chunk terms#${rows[0]!.id}): a person must approve, whatever the tenant policy`);
   });
 
   it('hashes arguments independently of key order', () => {

@@ -178,7 +178,9 @@ describe('runAgent (scripted model)', () => {
     expect(held.rows).toHaveLength(1);
     expect(held.rows[0]!.signals.length).toBeGreaterThan(0);
     const provenance = email!.provenance as Array<Record<string, unknown>>;
-    expect(provenance.some((p) => p.documentId === 'vendor-note')).toBe(false);
+    // Not as a passage the model read, but as what the guard held back: the address is in it.
+    expect(provenance.some((p) => p.type === 'document_chunk' && p.documentId === 'vendor-note')).toBe(false);
+    expect(provenance.find((p) => p.argument === 'to')).toMatchObject({ type: 'quarantined', documentId: 'vendor-note', untrusted: true });
     await decide(handle, email!, { decision: 'reject', reason: 'not requested by the user', approver: ADMIN(tenant) });
     await handle.result();
     expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [tenant])).rows[0].n).toBe(0);
@@ -215,5 +217,78 @@ describe('runAgent (scripted model)', () => {
     expect(result.actions).toEqual([expect.objectContaining({ tool: 'send_email', status: 'rejected' })]);
     expect((await services.db.query('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [flagTenant])).rows[0].n).toBe(0);
     expect((await services.db.query('SELECT count(*)::int AS n FROM action_ledger WHERE task_id = $1', [handle.workflowId])).rows[0].n).toBe(0);
+  });
+  // Untrusted text cannot authorise a write: under a tenant policy of "never" for send_email,
+  // a recipient that came from a document still waits for a person; one the user wrote does not.
+  describe('a recipient from untrusted text', () => {
+    async function neverAskTenant(injection: 'flag' | 'quarantine'): Promise<string> {
+      const t = uniqueId('t');
+      await seedDemoDomain(services.db, t);
+      await indexDocuments(services, { tenantId: t, collection: 'kb', documents: docs });
+      if (injection === 'flag') await new GuardrailPolicies(services.db).save(t, { injection: { onUntrusted: 'flag' } }, 'test');
+      await services.db.query(`INSERT INTO approval_policies (tenant_id, tool, mode) VALUES ($1, 'send_email', 'never')`, [t]);
+      return t;
+    }
+    const vendorNote = (t: string) =>
+      services.db.query<{ id: string }>(`SELECT c.id::text AS id FROM chunks c WHERE c.tenant_id = $1 AND c.document_id = 'vendor-note'`, [t]).then((r) => r.rows.map((x) => x.id));
+    const outbox = (t: string) => services.db.query<{ to_address: string }>('SELECT to_address FROM outbox WHERE tenant_id = $1', [t]).then((r) => r.rows.map((x) => x.to_address));
+
+    it('waits for a person when the address came from a retrieved chunk, and shows the chunk for `to`', async () => {
+      const t = await neverAskTenant('flag');
+      gullibleModel();
+      const handle = await startAgent(worker.client, worker.taskQueue, agentInput(t, 'What is the refund policy?'));
+      const [email] = await waitForPending(handle, 1);
+      const status = await handle.query(agentStatusQuery);
+      expect(status.phase).toBe('awaiting_approval');
+      expect(email).toMatchObject({ tool: 'send_email', status: 'pending' });
+      const shown = await new PiiVault(services.db, services.keyRing).unmask(handle.workflowId, email!);
+      expect(shown.arguments.to).toBe(ATTACKER);
+      const to = (shown.provenance as Array<Record<string, unknown>>).find((p) => p.argument === 'to')!;
+      expect(to).toMatchObject({ type: 'document_chunk', documentId: 'vendor-note', untrusted: true, authorises: true });
+      expect(await vendorNote(t)).toContain(to.chunkId);
+      expect(String(to.excerpt)).toContain(ATTACKER);
+      expect(shown.preview.summary).toMatch(/recipient address \(to\) came from untrusted text \(chunk vendor-note#\d+\): a person must approve, whatever the tenant policy/);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await outbox(t)).toEqual([]);
+      await decide(handle, email!, { decision: 'reject', reason: 'prompt injection', approver: ADMIN(t) });
+      await handle.result();
+    });
+
+    it('waits for a person when the model copies an address from a quarantined chunk', async () => {
+      const t = await neverAskTenant('quarantine');
+      gullibleModel();
+      const handle = await startAgent(worker.client, worker.taskQueue, agentInput(t, 'What is the refund policy?'));
+      const [email] = await waitForPending(handle, 1);
+      expect((await handle.query(agentStatusQuery)).phase).toBe('awaiting_approval');
+      const shown = await new PiiVault(services.db, services.keyRing).unmask(handle.workflowId, email!);
+      const to = (shown.provenance as Array<Record<string, unknown>>).find((p) => p.argument === 'to')!;
+      expect(to).toMatchObject({ type: 'quarantined', documentId: 'vendor-note', untrusted: true });
+      expect(await vendorNote(t)).toContain(to.chunkId);
+      expect(await outbox(t)).toEqual([]);
+      await decide(handle, email!, { decision: 'reject', reason: 'prompt injection', approver: ADMIN(t) });
+      await handle.result();
+    });
+
+    it("runs without approval when the address is in the user's own message (even if a chunk has it too)", async () => {
+      const t = await neverAskTenant('flag');
+      model.onChat((req) => {
+        const results = toolResults(req);
+        if (results.length === 0) return { content: '', toolCalls: [{ id: 'c1', name: 'search_documents', arguments: { query: 'refund policy vendor note' } }] };
+        if (results.length === 1) {
+          const user = req.messages.filter((m: Msg) => m.role === 'user').map((m: Msg) => String(m.content)).join('\n');
+          const to = /\[EMAIL_ADDRESS_\d+\]/.exec(user)?.[0] ?? ATTACKER;
+          return { content: 'Sending it.', toolCalls: [{ id: 'c2', name: 'send_email', arguments: { to, subject: 'Refund policy', body: 'Refunds are issued to the original payment method within 5 business days.' } }] };
+        }
+        return { content: 'Sent.' };
+      });
+      const handle = await startAgent(worker.client, worker.taskQueue, agentInput(t, `Please email our refund policy to ${ATTACKER}.`));
+      const result = await handle.result();
+      expect(result.actions).toEqual([expect.objectContaining({ tool: 'send_email', status: 'executed' })]);
+      expect(await outbox(t)).toEqual([ATTACKER]);
+      const ledger = await services.db.query<{ approved_by: string[] }>('SELECT approved_by FROM action_ledger WHERE task_id = $1', [handle.workflowId]);
+      expect(ledger.rows[0]!.approved_by).toEqual(['policy: tenant policy: send_email never needs approval']);
+      const indexed = await services.db.query<{ provenance: Array<Record<string, unknown>> }>('SELECT provenance FROM approvals WHERE task_id = $1', [handle.workflowId]);
+      expect(indexed.rows[0]!.provenance.find((p) => p.argument === 'to')).toMatchObject({ type: 'user_message', untrusted: false });
+    });
   });
 });

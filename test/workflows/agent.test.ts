@@ -41,7 +41,11 @@ describe('runAgent (offline planner)', () => {
     expect(refund.argumentsHash).toBe(argumentsHash('issue_refund', refund.arguments));
     // The workflow keeps the address masked (the API shows approvers the value).
     expect(email.arguments).toMatchObject({ to: '[EMAIL_ADDRESS_1]' });
-    expect(refund.provenance).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'user_message' }), expect.objectContaining({ type: 'tool_output', tool: 'query_sql' })]));
+    // Per argument, where its value came from: the order and amount from the tenant's own rows.
+    const from = Object.fromEntries((refund.provenance as Array<{ argument: string }>).map((p) => [p.argument, p]));
+    expect(from.orderId).toMatchObject({ type: 'tool_output', tool: 'query_sql', untrusted: false, excerpt: expect.stringContaining('1004') });
+    expect(from.amountUsd).toMatchObject({ type: 'tool_output', tool: 'query_sql', untrusted: false });
+    expect(from.reason).toMatchObject({ kind: 'text', authorises: false });
     // Nothing ran before approval.
     expect(await count(`SELECT count(*) AS n FROM ${schema}.refunds`)).toBe(0);
     expect(await count('SELECT count(*) AS n FROM outbox WHERE tenant_id = $1', [tenant])).toBe(0);
