@@ -40,7 +40,7 @@ import {
   type TaskRequest,
   type TaskStatus,
 } from '../contracts.js';
-import { ApiError, conflict, notFound, unavailable } from '../errors.js';
+import { ApiError, assertFitsTemporal, conflict, notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
@@ -82,7 +82,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       return await handle.describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(`task ${handle.workflowId}`);
-      throw unavailable('Temporal', err);
+      throw temporalError(err);
     }
   }
 
@@ -157,12 +157,14 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         description: 'With an Idempotency-Key header, a retried request returns the task the first one started.',
         body: taskRequest,
         headers: idempotencyHeaders,
-        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 422: errorBody, 503: errorBody },
+        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 422: errorBody, 503: errorBody },
       },
     },
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'tasks:write');
+      // Before anything is stored: an input Temporal would refuse leaves no task behind.
+      assertFitsTemporal(req.body, 'body');
       const key = req.headers['idempotency-key'];
       const requestHash = sha256(JSON.stringify(req.body));
       // A keyed task's id is derived from (tenant, key): a retry after a crash anywhere in
@@ -191,7 +193,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         await startWorkflow(taskId, principal, req.body);
       } catch (err) {
         if (!key) await db.query('DELETE FROM tasks WHERE id = $1', [taskId]).catch(() => undefined);
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       const described = await describe(temporal.workflow.getHandle(taskId));
       req.log.info({ taskId, tenantId: principal.tenantId, replay: !inserted.rowCount }, 'task started');
@@ -304,7 +306,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
                 const described = await describe(handle);
                 return { status: taskStatusOf(described.status.name), error: failureMessage(err) };
               }
-              throw unavailable('Temporal', err);
+              throw temporalError(err);
             },
           ),
         );
@@ -359,7 +361,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         });
       } catch (err) {
         if (req.query.pageToken) throw new ApiError(400, 'invalid_request', 'query.pageToken: not a page token from this API');
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       const toDate = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
         t?.seconds != null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
