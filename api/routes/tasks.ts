@@ -1,7 +1,7 @@
 // Tasks: start (idempotently), inspect, wait for, list and cancel. The task id is the
 // workflow id; the tasks table records which tenant owns it, and another tenant's task is
 // indistinguishable from a missing one (404).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -64,8 +64,34 @@ function failureMessage(err: unknown): { message: string; type?: string } {
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * Page tokens as the API hands them out: Temporal's token and an HMAC over it and the tenant,
+ * keyed from the payload key ring (any of its keys verifies, so a rotation keeps pages working).
+ */
+function pageTokenSigner(keyRing: ApiDeps['keyRing']) {
+  const keys = [...keyRing.keys.entries()].sort(([a], [b]) => (a === keyRing.currentKeyId ? -1 : b === keyRing.currentKeyId ? 1 : 0));
+  const mac = (key: Buffer, tenantId: string, token: Uint8Array) =>
+    createHmac('sha256', key).update('gatehouse page token\u0000').update(tenantId).update('\u0000').update(token).digest().subarray(0, 16);
+  return {
+    seal: (tenantId: string, token: Uint8Array) => `${Buffer.from(token).toString('base64url')}.${mac(keys[0]![1], tenantId, token).toString('base64url')}`,
+    open(tenantId: string, sealed: string): Uint8Array | undefined {
+      const [body, tag, extra] = sealed.split('.');
+      if (!body || !tag || extra !== undefined) return undefined;
+      const token = Buffer.from(body, 'base64url');
+      const given = Buffer.from(tag, 'base64url');
+      return keys.some(([, key]) => {
+        const expected = mac(key, tenantId, token);
+        return given.length === expected.length && timingSafeEqual(given, expected);
+      })
+        ? token
+        : undefined;
+    },
+  };
+}
+
 export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
+  const pageTokens = pageTokenSigner(deps.keyRing);
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
   const reveal = new PiiReveal(db, deps.keyRing);
@@ -348,7 +374,10 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       };
       let nextPageToken: Uint8Array | undefined;
       if (req.query.pageToken) {
-        nextPageToken = Buffer.from(req.query.pageToken, 'base64url');
+        // Temporal answers a token it did not issue with an UNKNOWN error, which the client
+        // retries for many seconds; ours are signed, so a forged one is refused at once.
+        nextPageToken = pageTokens.open(principal.tenantId, req.query.pageToken);
+        if (!nextPageToken) throw new ApiError(400, 'invalid_request', 'query.pageToken: not a page token from this API');
       }
       let page;
       try {
@@ -373,7 +402,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           startedAt: toDate(e.startTime) ?? '',
           closedAt: toDate(e.closeTime),
         })),
-        nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
+        nextPageToken: page.nextPageToken?.length ? pageTokens.seal(principal.tenantId, page.nextPageToken) : undefined,
       };
     },
   );

@@ -53,6 +53,16 @@ describe('bad input over the HTTP API', () => {
     expect((await api.call('DELETE', '/v1/api-keys/%00', { key: api.keys.admin })).status).toBe(400);
   });
 
+  it('refuses a page token it did not issue at once, instead of letting Temporal retry it', async () => {
+    const started = Date.now();
+    for (const token of ['garbage', 'Z2FyYmFnZQ.AAAAAAAAAAAAAAAAAAAAAA']) {
+      const r = await api.call('GET', `/v1/tasks?pageToken=${token}`, { key: api.keys.admin });
+      expect(r.status, token).toBe(400);
+      expect(r.json.error.message).toMatch(/^query(string)?\.pageToken: /);
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('refuses a lone surrogate in metadata', async () => {
     const r = await raw('POST', '/v1/documents', '{"documents":[{"text":"ok","metadata":{"k":"\\ud800"}}]}');
     expect(r).toMatchObject({ status: 400, json: { error: { code: 'invalid_request' } } });
