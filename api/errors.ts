@@ -20,7 +20,7 @@ export const unavailable = (what: string, cause: unknown) =>
 
 /** gRPC RESOURCE_EXHAUSTED: what Temporal answers a message over its size limit with. */
 const GRPC_RESOURCE_EXHAUSTED = 8;
-const TOO_LARGE_MESSAGE = /larger than max|exceeds size limit|message too large|RESOURCE_EXHAUSTED/i;
+const TOO_LARGE_MESSAGE = /larger than max|exceeds size limit|size exceeds limit|BlobSizeLimit|message too large|RESOURCE_EXHAUSTED/i;
 
 /**
  * What a failed Temporal call means for the caller: a payload over Temporal's size limit
