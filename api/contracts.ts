@@ -1,6 +1,7 @@
 // zod schemas of every public request and response. The OpenAPI document at /openapi.json
 // is generated from these, so the contract and its documentation cannot drift apart.
 import { z } from 'zod';
+import { idString, jsonObject, storableString } from '../infra/input-limits.js';
 
 const identifier = z
   .string()
@@ -8,7 +9,10 @@ const identifier = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only, starting with a letter or digit');
 
-const jsonObject = z.record(z.string(), z.unknown());
+/** Free-form JSON fields: bounded so they fit a jsonb column and a Temporal payload. */
+const METADATA_BYTES = 64 * 1024;
+const FILTER_BYTES = 16 * 1024;
+const ARGUMENTS_BYTES = 256 * 1024;
 
 export const errorBody = z
   .object({
@@ -23,17 +27,16 @@ export const errorBody = z
 // ---------- documents and ingestions ----------
 
 export const documentInput = z.object({
-  id: z
-    .string()
+  id: storableString(256)
     .min(1)
-    .max(256)
-    .regex(/^[^\s\p{Cc}]+$/u, 'no whitespace or control characters')
+    // eslint-disable-next-line no-control-regex -- \p{Cc} spelled as its ranges: fuzzers and other JSON Schema tools read no \p classes
+    .regex(/^[^\s\u0000-\u001f\u007f-\u009f]+$/u, 'no whitespace or control characters')
     .optional()
     .describe('Your id for the document; re-sending an id replaces that document. Defaults to a hash of the text.'),
-  title: z.string().max(500).optional(),
-  text: z.string().min(1).max(5_000_000).refine((t) => t.trim().length > 0, 'must not be blank'),
-  source: z.string().max(2_000).optional().describe('Where the document came from (URL, path, system)'),
-  metadata: jsonObject.optional().describe('Attributes to filter on at retrieval time'),
+  title: storableString(500).optional(),
+  text: storableString(5_000_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank'),
+  source: storableString(2_000).optional().describe('Where the document came from (URL, path, system)'),
+  metadata: jsonObject({ maxBytes: METADATA_BYTES }).optional().describe('Attributes to filter on at retrieval time'),
 });
 
 export const ingestRequest = z
@@ -83,7 +86,7 @@ export const ingestionStatus = z
 
 export const conversationTurn = z.object({
   role: z.enum(['user', 'assistant']),
-  content: z.string().min(1).max(20_000),
+  content: storableString(20_000).min(1),
 });
 
 export const answerOptions = z
@@ -94,8 +97,8 @@ export const answerOptions = z
     rrfK: z.number().int().min(1).max(1000).optional(),
     efSearch: z.number().int().min(1).max(1000).optional(),
     rerank: z.enum(['similarity', 'fused']).optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
-    model: z.string().min(1).max(100).optional().describe('Start the fallback chain at this registry model'),
-    filter: jsonObject.optional().describe('Only passages whose metadata contains this object'),
+    model: storableString(100).min(1).optional().describe('Start the fallback chain at this registry model'),
+    filter: jsonObject({ maxBytes: FILTER_BYTES }).optional().describe('Only passages whose metadata contains this object'),
   })
   .strict();
 
@@ -113,9 +116,9 @@ export const agentBudgets = z
 export const agentOptions = z
   .object({
     mode: z.enum(['loop', 'plan']).optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
-    tools: z.array(z.string().min(1).max(64)).max(50).optional().describe('Tools the agent may use (default: all)'),
+    tools: z.array(storableString(64).min(1)).max(50).optional().describe('Tools the agent may use (default: all)'),
     budgets: agentBudgets.optional().describe('Reaching one pauses the task with an "extend budget?" approval'),
-    model: z.string().min(1).max(100).optional(),
+    model: storableString(100).min(1).optional(),
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('How long an approval waits (default 24 h)'),
     onApprovalExpiry: z.enum(['reject', 'escalate']).optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
@@ -123,7 +126,7 @@ export const agentOptions = z
   })
   .strict();
 
-const taskInput = z.string().min(1).max(8_000).refine((t) => t.trim().length > 0, 'must not be blank');
+const taskInput = storableString(8_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank');
 
 export const taskRequest = z
   .discriminatedUnion('type', [
@@ -193,8 +196,8 @@ export const pendingReview = z
 export const reviewRequest = z
   .object({
     decision: z.enum(['approve', 'edit']),
-    answer: z.string().min(1).max(20_000).optional().describe('The answer to send instead (decision "edit")'),
-    reason: z.string().min(1).max(2_000).optional(),
+    answer: storableString(20_000).min(1).optional().describe('The answer to send instead (decision "edit")'),
+    reason: storableString(2_000).min(1).optional(),
   })
   .strict()
   .refine((r) => r.decision !== 'edit' || (r.answer !== undefined && r.answer.trim() !== ''), { message: 'an edit needs the answer to send', path: ['answer'] })
@@ -275,14 +278,15 @@ export const approvalListQuery = z.object({
 
 export const approvalList = z.object({ approvals: z.array(approvalView) }).meta({ id: 'ApprovalList' });
 
-export const approvalParams = z.object({ taskId: z.string().min(1).max(200), approvalId: z.string().min(1).max(100) });
+export const taskIdParams = z.object({ taskId: idString(128) });
+export const approvalParams = z.object({ taskId: idString(128), approvalId: idString(64) });
 
 export const decisionRequest = z
   .object({
     decision: z.enum(['approve', 'reject']),
     argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
-    reason: z.string().min(1).max(2_000).optional(),
-    arguments: jsonObject.optional().describe('Approve with these arguments instead: validated and shown again as a new approval'),
+    reason: storableString(2_000).min(1).optional(),
+    arguments: jsonObject({ maxBytes: ARGUMENTS_BYTES }).optional().describe('Approve with these arguments instead: validated and shown again as a new approval'),
   })
   .strict()
   .refine((d) => d.decision === 'approve' || d.arguments === undefined, { message: 'only an approval can edit arguments', path: ['arguments'] })
@@ -299,9 +303,13 @@ export const decisionResponse = z
   })
   .meta({ id: 'ApprovalOutcome' });
 
-export const messageRequest = z.object({ text: z.string().min(1).max(10_000).refine((t) => t.trim().length > 0, 'must not be blank') }).strict();
+export const messageRequest = z.object({ text: storableString(10_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank') }).strict();
 export const messageAccepted = z.object({ taskId: z.string(), accepted: z.boolean(), turn: z.number().int() });
-export const eventsQuery = z.object({ since: z.coerce.number().int().min(0).optional().describe('Replay events after this sequence number') });
+const EVENT_SEQ_MAX = 2_147_483_647; // answer_stream.seq is a Postgres int
+export const eventsQuery = z.object({ since: z.coerce.number().int().min(0).max(EVENT_SEQ_MAX).optional().describe('Replay events after this sequence number') });
+export const eventsHeaders = z.object({
+  'last-event-id': z.string().regex(/^[0-9]{1,9}$/, 'expected the decimal id of an event').optional().describe('The id of the last event received: the stream resumes after it'),
+});
 
 export const compensationResponse = z.object({ taskId: z.string(), approvalId: z.string(), summary: z.string(), result: z.unknown(), replayed: z.boolean() });
 
@@ -329,7 +337,7 @@ export const taskResultResponse = z
 export const taskListQuery = z.object({
   status: taskStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  pageToken: z.string().max(4_000).optional(),
+  pageToken: z.string().max(4_000).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'expected a nextPageToken from this API').optional(),
 });
 
 export const taskSummary = z.object({
@@ -348,10 +356,9 @@ export const resultQuery = z.object({
   wait: z.coerce.number().min(0).max(60).default(0).describe('Seconds to wait for the task to finish (long poll)'),
 });
 
-export const taskIdParams = z.object({ taskId: z.string().min(1).max(200) });
-export const ingestionIdParams = z.object({ ingestionId: z.string().min(1).max(200) });
+export const ingestionIdParams = z.object({ ingestionId: idString(128) });
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z.string().min(1).max(200).optional(),
+  'idempotency-key': storableString(200).min(1).optional(),
 });
 
 // ---------- health ----------

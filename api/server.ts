@@ -4,7 +4,8 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyError } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -16,6 +17,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
+import { jsonNestingExceeds, MAX_BODY_DEPTH, TOO_LARGE } from '../infra/input-limits.js';
 import type { Logger } from '../infra/logger.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
@@ -49,18 +51,46 @@ export async function buildApi(deps: ApiDeps) {
     bodyLimit: deps.config.api.bodyLimitBytes,
     // Never log bodies or headers: they carry documents, questions and keys.
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    // Above the contracts' own id limits, so an over-long id is a 400 naming the parameter;
+    // a URL longer still is the router's 414 (frameworkErrors below).
+    routerOptions: { maxParamLength: 1_000 },
+    // Errors Fastify answers before any route runs get the same body as ours.
+    frameworkErrors: (err, _req, reply) => {
+      const [status, code, message]: [number, string, string] =
+        err.code === 'FST_ERR_BAD_URL'
+          ? [400, 'invalid_request', 'url: not a valid URL (bad percent-encoding)']
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? [414, 'uri_too_long', 'url: a path parameter is longer than 1000 characters']
+            : [400, 'bad_request', err.message];
+      void (reply as FastifyReply).code(status).send(errorBody(code, message));
+    },
+    clientErrorHandler: writeClientError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // JSON bodies: nesting is checked on the raw text first, so neither the parser nor any
+  // later JSON.stringify of a stored value recurses through thousands of levels.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonNestingExceeds(body as string, MAX_BODY_DEPTH)) {
+      return done(new ApiError(400, 'invalid_json', `body: nested deeper than ${MAX_BODY_DEPTH} levels`), undefined);
+    }
+    parseJson(req, body as string, done);
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issues = err.validation.map((v) => {
         const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
-        return { field: [err.validationContext, path].filter(Boolean).join('.'), message: v.message };
+        const tooLarge = (v.params as { params?: { httpStatus?: number } } | undefined)?.params?.httpStatus === TOO_LARGE.httpStatus;
+        return { field: [err.validationContext, path].filter(Boolean).join('.'), message: v.message, tooLarge };
       });
+      // A field over its size limit is a 413 (it could not be stored or sent); anything else a 400.
       const first = issues[0]!;
-      return reply.code(400).send(errorBody('invalid_request', `${first.field}: ${first.message}`, { issues }));
+      const details = { issues: issues.map(({ field, message }) => ({ field, message })) };
+      if (first.tooLarge) return reply.code(413).send(errorBody('payload_too_large', `${first.field}: ${first.message}`, details));
+      return reply.code(400).send(errorBody('invalid_request', `${first.field}: ${first.message}`, details));
     }
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
@@ -79,7 +109,20 @@ export async function buildApi(deps: ApiDeps) {
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  // A known path asked with a method it does not have is a 405 with an Allow header, not a 404.
+  const routes: Array<{ pattern: RegExp; method: string }> = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
+    for (const method of [route.method].flat()) routes.push({ pattern, method });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length) {
+      return reply.code(405).header('allow', allowed.join(', ')).send(errorBody('method_not_allowed', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`));
+    }
+    return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${path}`));
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -88,7 +131,7 @@ export async function buildApi(deps: ApiDeps) {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => withoutNoContentBodies(jsonSchemaTransformObject(doc)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -113,4 +156,29 @@ export async function buildApi(deps: ApiDeps) {
 export function principalOf(req: { principal?: Principal }): Principal {
   if (!req.principal) throw new ApiError(401, 'unauthorized', 'authentication required');
   return req.principal;
+}
+
+/** Errors Node's HTTP parser raises before Fastify sees a request (431, 408, malformed), in our error shape. */
+function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'header_too_large', 'headers: larger than the server accepts']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'timeout', 'the request was not received in time']
+        : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
+/** A 204 has no body: the zod `z.null()` it is declared with must not document one (it would promise JSON). */
+function withoutNoContentBodies<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const op of Object.values(operations)) if (op.responses?.['204']) delete op.responses['204'].content;
+  }
+  return doc;
 }

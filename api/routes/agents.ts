@@ -3,6 +3,7 @@
 // event stream (server-sent events) and an operator's compensation of an executed action.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ledgerKey } from '../../activities/agent/actions.js';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
 import { signApprovalToken } from '../../infra/approval-tokens.js';
@@ -18,12 +19,13 @@ import {
   decisionRequest,
   decisionResponse,
   errorBody,
+  eventsHeaders,
   eventsQuery,
   messageAccepted,
   messageRequest,
   taskIdParams,
 } from '../contracts.js';
-import { ApiError, conflict, notFound, unavailable, updateRefusal } from '../errors.js';
+import { ApiError, assertFitsTemporal, conflict, notFound, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
 import { streamAnswerEvents } from '../answer-events.js';
 import { PiiReveal } from '../reveal.js';
@@ -132,12 +134,13 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           'Approving with `arguments` re-validates them and opens a new approval showing the edit (`newApprovalId`).',
         params: approvalParams,
         body: decisionRequest,
-        response: { 200: decisionResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+        response: { 200: decisionResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 503: errorBody },
       },
     },
     async (req) => {
       const principal = principalOf(req);
       const { taskId, approvalId } = req.params;
+      assertFitsTemporal(req.body, 'body');
       const { userId } = await decidable(principal, taskId, approvalId);
       let outcome;
       try {
@@ -153,7 +156,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           if (rows[0]) throw conflict('already_decided', `approval ${approvalId} is ${rows[0].status} and its task has finished`);
           throw notFound(`approval ${approvalId}`);
         }
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       if (outcome.status === 'pending' && outcome.error) {
         throw new ApiError(400, 'invalid_request', `arguments: ${outcome.error}`);
@@ -221,7 +224,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         const mapped = refusal(err);
         if (mapped) throw mapped;
         if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
     },
   );
@@ -236,14 +239,15 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           'Answer tasks: `answer_delta` (a sentence released after the output checks passed on it), `answer_reset` (a failure policy asked again: drop what came before), `answer_held` (a check held the rest back), `review_requested`, `final_answer`, `task_finished`. Agent tasks: steps, approvals, `answer_delta` per sentence of a checked answer, `final_answer`, `task_finished`. Each event has an `id`; reconnect with `Last-Event-ID` or `?since=` to resume.',
         params: taskIdParams,
         querystring: eventsQuery,
+        headers: eventsHeaders,
       },
     },
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'tasks:read');
       const task = await ownedTask(db, principal, req.params.taskId);
-      const lastEventId = Number(req.headers['last-event-id']);
-      let since = Number.isFinite(lastEventId) ? lastEventId : (req.query.since ?? 0);
+      const lastEventId = req.headers['last-event-id'];
+      let since = lastEventId !== undefined ? Number(lastEventId) : (req.query.since ?? 0);
       const handle = temporal.workflow.getHandle(req.params.taskId);
 
       reply.hijack();
@@ -305,7 +309,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         tags: ['approvals'],
         summary: "Undo an executed action through its tool's compensation (operators; once)",
         params: approvalParams,
-        response: { 200: compensationResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 503: errorBody },
+        response: { 200: compensationResponse, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 413: errorBody, 503: errorBody },
       },
     },
     async (req) => {
@@ -313,6 +317,15 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
       requireRole(principal, 'admin');
       const { taskId, approvalId } = req.params;
       await agentTask(principal, taskId);
+      // Only an action that exists and ran gets a compensation workflow: an unknown id starts nothing.
+      const { rows } = await db.query<{ status: string }>('SELECT status FROM approvals WHERE task_id = $1 AND approval_id = $2 AND tenant_id = $3', [
+        taskId,
+        approvalId,
+        principal.tenantId,
+      ]);
+      if (!rows[0]) throw notFound(`approval ${approvalId} of task ${taskId}`);
+      const executed = await db.query('SELECT 1 FROM action_ledger WHERE idempotency_key = $1 AND tenant_id = $2', [ledgerKey(taskId, approvalId), principal.tenantId]);
+      if (!executed.rowCount) throw new ApiError(400, 'not_compensable', `approval ${approvalId} is ${rows[0].status}; only an executed action can be compensated`);
       let outcome;
       try {
         // A workflow of its own: durable, visible in the Temporal UI, and started once per action.
@@ -323,7 +336,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
       } catch (err) {
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       if (!outcome.ok) throw new ApiError(400, 'not_compensable', outcome.error);
       req.log.info({ taskId, approvalId, by: principal.keyId }, 'action compensated');

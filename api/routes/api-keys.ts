@@ -5,13 +5,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createApiKey, hasRole, requireRole, ROLES, type Authenticator } from '../auth.js';
+import { idString, storableString } from '../../infra/input-limits.js';
 import { errorBody } from '../contracts.js';
 import { ApiError, notFound } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
 
 const createKeyRequest = z
   .object({
-    name: z.string().max(200).default(''),
+    name: storableString(200).default(''),
     roles: z.array(z.enum(ROLES)).min(1),
     backend: z.boolean().default(false).describe('A key for a backend: bound to no person, so it can never decide an approval'),
   })
@@ -45,7 +46,7 @@ export const apiKeyRoutes = (deps: ApiDeps, auth: Authenticator): FastifyPluginA
 
   app.delete(
     '/v1/api-keys/:keyId',
-    { schema: { tags: ['api keys'], summary: 'Revoke an API key', params: z.object({ keyId: z.string().min(1).max(100) }), response: { 204: z.null(), 401: errorBody, 403: errorBody, 404: errorBody } } },
+    { schema: { tags: ['api keys'], summary: 'Revoke an API key', params: z.object({ keyId: idString(64) }), response: { 204: z.null(), 401: errorBody, 403: errorBody, 404: errorBody } } },
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'admin');

@@ -7,7 +7,7 @@ import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../infra
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { requireRole } from '../auth.js';
 import { errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
-import { notFound, unavailable } from '../errors.js';
+import { notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
 import { stageDocuments } from '../staging.js';
 import { taskStatusOf } from '../task-status.js';
@@ -49,7 +49,7 @@ export const documentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (a
       } catch (err) {
         // Nothing will process the staged rows: remove them so the failure leaves no trace.
         await deps.db.query('DELETE FROM ingestions WHERE id = $1', [ingestionId]).catch(() => undefined);
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       req.log.info({ ingestionId, tenantId: principal.tenantId, documents: req.body.documents.length }, 'ingestion started');
       return reply.code(202).send({
@@ -103,7 +103,7 @@ export const documentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (a
         status = s === 'running' ? 'running' : s === 'completed' ? 'completed' : 'failed';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) status = 'failed';
-        else throw unavailable('Temporal', err);
+        else throw temporalError(err);
       }
       return {
         ingestionId: req.params.ingestionId,

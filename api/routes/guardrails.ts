@@ -4,11 +4,12 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GuardrailPolicies, guardrailPolicySchema } from '../../activities/guardrails/policy.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { GuardrailPolicies, guardrailPolicySchema, INVALID_GUARDRAIL_POLICY } from '../../activities/guardrails/policy.js';
 import { reviewAnswerUpdate } from '../../workflows/messages.js';
 import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
-import { conflict, unavailable, updateRefusal } from '../errors.js';
+import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
 import { principalOf, type ApiDeps } from '../server.js';
 
@@ -50,7 +51,7 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
         const refused = updateRefusal(err, REVIEW_REFUSALS);
         if (refused) throw refused;
         if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
     },
   );
@@ -61,13 +62,18 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
       schema: {
         tags: ['guardrails'],
         summary: "The tenant's guardrail policy in force (version 0 is the built-in default)",
-        response: { 200: policyView, 401: errorBody, 403: errorBody },
+        response: { 200: policyView, 401: errorBody, 403: errorBody, 409: errorBody },
       },
     },
     async (req) => {
       const principal = principalOf(req);
       requireRole(principal, 'tasks:read');
-      return policies.current(principal.tenantId);
+      try {
+        return await policies.current(principal.tenantId);
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === INVALID_GUARDRAIL_POLICY) throw new ApiError(409, 'invalid_policy', err.message);
+        throw err;
+      }
     },
   );
 
@@ -78,7 +84,7 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
         tags: ['guardrails'],
         summary: 'Replace the guardrail policy: validated, stored as a new version, used by tasks started from now on',
         body: guardrailPolicySchema,
-        response: { 200: policyView, 400: errorBody, 401: errorBody, 403: errorBody },
+        response: { 200: policyView, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody },
       },
     },
     async (req) => {

@@ -1,7 +1,7 @@
 // Tasks: start (idempotently), inspect, wait for, list and cancel. The task id is the
 // workflow id; the tasks table records which tenant owns it, and another tenant's task is
 // indistinguishable from a missing one (404).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -40,7 +40,7 @@ import {
   type TaskRequest,
   type TaskStatus,
 } from '../contracts.js';
-import { ApiError, conflict, notFound, unavailable } from '../errors.js';
+import { ApiError, assertFitsTemporal, conflict, notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../server.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
@@ -64,8 +64,34 @@ function failureMessage(err: unknown): { message: string; type?: string } {
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * Page tokens as the API hands them out: Temporal's token and an HMAC over it and the tenant,
+ * keyed from the payload key ring (any of its keys verifies, so a rotation keeps pages working).
+ */
+function pageTokenSigner(keyRing: ApiDeps['keyRing']) {
+  const keys = [...keyRing.keys.entries()].sort(([a], [b]) => (a === keyRing.currentKeyId ? -1 : b === keyRing.currentKeyId ? 1 : 0));
+  const mac = (key: Buffer, tenantId: string, token: Uint8Array) =>
+    createHmac('sha256', key).update('gatehouse page token\u0000').update(tenantId).update('\u0000').update(token).digest().subarray(0, 16);
+  return {
+    seal: (tenantId: string, token: Uint8Array) => `${Buffer.from(token).toString('base64url')}.${mac(keys[0]![1], tenantId, token).toString('base64url')}`,
+    open(tenantId: string, sealed: string): Uint8Array | undefined {
+      const [body, tag, extra] = sealed.split('.');
+      if (!body || !tag || extra !== undefined) return undefined;
+      const token = Buffer.from(body, 'base64url');
+      const given = Buffer.from(tag, 'base64url');
+      return keys.some(([, key]) => {
+        const expected = mac(key, tenantId, token);
+        return given.length === expected.length && timingSafeEqual(given, expected);
+      })
+        ? token
+        : undefined;
+    },
+  };
+}
+
 export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
+  const pageTokens = pageTokenSigner(deps.keyRing);
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
   const reveal = new PiiReveal(db, deps.keyRing);
@@ -81,7 +107,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       return await handle.describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(`task ${handle.workflowId}`);
-      throw unavailable('Temporal', err);
+      throw temporalError(err);
     }
   }
 
@@ -156,12 +182,14 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         description: 'With an Idempotency-Key header, a retried request returns the task the first one started.',
         body: taskRequest,
         headers: idempotencyHeaders,
-        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 422: errorBody, 503: errorBody },
+        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 422: errorBody, 503: errorBody },
       },
     },
     async (req, reply) => {
       const principal = principalOf(req);
       requireRole(principal, 'tasks:write');
+      // Before anything is stored: an input Temporal would refuse leaves no task behind.
+      assertFitsTemporal(req.body, 'body');
       const key = req.headers['idempotency-key'];
       const requestHash = sha256(JSON.stringify(req.body));
       // A keyed task's id is derived from (tenant, key): a retry after a crash anywhere in
@@ -190,7 +218,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         await startWorkflow(taskId, principal, req.body);
       } catch (err) {
         if (!key) await db.query('DELETE FROM tasks WHERE id = $1', [taskId]).catch(() => undefined);
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       const described = await describe(temporal.workflow.getHandle(taskId));
       req.log.info({ taskId, tenantId: principal.tenantId, replay: !inserted.rowCount }, 'task started');
@@ -303,7 +331,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
                 const described = await describe(handle);
                 return { status: taskStatusOf(described.status.name), error: failureMessage(err) };
               }
-              throw unavailable('Temporal', err);
+              throw temporalError(err);
             },
           ),
         );
@@ -345,7 +373,10 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       };
       let nextPageToken: Uint8Array | undefined;
       if (req.query.pageToken) {
-        nextPageToken = Buffer.from(req.query.pageToken, 'base64url');
+        // Temporal answers a token it did not issue with an UNKNOWN error, which the client
+        // retries for many seconds; ours are signed, so a forged one is refused at once.
+        nextPageToken = pageTokens.open(principal.tenantId, req.query.pageToken);
+        if (!nextPageToken) throw new ApiError(400, 'invalid_request', 'query.pageToken: not a page token from this API');
       }
       let page;
       try {
@@ -358,7 +389,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         });
       } catch (err) {
         if (req.query.pageToken) throw new ApiError(400, 'invalid_request', 'query.pageToken: not a page token from this API');
-        throw unavailable('Temporal', err);
+        throw temporalError(err);
       }
       const toDate = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
         t?.seconds != null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
@@ -370,7 +401,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           startedAt: toDate(e.startTime) ?? '',
           closedAt: toDate(e.closeTime),
         })),
-        nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
+        nextPageToken: page.nextPageToken?.length ? pageTokens.seal(principal.tenantId, page.nextPageToken) : undefined,
       };
     },
   );
