@@ -30,6 +30,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   approvals: () => import('./agent-approvals.js'),
   guardrails: () => import('./guardrails.js'),
   'sql-guard-corpus': () => import('./sql-guard-corpus.js'),
+  fuzz: () => import('./fuzz.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

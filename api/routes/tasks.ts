@@ -316,27 +316,30 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       await ownedTask(principal, req.params.taskId);
       const handle = temporal.workflow.getHandle(req.params.taskId);
       const waitMs = req.query.wait * 1000;
+      type Outcome = { status: TaskStatus; result?: AnswerResult | AgentResult; error?: ReturnType<typeof failureMessage> };
+      // What the task ended with. Called outside the abort scope below: under an aborted signal
+      // the describe of a failed task would itself be cancelled (a 503 for a finished task).
+      const outcomeOf = async (settled: { result: unknown } | { error: unknown }): Promise<Outcome> => {
+        if ('result' in settled) return { status: 'completed', result: settled.result as AnswerResult | AgentResult };
+        const err = settled.error;
+        if (err instanceof WorkflowNotFoundError) throw notFound(`task ${req.params.taskId}`);
+        if (err instanceof WorkflowFailedError) return { status: taskStatusOf((await describe(handle)).status.name), error: failureMessage(err) };
+        throw temporalError(err);
+      };
+      const settle = () => handle.result().then((result) => ({ result }), (error: unknown) => ({ error }));
       // An abort signal ends Temporal's own long poll when our wait (or the client) gives up.
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), Math.max(waitMs, 1));
       req.raw.once('close', () => abort.abort());
       try {
-        const outcome = await temporal.withAbortSignal(abort.signal, () =>
-          handle.result().then(
-            (result) => ({ status: 'completed' as TaskStatus, result: result as AnswerResult | AgentResult }),
-            async (err: unknown) => {
-              if (abort.signal.aborted) return undefined;
-              if (err instanceof WorkflowNotFoundError) throw notFound(`task ${req.params.taskId}`);
-              if (err instanceof WorkflowFailedError) {
-                const described = await describe(handle);
-                return { status: taskStatusOf(described.status.name), error: failureMessage(err) };
-              }
-              throw temporalError(err);
-            },
-          ),
-        );
-        if (!outcome) return reply.code(202).send({ taskId: req.params.taskId, status: 'running' as const });
-        const result = 'result' in outcome ? await revealResult(principal, req.params.taskId, outcome.result) : undefined;
+        let settled = await temporal.withAbortSignal(abort.signal, settle);
+        if ('error' in settled && abort.signal.aborted) {
+          // The wait ran out, perhaps just as the task finished: only a running task is a 202.
+          if ((await describe(handle)).status.name === 'RUNNING') return reply.code(202).send({ taskId: req.params.taskId, status: 'running' as const });
+          settled = await settle();
+        }
+        const outcome = await outcomeOf(settled);
+        const result = outcome.result ? await revealResult(principal, req.params.taskId, outcome.result) : undefined;
         return reply.code(200).send({ taskId: req.params.taskId, ...outcome, ...(result ? { result } : {}) });
       } finally {
         clearTimeout(timer);

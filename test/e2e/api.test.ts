@@ -134,6 +134,8 @@ describe('HTTP API', () => {
     expect(result.status).toBe(200);
     expect(result.json).toMatchObject({ taskId, status: 'completed', result: { answer: 'Open the rear access door and lower the green levers [1].', model: 'primary' } });
     expect(result.json.result.citations[0]).toMatchObject({ index: 1, documentId: 'jams', title: 'Paper jams' });
+    // A finished task answers at once, however short the wait.
+    expect(await call('GET', `/v1/tasks/${taskId}/result?wait=0`, { key: keys.admin })).toMatchObject({ status: 200, json: { status: 'completed' } });
 
     const task = await call('GET', `/v1/tasks/${taskId}`, { key: keys.admin });
     expect(task.json).toMatchObject({ taskId, type: 'answer', status: 'completed', usage: { inputTokens: 120, outputTokens: 14 } });
@@ -186,6 +188,8 @@ describe('HTTP API', () => {
     expect(cancel.status).toBe(202);
     const final = await call('GET', `/v1/tasks/${taskId}/result?wait=20`, { key: keys.admin });
     expect(final.json).toMatchObject({ taskId, status: 'canceled' });
+    // The reproduction of a 503: a failed or canceled task polled with no wait was described under the aborted signal.
+    for (let i = 0; i < 5; i++) expect(await call('GET', `/v1/tasks/${taskId}/result?wait=0`, { key: keys.admin })).toMatchObject({ status: 200, json: { taskId, status: 'canceled' } });
     expect(await call('POST', `/v1/tasks/${taskId}/cancel`, { key: keys.admin })).toMatchObject({ status: 409, json: { error: { code: 'task_not_running' } } });
 
     // Visibility is eventually consistent: wait for the list to show the final states.
