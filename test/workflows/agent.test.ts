@@ -237,5 +237,11 @@ describe('runAgent (offline planner)', () => {
     expect(result.answer).toContain('1004');
     const children = await worker.client.workflowService.listWorkflowExecutions({ namespace: 'default', query: `WorkflowId STARTS_WITH '${handle.workflowId}.'` });
     expect(children.executions!.length).toBe(2);
+    // Independent children overlap in time: each started before the other closed (run one after
+    // the other, the second would start only once the first had closed).
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t!.seconds) * 1000 + (t!.nanos ?? 0) / 1e6;
+    const [a, b] = children.executions!.map((e) => ({ start: ms(e.startTime), close: ms(e.closeTime) }));
+    expect(a!.start).toBeLessThan(b!.close);
+    expect(b!.start).toBeLessThan(a!.close);
   });
 });
