@@ -3,10 +3,10 @@
 // so providers' prompt caches can reuse it.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelGateway } from './gateway/gateway.js';
-import { NOT_FOUND_ANSWER } from './gateway/local-model.js';
 import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
 import type { Passage } from './retrieval/types.js';
 import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from './guardrails/injection.js';
+import { NOT_FOUND_ANSWER } from './text.js';
 
 export interface RewriteInput {
   question: string;

@@ -1,7 +1,7 @@
 // issue_refund (demo domain): refunds part or all of an order. Its compensation reverses the
 // refund, for an operator who finds it was issued in error.
 import { z } from 'zod';
-import { quoteIdent, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { Db, DbClient } from '../../infra/db/pool.js';
 import { InvalidToolArguments, type ToolDefinition } from './types.js';
 

@@ -115,7 +115,7 @@ export async function evaluateInjectionClassifiers(): Promise<{ markdown: string
         (errors.length ? ` ${errors.length} classifier calls failed (scored 0): ${errors[0]}` : ''),
       '',
       'Notes:',
-      "- The classifier's 65 injection and 73 benign exemplars (activities/gateway/local-classifier.ts) were written separately " +
+      "- The classifier's 65 injection and 73 benign exemplars (activities/gateway/local/classifier.ts) were written separately " +
         'from this evaluation set; only two constants (temperature, benign prior) were tuned, on the train split.',
       '- kNN over a 22M-parameter English sentence embedder is a weak classifier next to a tuned model: it flags what resembles ' +
         'an exemplar, misses attacks phrased unlike any of them (other languages, heavy obfuscation) and can flag benign text ' +
