@@ -1,7 +1,9 @@
 // Plain-text helpers that product code and the offline model both use: the content words of a
 // text (the schema catalog ranks tables by them, the local answerer sentences), the named
-// things in it, Markdown tables as sentences, and the reply when the documents hold no answer.
+// things in it, Markdown tables as sentences, a passage as one text, and the reply when the
+// documents hold no answer.
 // No model here: everything is rules over the text.
+import type { Passage } from './retrieval/types.js';
 
 /** The answer when the documents hold none: said without a model call when nothing was retrieved. */
 export const NOT_FOUND_ANSWER = "I couldn't find an answer to that in the available documents.";
@@ -66,4 +68,9 @@ export function flattenTables(text: string): string {
     }
   }
   return out.join('\n');
+}
+
+/** A passage as one text, the way the guards read it: title, heading, body. */
+export function passageText(p: Pick<Passage, 'title' | 'heading' | 'text'>): string {
+  return [p.title, p.heading, p.text].filter(Boolean).join('\n');
 }

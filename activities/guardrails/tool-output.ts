@@ -1,7 +1,7 @@
 // A read tool's output on its way to the model: untrusted, so it is screened for injected
 // instructions (a flagged passage or output is held back per the policy) and its PII is
 // masked into the task's vault like the user's (the model reads placeholders; a write tool
-// gets the real values back when it acts, see activities/index.ts).
+// gets the real values back when it acts, see vault-boundary.ts).
 import type { Db } from '../../infra/db/pool.js';
 import type { ProvenanceItem } from '../tools/types.js';
 import { detectPii } from './pii.js';
