@@ -19,7 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createRetrievalActivities(deps),
     ...createAnsweringActivities(deps, { vault }),
-    ...createGuardrailActivities(deps, { vault, policies }),
+    ...createGuardrailActivities(deps, { vault, policies, toolNames: registry.names() }),
     ...createAgentActivities(deps, { registry, boundary: new VaultBoundary(vault, policies) }),
   };
 }

@@ -54,7 +54,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
       const args = await boundary.unmask(input, input.arguments);
       const out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
       if (!out.ok || !input.policy) return out;
-      const guarded = await guardToolOutput(deps.db, boundary.vault, input.policy.policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content: out.content, provenance: out.provenance });
+      const guarded = await guardToolOutput(deps.db, boundary.vault, input.policy.policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content: out.content, provenance: out.provenance, toolNames: registry.names() });
       logGuardChecks(deps.log, `tool output ${input.tool}`, input.tenantId, input.taskId, guarded.checks);
       return { ...out, content: guarded.content, provenance: guarded.provenance, checks: guarded.checks };
     },

@@ -6,15 +6,15 @@ import { heartbeating } from '../heartbeat.js';
 import type { Passage } from '../retrieval/types.js';
 import { passageText } from '../text.js';
 import { logGuardChecks } from './check-log.js';
-import { guardInput, type InputGuardInput, type InputGuardOutput } from './input-guard.js';
+import { guardInput, type GuardServices, type InputGuardInput, type InputGuardOutput } from './input-guard.js';
 import { guardOutput, type OutputGuardInput, type OutputGuardOutput } from './output-guard.js';
 import type { GuardrailPolicies, TaskPolicy } from './policy.js';
 import type { GuardCheck } from './types.js';
 import { screenUntrusted } from './untrusted.js';
 import type { PiiVault } from './vault.js';
 
-export function createGuardrailActivities(deps: Pick<ActivityDeps, 'db' | 'gateway' | 'log'>, shared: { vault: PiiVault; policies: GuardrailPolicies }) {
-  const guards = { vault: shared.vault, gateway: deps.gateway };
+export function createGuardrailActivities(deps: Pick<ActivityDeps, 'db' | 'gateway' | 'log'>, shared: { vault: PiiVault; policies: GuardrailPolicies; toolNames: readonly string[] }) {
+  const guards: GuardServices = { vault: shared.vault, gateway: deps.gateway, toolNames: shared.toolNames };
   return {
     /** The user's text before any model sees it: PII, injection, scope, anomaly, handoff triggers. */
     async guardInput(input: InputGuardInput & { policy?: TaskPolicy }): Promise<InputGuardOutput & { policy: TaskPolicy }> {
@@ -38,6 +38,7 @@ export function createGuardrailActivities(deps: Pick<ActivityDeps, 'db' | 'gatew
         taskId: input.taskId,
         source: 'document',
         items: input.passages.map((p) => ({ ref: `${p.documentId}#${p.chunkId}`, text: passageText(p) })),
+        toolNames: shared.toolNames,
       });
       logGuardChecks(deps.log, 'context screen', input.tenantId, input.taskId, [out.check]);
       return { passages: input.passages.filter((_, i) => out.keep[i]), check: out.check };

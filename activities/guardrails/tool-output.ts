@@ -19,6 +19,8 @@ export interface ToolOutputInput {
   callId: string;
   content: unknown;
   provenance: ProvenanceItem[];
+  /** The tools the agent can call (see DetectInjectionOptions). */
+  toolNames: readonly string[];
 }
 
 export interface ToolOutputGuarded {
@@ -43,7 +45,7 @@ export async function guardToolOutput(db: Db, vault: PiiVault, policy: Guardrail
   const items = list
     ? list.map((p, i) => ({ ref: p.chunkId ?? `${input.tool}:${input.callId}:${i}`, text: p.text }))
     : [{ ref: `${input.tool}:${input.callId}`, text: JSON.stringify(content) ?? '' }];
-  const screened = await screenUntrusted(db, policy, { tenantId: input.tenantId, taskId: input.taskId, source: list ? 'document' : 'tool', items });
+  const screened = await screenUntrusted(db, policy, { tenantId: input.tenantId, taskId: input.taskId, source: list ? 'document' : 'tool', items, toolNames: input.toolNames });
   checks.push(screened.check);
   if (screened.keep.some((k) => !k)) {
     if (list) {
