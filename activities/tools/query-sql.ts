@@ -361,6 +361,8 @@ export function createQuerySqlTool(opts: QuerySqlOptions = {}): ToolDefinition<t
       "Look facts up in the organisation's own database (customers, products, orders, refunds and the like): writes and runs one read-only SQL query for the question and returns the SQL, its columns and rows.",
     parameters: querySqlParameters,
     kind: 'read',
+    // The user's own question over the tenant's own tables: its rows may name whom a write acts on.
+    trustedOutput: true,
     run: (args, ctx) => answerWithSql(args.question, ctx, opts),
   };
 }

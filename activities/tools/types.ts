@@ -84,6 +84,11 @@ export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
   description: string;
   parameters: P;
   kind: ToolKind;
+  /**
+   * Read tools: the output is the tenant's own data read for the user's own question (query_sql
+   * rows), so a recipient, amount or id found in it may authorise a write. Default: untrusted.
+   */
+  trustedOutput?: boolean;
   /** Write tools: who must approve this call (default: one approver; see tools/risk.ts). */
   risk?(args: z.infer<P>): ToolRisk;
   /** Read tools: run. */

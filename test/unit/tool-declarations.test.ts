@@ -34,6 +34,10 @@ describe('a tool declares its kind', () => {
     });
   });
 
+  it('query_sql alone of the built-ins declares its output trusted (rows of the tenant, for the user)', () => {
+    expect(builtins.names().filter((n) => tool(n).trustedOutput)).toEqual(['query_sql']);
+  });
+
   it('refuses definitions the agent could not run as declared', () => {
     const base = { description: 'x', parameters: z.object({}) };
     expect(() => new ToolRegistry([{ ...base, name: 'odd', kind: 'delete' as never }])).toThrow('kind "delete"');
