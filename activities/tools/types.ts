@@ -3,7 +3,7 @@
 // parameters (sent to the model as JSON Schema, and checked before anything runs), a kind,
 // and an executor. Write tools also describe what they would do (a dry-run preview), how much
 // a call risks (who must approve it), and may declare a compensation an operator can trigger
-// after they ran. Nothing elsewhere knows a tool by its name.
+// after they ran. What sets a tool apart is declared here, never special-cased by its name.
 import type { z } from 'zod';
 import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
