@@ -1,12 +1,18 @@
-// The two model-backed steps of an answer: making the question stand alone, and writing a
-// cited answer from retrieved passages. Prompts keep a stable prefix (system text first)
-// so providers' prompt caches can reuse it.
+// The two model-backed steps of an answer, and their activities: making the question stand
+// alone, and writing a cited answer from retrieved passages (streamed through the output checks
+// when the workflow asks). Prompts keep a stable prefix (system text first) so providers'
+// prompt caches can reuse it.
 import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps.js';
 import type { ModelGateway } from './gateway/gateway.js';
-import { NOT_FOUND_ANSWER } from './gateway/local-model.js';
 import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
 import type { Passage } from './retrieval/types.js';
+import { GuardedAnswerStream } from './guardrails/answer-stream.js';
 import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from './guardrails/injection.js';
+import type { TaskPolicy } from './guardrails/policy.js';
+import type { PiiVault } from './guardrails/vault.js';
+import { heartbeating } from './heartbeat.js';
+import { NOT_FOUND_ANSWER, passageText } from './text.js';
 
 export interface RewriteInput {
   question: string;
@@ -165,5 +171,35 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     latencyMs: res.latencyMs,
     attempts: res.attempts,
     meanLogprob: res.meanLogprob,
+  };
+}
+
+export function createAnsweringActivities(deps: Pick<ActivityDeps, 'db' | 'gateway'>, shared: { vault: PiiVault }) {
+  return {
+    async rewriteQuestion(input: RewriteInput): Promise<RewriteOutput> {
+      return heartbeating((signal) => rewriteQuestion(deps.gateway, input, { signal }));
+    },
+
+    /**
+     * Write the answer. With `stream`, it reaches the task's event stream sentence by sentence,
+     * each sentence released only once the output checks passed on it.
+     */
+    async generateAnswer(input: GenerateInput & { policy?: TaskPolicy; taskId?: string }): Promise<GenerateOutput> {
+      if (!input.stream || !input.policy || !input.taskId) return heartbeating((signal) => generateAnswer(deps.gateway, input, { signal }));
+      const stream = new GuardedAnswerStream(deps.db, shared.vault, input.policy.policy, { tenantId: input.context.tenantId ?? '', taskId: input.taskId }, input.passages.map(passageText), input.stream.attempt);
+      await stream.begin();
+      let streamed = false;
+      const out = await heartbeating((signal) =>
+        generateAnswer(deps.gateway, input, {
+          signal,
+          onDelta: (d) => {
+            streamed = true;
+            stream.push(d);
+          },
+        }),
+      );
+      if (!streamed) stream.push(out.answer); // answered without the model (nothing retrieved)
+      return { ...out, streamed: await stream.end() };
+    },
   };
 }

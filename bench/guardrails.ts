@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { detectInjection } from '../activities/guardrails/injection.js';
+import { builtinToolNames } from '../activities/tools/registry.js';
 import { detectFrustration, checkBrandTerms, checkGrounding, groundingChecker, scoreToxicity, splitSentences, matchesAnyPhrase } from '../activities/guardrails/output-checks.js';
 import { citedAnswerSchema } from '../activities/guardrails/output-guard.js';
 import { detectPii } from '../activities/guardrails/pii.js';
@@ -141,6 +142,7 @@ export const run: Bench = async (ctx) => {
   ctx.log('latency');
   const { passages, answer, question } = latencyFixtures();
   const p = DEFAULT_GUARDRAIL_POLICY;
+  const toolNames = builtinToolNames();
   const blockedTopics = [
     { topic: 'legal', phrases: ['lawsuit', 'legal advice', 'sue'] },
     { topic: 'medical', phrases: ['diagnosis', 'prescription', 'medical advice'] },
@@ -149,14 +151,14 @@ export const run: Bench = async (ctx) => {
   const schema = citedAnswerSchema(passages.length);
   const inputChecks = () => {
     detectPii(question);
-    detectInjection(question, { source: 'user', threshold: p.injection.threshold });
+    detectInjection(question, { source: 'user', threshold: p.injection.threshold, toolNames });
     checkScope(question, { blockedTopics });
     detectAnomaly(question, { maxChars: p.anomaly.maxChars });
     matchesAnyPhrase(question, p.handoff.keyPhrases);
     detectFrustration(question);
   };
   const contextChecks = () => {
-    for (const passage of passages) detectInjection(passage, { source: 'document', threshold: p.injection.threshold });
+    for (const passage of passages) detectInjection(passage, { source: 'document', threshold: p.injection.threshold, toolNames });
   };
   const outputChecks = () => {
     schema.safeParse({ answer, citations: [...answer.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])) });

@@ -100,7 +100,8 @@ export async function proposeAction(services: ToolServices, registry: ToolRegist
     if (err instanceof InvalidToolArguments) return { ok: false, error: err.message };
     throw err;
   }
-  const provenance = attributeArguments(args, await storedEvidence(services.db, input.tenantId, input.taskId, input.evidence));
+  const trustedTool = (name: string) => registry.get(name)?.trustedOutput === true;
+  const provenance = attributeArguments(args, await storedEvidence(services.db, input.tenantId, input.taskId, input.evidence), trustedTool);
   const policy = await resolvePolicy(services.db, input.tenantId, tool, args, provenance);
   // The workflow keeps a proposal's preview, not its rule: the reason a person must look goes
   // where every approver (API, CLI, approvals index, event stream) reads first.

@@ -1,9 +1,11 @@
 // Approval policies: whether a proposed action waits for a human, how many, and with which
-// role. A tenant's row in approval_policies wins; otherwise read tools never ask, write tools
-// always ask one approver, and high-risk ones (or refunds over $500) ask two. Above both sits
-// one rule no tenant policy can turn off: untrusted text cannot authorise a write.
+// role. A tenant's row in approval_policies wins; otherwise the tool's own risk decides (a
+// write asks one approver unless its tool declares more, e.g. issue_refund over $500 asks
+// two), and tools that do not write never ask. Above both sits one rule no tenant policy can
+// turn off: untrusted text cannot authorise a write.
 import { z } from 'zod';
 import type { Db } from '../../infra/db/pool.js';
+import { APPROVER_ROLE, toolRisk } from '../tools/risk.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { describeSource, untrustedAuthorising, type ArgumentProvenance } from './provenance.js';
 
@@ -17,8 +19,6 @@ export interface ResolvedPolicy {
   /** The arguments that came from untrusted text, when that is why a person must approve. */
   untrustedArguments?: string[];
 }
-
-const HIGH_RISK_REFUND_USD = 500;
 
 export async function resolvePolicy(db: Db, tenantId: string, tool: ToolDefinition, args: Record<string, unknown>, provenance: ArgumentProvenance[]): Promise<ResolvedPolicy> {
   return requireHumanForUntrusted(await tenantOrDefaultPolicy(db, tenantId, tool, args), provenance, (argument) => argumentLabel(tool, argument));
@@ -73,9 +73,12 @@ async function tenantOrDefaultPolicy(db: Db, tenantId: string, tool: ToolDefinit
     }
     return { ...base, mode: 'ask', rule: `tenant policy: ${tool.name} always needs approval` };
   }
-  if (tool.kind === 'read') return { mode: 'auto', approvalsNeeded: 0, requiredRole: 'approvals:write', rule: 'read-only tools never ask' };
-  const highRisk = tool.risk === 'high' || (tool.name === 'issue_refund' && Number(args.amountUsd) > HIGH_RISK_REFUND_USD);
-  return highRisk
-    ? { mode: 'ask', approvalsNeeded: 2, requiredRole: 'approvals:write', rule: 'high-risk action: two approvers' }
-    : { mode: 'ask', approvalsNeeded: 1, requiredRole: 'approvals:write', rule: 'write actions always need approval' };
+  return defaultPolicy(tool, args);
+}
+
+/** Without a tenant row: the tool's own risk. Reads and questions to the user change nothing, so they never ask. */
+export function defaultPolicy(tool: ToolDefinition, args: Record<string, unknown>): ResolvedPolicy {
+  if (tool.kind !== 'write') return { mode: 'auto', approvalsNeeded: 0, requiredRole: APPROVER_ROLE, rule: 'read-only tools never ask' };
+  const risk = toolRisk(tool, args);
+  return { mode: 'ask', approvalsNeeded: risk.approvers, requiredRole: risk.role, rule: risk.reason };
 }

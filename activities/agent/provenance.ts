@@ -10,7 +10,7 @@
 //   "evilbob@x.com"). A number matches a whole numeric token, compared as a number ("50" is
 //   not in "1500"; "79" is in "$79.00"; "1004" is in "1,004" and "ORD-1004"). An id (a token
 //   with a digit) matches a whole token, case-insensitively.
-// - Trusted wins: a value found in the user's message (or in query_sql rows) is the user's,
+// - Trusted wins: a value found in the user's message (or in a trusted tool's output) is the user's,
 //   even when a chunk has it too. A small number like 50 occurs in plenty of documents; it is
 //   only untrusted when nothing the user wrote or asked for has it, which is exactly the case
 //   a person should look at. Erring that way costs an approval, never a silent write.
@@ -18,10 +18,11 @@
 //   Prose (a subject, a body, a reason) and plain words (a table name, a status) are what the
 //   action says; they are attributed for the approver but do not gate: matching common words
 //   against documents would ask for approval on nearly everything.
-// - query_sql output counts as trusted: it is the user's own question over the tenant's own
-//   tables. web_search, search_documents and any other tool's output are untrusted, and so is
-//   quarantined text: the model was not shown it, but a value it holds can still reach a
-//   proposal (the model saw it before, a sub-task read it, or it guessed).
+// - A tool's output counts as trusted when its tool declares it (`trustedOutput`: query_sql,
+//   the user's own question over the tenant's own tables). web_search, search_documents and
+//   any other tool's output are untrusted, and so is quarantined text: the model was not shown
+//   it, but a value it holds can still reach a proposal (the model saw it before, a sub-task
+//   read it, or it guessed).
 import type { ProvenanceItem } from '../tools/types.js';
 
 /** Untrusted text the input or output guard held back (guardrail_quarantine), as evidence. */
@@ -59,8 +60,6 @@ export type ArgumentProvenance = Source & {
   excerpt: string;
 };
 
-/** The tenant's own rows, read by the user's own question: the one tool output that is trusted. */
-const TRUSTED_TOOLS = new Set(['query_sql']);
 const AUTHORISING: ReadonlySet<ValueKind> = new Set(['email', 'number', 'id']);
 const EXCERPT_RADIUS = 120;
 
@@ -73,9 +72,8 @@ const NUMERIC_STRING = /^\$?\d+(?:,\d{3})*(?:\.\d+)?$/;
 const TOKEN_SPLIT = /[\s"'`,;()[\]{}<>|=]+/;
 const TOKEN_TRIM = /^[.:!?*]+|[.:!?*]+$/g;
 
-function isTrusted(e: EvidenceItem): boolean {
-  return e.type === 'user_message' || (e.type === 'tool_output' && TRUSTED_TOOLS.has(e.tool));
-}
+/** Does this tool declare its output trusted (the registry knows: `ToolDefinition.trustedOutput`)? */
+export type TrustedTool = (name: string) => boolean;
 
 interface Leaf {
   argument: string;
@@ -156,7 +154,8 @@ function sourceOf(e: EvidenceItem): Source {
  * nulls are choices, not values that come from somewhere). Evidence is searched newest first,
  * trusted sources before untrusted ones.
  */
-export function attributeArguments(args: Record<string, unknown>, evidence: EvidenceItem[]): ArgumentProvenance[] {
+export function attributeArguments(args: Record<string, unknown>, evidence: EvidenceItem[], trustedTool: TrustedTool): ArgumentProvenance[] {
+  const isTrusted = (e: EvidenceItem) => e.type === 'user_message' || (e.type === 'tool_output' && trustedTool(e.tool));
   const newestFirst = [...evidence].reverse();
   const ordered = [...newestFirst.filter(isTrusted), ...newestFirst.filter((e) => !isTrusted(e))];
   return leaves(args, '', []).map((leaf) => {

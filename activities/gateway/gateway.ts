@@ -10,7 +10,7 @@ import type { ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
-import { runLocalModel } from './local-model.js';
+import { runLocalModel } from './local/index.js';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Attempt, AttemptOutcome, CallContext, ChatMessage, ChatRequest, ChatResult, ToolCall, Usage } from './types.js';
 

@@ -30,7 +30,7 @@ export type OfflineTask =
   | { kind: 'sql'; question: string; tables: SqlTableSummary[] }
   | { kind: 'agent_step'; state: OfflineAgentState }
   | { kind: 'plan'; task: string; tools: string[] }
-  /** A guardrail classifier's question; the local model can answer 'injection' only (local-classifier.ts). */
+  /** A guardrail classifier's question; the local model can answer 'injection' only (local/classifier.ts). */
   | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string };
 
 /** What the offline rule-based planner reads: the task, the transcript of its own steps so far. */
@@ -42,6 +42,12 @@ export interface OfflineAgentState {
   observations: Array<{ tool: string; arguments: Record<string, unknown>; ok: boolean; content: unknown }>;
   /** Plan mode's final turn: the sub-tasks' answers. */
   subtaskResults?: Array<{ title: string; result: string }>;
+}
+
+/** What every model is asked to reply in text-to-SQL: a query, or null and why not. */
+export interface SqlReply {
+  sql: string | null;
+  reason?: string;
 }
 
 /** A table as text-to-SQL shows it to a model: name, what it holds, its columns. */

@@ -16,6 +16,8 @@ export interface DetectInjectionOptions {
   source?: InjectionSource;
   /** Flag at or above this score (default 0.5). */
   threshold?: number;
+  /** The tools the agent can call (the registry's names): text ordering one of them used is coercion. */
+  toolNames?: readonly string[];
 }
 
 export const DEFAULT_INJECTION_THRESHOLD = 0.5;
@@ -110,7 +112,6 @@ const RULES: Rule[] = [
   rule('addresses_ai', 0.5, `\\bif (?:you are|you're) (?:an? |the )?(?:ai|chatgpt|claude|language model|llm|assistant|bot|model|agent)\\b|\\bif an ai\\b|\\b(?:${AI_NOUN}) (?:reading|processing|summari[sz]ing|that (?:reads|summari[sz]es|processes))\\b|\\bwhoever is the (?:assistant|ai)\\b|\\b(?:any|every) (?:ai|bot|model|llm|assistant)s? (?:that|which|who|reading|processing)\\b`),
   rule('addresses_ai', 0.45, `\\b(?:when|whenever|once|as) (?:you|the (?:ai|assistant|model|agent|llm|bot|summari[sz]er)|an? (?:ai|agent|model)) (?:summari[sz]e|summari[sz]es|read|reads|process|processes|answer|answers|get|see|sees|retrieve|encounter|parse)s?\\b.{0,40}?\\b(?:this|these|the following|it)\\b|\\b(?:when this text is retrieved|upon reading)\\b`),
   rule('addresses_ai', 0.4, `\\b(?:the|an|any) (?:ai|assistant|agent|model|llm|chatbot|bot) (?:must|should|is instructed to|is required to|shall|has to|needs to)\\b|\\byou \\(the (?:ai|assistant|model)\\)`),
-  rule('tool_coercion', 0.35, `\\b(?:call|run|use|invoke)\\s+(?:the\\s+)?(?:send_email|update_record|issue_refund|query_sql|web_search|search_documents)\\b|\\b(?:send_email|update_record|issue_refund|query_sql)\\s*\\(`),
   rule('skip_approval', 0.5, `\\b(?:without|skip|bypass|don't ask for|do not ask for|no need for)\\s+(?:the\\s+|any\\s+|human\\s+|waiting for\\s+)*(?:approvals?|confirmations?|human review|review|a human|asking)\\b|\\bapprove (?:any|every|all|the pending)\\b`),
   rule('conceal', 0.4, `\\b(?:do not|don't) (?:tell|inform|mention (?:this|it) to) the user\\b|\\bquietly\\b|\\bconfirm nothing to the user\\b|\\bdo not (?:explain|log it)\\b|\\bwithout telling\\b`),
 
@@ -118,6 +119,29 @@ const RULES: Rule[] = [
   rule('exfiltration', 0.5, `\\b(?:send|e-?mail|forward|post|upload|export|transfer|leak|dump|share|give me|list|show me|tell me|include|disclose|reveal|collect|exfiltrate)\\b.{0,50}?\\b${SENSITIVE_DATA}`),
   rule('exfiltration', 0.5, `!\\[[^\\]]*\\]\\(https?://[^)]*\\{|<img [^>]*src=["']?https?://|\\btracking pixel\\b`),
 ];
+
+/** "call send_email", "issue_refund(": an order to use one of the agent's tools, by the name the registry gives it. */
+function toolCoercion(toolNames: readonly string[]): Rule {
+  const names = `(?:${toolNames.map((n) => n.toLowerCase().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})`;
+  return rule('tool_coercion', 0.35, `\\b(?:call|run|use|invoke)\\s+(?:the\\s+)?${names}\\b|\\b${names}\\s*\\(`);
+}
+
+/** The rules for one registry's tool names, compiled once (a worker has one registry; tests a few). */
+const rulesByTools = new Map<string, Rule[]>();
+
+function rulesFor(toolNames: readonly string[] | undefined): Rule[] {
+  if (!toolNames?.length) return RULES;
+  const key = toolNames.join(' ');
+  let rules = rulesByTools.get(key);
+  if (!rules) {
+    // Where the rule always stood, so signals keep their order.
+    const at = RULES.findIndex((r) => r.id === 'skip_approval');
+    rules = [...RULES.slice(0, at), toolCoercion(toolNames), ...RULES.slice(at)];
+    if (rulesByTools.size >= 64) rulesByTools.clear();
+    rulesByTools.set(key, rules);
+  }
+  return rules;
+}
 
 /** Action verb + outside target (an address or a link), as one construction within a sentence. */
 const ACTION_TO_TARGET = new RegExp(`\\b${ACTION_VERB}\\b[^.!?\\n]{0,120}?(?:${EMAIL}|${URL})`, 'u');
@@ -219,9 +243,9 @@ function combine(weights: Iterable<number>): number {
 }
 
 /** Fires every rule on one view of the text; keeps the strongest weight per signal id. */
-function scoreView(view: string, source: InjectionSource, into: Map<string, number>): void {
+function scoreView(view: string, source: InjectionSource, rules: Rule[], into: Map<string, number>): void {
   const raise = (id: string, weight: number) => into.set(id, Math.max(into.get(id) ?? 0, weight));
-  for (const r of RULES) {
+  for (const r of rules) {
     if (r.sources && !r.sources.includes(source)) continue;
     if (r.pattern.test(view)) raise(r.id, r.weight);
   }
@@ -241,6 +265,7 @@ function scoreView(view: string, source: InjectionSource, into: Map<string, numb
 export function detectInjection(text: string, opts: DetectInjectionOptions = {}): InjectionVerdict {
   const source = opts.source ?? 'user';
   const threshold = opts.threshold ?? DEFAULT_INJECTION_THRESHOLD;
+  const rules = rulesFor(opts.toolNames);
   const fired = new Map<string, number>();
 
   // Invisible and direction-changing characters say something before they are removed.
@@ -249,7 +274,7 @@ export function detectInjection(text: string, opts: DetectInjectionOptions = {})
   if (HAS_ZERO_WIDTH.test(text) && /\p{L}[\u200B-\u200D\u2060\uFEFF]\p{L}/u.test(text)) fired.set('zero_width', 0.2);
 
   const normal = normalizeForInjection(text);
-  scoreView(normal, source, fired);
+  scoreView(normal, source, rules, fired);
 
   // Obfuscated views: only consulted when the text shows the trick, so benign text pays nothing.
   const hidden: string[] = [];
@@ -266,7 +291,7 @@ export function detectInjection(text: string, opts: DetectInjectionOptions = {})
   if (DECODE_REQUEST.test(normal)) fired.set('decode_request', 0.35);
   if (hidden.length > 0) {
     const before = combine(fired.values());
-    for (const view of hidden) scoreView(view, source, fired);
+    for (const view of hidden) scoreView(view, source, rules, fired);
     const squashed = normal.replace(/[^\p{L}]/gu, '');
     if (SQUASHED_ATTACK.test(squashed)) fired.set('ignore_previous', Math.max(fired.get('ignore_previous') ?? 0, 0.85));
     if (combine(fired.values()) > before) fired.set('obfuscation', 0.2);

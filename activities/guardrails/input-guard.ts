@@ -45,6 +45,8 @@ export interface InputGuardOutput {
 export interface GuardServices {
   vault: PiiVault;
   gateway: ModelGateway;
+  /** The tools this worker's agents can call: text that orders one used is an injection signal. */
+  toolNames: readonly string[];
 }
 
 /** PII counts by class: what a step may show about matched values (never the values). */
@@ -84,7 +86,7 @@ export async function guardInput(
   }
 
   // 2. Injection: heuristics first; the classifier model is asked only when they pass.
-  const [injection, injectionMs] = timed(() => detectInjection(input.text, { source: 'user', threshold: p.injection.threshold }));
+  const [injection, injectionMs] = timed(() => detectInjection(input.text, { source: 'user', threshold: p.injection.threshold, toolNames: services.toolNames }));
   let injected = injection.flagged;
   const injectionDetail: Record<string, unknown> = { score: injection.score, signals: injection.signals };
   if (!injected && p.injection.classifierModel) {

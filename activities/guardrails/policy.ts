@@ -208,6 +208,9 @@ export interface VersionedPolicy {
   policy: GuardrailPolicy;
 }
 
+/** A policy as the workflow holds it: fetched once per task, passed to every guard. */
+export type TaskPolicy = VersionedPolicy;
+
 /**
  * Policies are read on every guarded step; a short cache spares the query. A change is seen
  * by other processes within the cache's lifetime; this process sees its own writes at once.

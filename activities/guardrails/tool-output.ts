@@ -1,7 +1,7 @@
 // A read tool's output on its way to the model: untrusted, so it is screened for injected
 // instructions (a flagged passage or output is held back per the policy) and its PII is
 // masked into the task's vault like the user's (the model reads placeholders; a write tool
-// gets the real values back when it acts, see activities/index.ts).
+// gets the real values back when it acts, see vault-boundary.ts).
 import type { Db } from '../../infra/db/pool.js';
 import type { ProvenanceItem } from '../tools/types.js';
 import { detectPii } from './pii.js';
@@ -19,6 +19,8 @@ export interface ToolOutputInput {
   callId: string;
   content: unknown;
   provenance: ProvenanceItem[];
+  /** The tools the agent can call (see DetectInjectionOptions). */
+  toolNames: readonly string[];
 }
 
 export interface ToolOutputGuarded {
@@ -43,7 +45,7 @@ export async function guardToolOutput(db: Db, vault: PiiVault, policy: Guardrail
   const items = list
     ? list.map((p, i) => ({ ref: p.chunkId ?? `${input.tool}:${input.callId}:${i}`, text: p.text }))
     : [{ ref: `${input.tool}:${input.callId}`, text: JSON.stringify(content) ?? '' }];
-  const screened = await screenUntrusted(db, policy, { tenantId: input.tenantId, taskId: input.taskId, source: list ? 'document' : 'tool', items });
+  const screened = await screenUntrusted(db, policy, { tenantId: input.tenantId, taskId: input.taskId, source: list ? 'document' : 'tool', items, toolNames: input.toolNames });
   checks.push(screened.check);
   if (screened.keep.some((k) => !k)) {
     if (list) {

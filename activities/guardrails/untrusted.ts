@@ -12,6 +12,8 @@ export interface ScreenInput {
   taskId: string;
   source: 'document' | 'tool';
   items: Array<{ ref: string; text: string }>;
+  /** The tools the agent can call (see DetectInjectionOptions). */
+  toolNames: readonly string[];
 }
 
 export interface ScreenOutput {
@@ -24,7 +26,7 @@ export interface ScreenOutput {
 
 export async function screenUntrusted(db: Db, policy: GuardrailPolicy, input: ScreenInput): Promise<ScreenOutput> {
   const t0 = performance.now();
-  const verdicts = input.items.map((item) => detectInjection(item.text, { source: input.source, threshold: policy.injection.threshold }));
+  const verdicts = input.items.map((item) => detectInjection(item.text, { source: input.source, threshold: policy.injection.threshold, toolNames: input.toolNames }));
   const latencyMs = roundMs(performance.now() - t0);
   const action = policy.injection.onUntrusted;
   const flagged = verdicts.map((v) => v.flagged);

@@ -301,3 +301,40 @@ export async function addCorpusStatistics(client: DbClient, collectionId: number
     delta.terms.toString(),
   ]);
 }
+
+export interface IngestionSummary {
+  documents: number;
+  indexed: number;
+  unchanged: number;
+  failed: number;
+  chunks: number;
+  errors: Array<{ ordinal: number; documentId: string; message: string }>;
+}
+
+/**
+ * Close an ingestion: refresh the tables' visibility map and planner statistics (BM25's
+ * index-only scans need the first, PGlite has no autovacuum to keep it), then report the
+ * totals with per-document errors (first 100).
+ */
+export async function closeIngestion(db: Db, ingestionId: string): Promise<IngestionSummary> {
+  await db.query('VACUUM (ANALYZE) chunks, chunk_terms, term_stats');
+  const { rows } = await db.query<{ status: string; n: number; chunks: string }>(
+    `SELECT status, count(*)::int AS n, coalesce(sum(chunk_count), 0)::text AS chunks
+     FROM ingestion_items WHERE ingestion_id = $1 GROUP BY status`,
+    [ingestionId],
+  );
+  const errors = await db.query<{ ordinal: number; document_id: string; error: string }>(
+    `SELECT ordinal, document_id, error FROM ingestion_items
+     WHERE ingestion_id = $1 AND status = 'failed' ORDER BY ordinal LIMIT 100`,
+    [ingestionId],
+  );
+  const count = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
+  return {
+    documents: rows.reduce((n, r) => n + r.n, 0),
+    indexed: count('indexed'),
+    unchanged: count('unchanged'),
+    failed: count('failed'),
+    chunks: rows.reduce((n, r) => n + Number(r.chunks), 0),
+    errors: errors.rows.map((e) => ({ ordinal: e.ordinal, documentId: e.document_id, message: e.error })),
+  };
+}

@@ -1,6 +1,6 @@
-// ask_user: the agent asks the person who started the task a question. It has no executor:
-// the workflow itself pauses until a message arrives (POST /v1/tasks/:id/messages) and hands
-// the reply back as the tool's result.
+// ask_user: the agent asks the person who started the task a question. It is the `ask` kind
+// and has no executor: the workflow itself pauses until a message arrives
+// (POST /v1/tasks/:id/messages) and hands the reply back as the tool's result.
 import { z } from 'zod';
 import type { ToolDefinition } from './types.js';
 
@@ -12,7 +12,5 @@ export const askUserTool: ToolDefinition<typeof askUserParameters> = {
   name: 'ask_user',
   description: 'Ask the user a clarifying question when the task cannot be done without their answer. The task pauses until they reply.',
   parameters: askUserParameters,
-  kind: 'read',
+  kind: 'ask',
 };
-
-export const ASK_USER = askUserTool.name;

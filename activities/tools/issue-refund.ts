@@ -1,9 +1,14 @@
-// issue_refund (demo domain): refunds part or all of an order. Its compensation reverses the
-// refund, for an operator who finds it was issued in error.
+// issue_refund (demo domain): refunds part or all of an order; over $500 it needs two
+// approvers. Its compensation reverses the refund, for an operator who finds it was issued in
+// error.
 import { z } from 'zod';
-import { quoteIdent, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { Db, DbClient } from '../../infra/db/pool.js';
+import { ONE_APPROVER, TWO_APPROVERS } from './risk.js';
 import { InvalidToolArguments, type ToolDefinition } from './types.js';
+
+/** Refunds above this many dollars are high-risk: two people approve them. */
+export const HIGH_RISK_REFUND_USD = 500;
 
 export const issueRefundParameters = z.object({
   orderId: z.number().int().positive().describe('The order to refund'),
@@ -38,6 +43,7 @@ export const issueRefundTool: ToolDefinition<typeof issueRefundParameters> = {
   description: 'Refund an order, in full or in part. Needs human approval.',
   parameters: issueRefundParameters,
   kind: 'write',
+  risk: (args) => (args.amountUsd > HIGH_RISK_REFUND_USD ? TWO_APPROVERS : ONE_APPROVER),
   async preview(args, ctx) {
     const o = await orderFacts(ctx.db, ctx.tenantId, args.orderId);
     const refundable = Number(o.amount_usd) - Number(o.refunded_usd);

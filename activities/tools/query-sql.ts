@@ -2,7 +2,7 @@
 //   1. the schema catalog (schema-catalog.ts): the tables the tenant's reader role can see,
 //      narrowed to the relevant ones when there are too many for the prompt;
 //   2. one SELECT written by the model (or, offline, by the rule-based writer in
-//      gateway/local-sql.ts), as JSON {"sql": …};
+//      gateway/local/sql.ts), as JSON {"sql": …};
 //   3. the guard (sql-guard.ts, sql-bounds.ts): PostgreSQL's own parser must read it as one
 //      read-only SELECT over those tables (CTE names resolved by scope) with harmless functions
 //      and types only, and nothing whose running time the planner cannot see (recursion,
@@ -15,9 +15,8 @@
 import pg from 'pg';
 import { z } from 'zod';
 import type { Db, DbClient } from '../../infra/db/pool.js';
-import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/demo/domain.js';
-import type { SqlReply } from '../gateway/local-sql.js';
-import type { ChatMessage, SqlTableSummary, Usage } from '../gateway/types.js';
+import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/db/tenant-schema.js';
+import type { ChatMessage, SqlReply, SqlTableSummary, Usage } from '../gateway/types.js';
 import { describeTable, loadSchemaCatalog, selectTables, type CatalogTable } from './schema-catalog.js';
 import { checkReadOnlySql } from './sql-guard.js';
 import { InvalidToolArguments, type ToolContext, type ToolDefinition, type ToolOutput } from './types.js';
@@ -362,6 +361,8 @@ export function createQuerySqlTool(opts: QuerySqlOptions = {}): ToolDefinition<t
       "Look facts up in the organisation's own database (customers, products, orders, refunds and the like): writes and runs one read-only SQL query for the question and returns the SQL, its columns and rows.",
     parameters: querySqlParameters,
     kind: 'read',
+    // The user's own question over the tenant's own tables: its rows may name whom a write acts on.
+    trustedOutput: true,
     run: (args, ctx) => answerWithSql(args.question, ctx, opts),
   };
 }

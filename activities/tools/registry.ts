@@ -11,9 +11,11 @@ import { issueRefundTool } from './issue-refund.js';
 import { querySqlTool } from './query-sql.js';
 import { searchDocumentsTool } from './search-documents.js';
 import { sendEmailTool } from './send-email.js';
-import type { ToolDefinition } from './types.js';
+import type { ToolDefinition, ToolKind } from './types.js';
 import { updateRecordTool } from './update-record.js';
 import { searxngProvider, webSearchTool } from './web-search.js';
+
+const TOOL_KINDS = Object.keys({ read: true, write: true, ask: true } satisfies Record<ToolKind, true>) as ToolKind[];
 
 export type CheckedCall =
   | { ok: true; tool: ToolDefinition; arguments: Record<string, unknown> }
@@ -28,7 +30,11 @@ export class ToolRegistry {
     for (const tool of tools) {
       if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must match [a-zA-Z0-9_-]{1,64}`);
       if (this.tools.has(tool.name)) throw new Error(`two tools are named "${tool.name}"`);
+      if (!TOOL_KINDS.includes(tool.kind)) throw new Error(`tool "${tool.name}" has kind "${String(tool.kind)}"; a tool is ${TOOL_KINDS.join(', ')}`);
+      if (tool.kind === 'read' && !tool.run) throw new Error(`read tool "${tool.name}" needs run`);
       if (tool.kind === 'write' && (!tool.preview || !tool.execute)) throw new Error(`write tool "${tool.name}" needs preview and execute`);
+      // Risk used to be a word ('high'): a definition still saying so must not quietly lose its second approver.
+      if (tool.risk !== undefined && typeof tool.risk !== 'function') throw new Error(`tool "${tool.name}": risk must be a function of the arguments returning { approvers, role?, reason }`);
       this.tools.set(tool.name, tool);
       const parameters = z.toJSONSchema(tool.parameters, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
       delete parameters.$schema;
@@ -86,4 +92,9 @@ export function builtinTools(config: Pick<Config['agents'], 'updatableColumns' |
   ] as ToolDefinition[];
   if (config.webSearchUrl) tools.push(webSearchTool(searxngProvider(config.webSearchUrl)) as ToolDefinition);
   return tools;
+}
+
+/** Every built-in tool's name, web_search included: what benchmarks screen text against without a worker. */
+export function builtinToolNames(): string[] {
+  return builtinTools({ updatableColumns: {}, webSearchUrl: 'http://web-search.invalid' }).map((t) => t.name);
 }

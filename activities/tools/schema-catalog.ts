@@ -5,9 +5,9 @@
 // ones reference by foreign key, so the joins the model needs are always on the page.
 import { countTokens } from '../tokens.js';
 import type { Db } from '../../infra/db/pool.js';
-import { tenantReaderRole, tenantSchema } from '../../infra/demo/domain.js';
+import { tenantReaderRole, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { SqlTableSummary } from '../gateway/types.js';
-import { contentTerms } from '../gateway/local-model.js';
+import { contentTerms } from '../text.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 
 export interface ForeignKey {

@@ -2,7 +2,7 @@
 // exactly once. With an SMTP relay configured (SMTP_URL), the queued email is handed to it
 // right after the commit; without one it waits in the outbox, visible.
 import { z } from 'zod';
-import { quoteIdent, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { EmailDelivery } from './email-delivery.js';
 import type { ToolContext, ToolDefinition } from './types.js';
 

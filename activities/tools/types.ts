@@ -1,8 +1,9 @@
 // What a tool is. Built-in tools and the ones users add (a TypeScript module exporting a
 // ToolDefinition) have the same shape: a name and description the model reads, zod
 // parameters (sent to the model as JSON Schema, and checked before anything runs), a kind,
-// and an executor. Write tools also describe what they would do (a dry-run preview) and may
-// declare a compensation an operator can trigger after they ran.
+// and an executor. Write tools also describe what they would do (a dry-run preview), how much
+// a call risks (who must approve it), and may declare a compensation an operator can trigger
+// after they ran. What sets a tool apart is declared here, never special-cased by its name.
 import type { z } from 'zod';
 import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
@@ -11,7 +12,24 @@ import type { Usage } from '../gateway/types.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import type { RetrievalOptions } from '../retrieval/types.js';
 
-export type ToolKind = 'read' | 'write';
+/**
+ * How the agent runs a call: `read` at once (in parallel with other reads), `write` only after
+ * its approval, `ask` by pausing the task until the user answers (no executor).
+ */
+export type ToolKind = 'read' | 'write' | 'ask';
+
+/**
+ * What a write call needs before it runs, by the tool's own measure. A tenant's approval
+ * policy for the tool, when it has one, decides instead.
+ */
+export interface ToolRisk {
+  /** People who must approve, at least one (only a tenant's policy lets a write run unasked). */
+  approvers: number;
+  /** The permission each approver needs; default `approvals:write`. */
+  role?: string;
+  /** Why, in words, for the approver and the ledger. */
+  reason: string;
+}
 
 /** Where a piece of evidence came from: the user, a document chunk, or another tool's output. */
 export type ProvenanceItem =
@@ -66,8 +84,13 @@ export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
   description: string;
   parameters: P;
   kind: ToolKind;
-  /** High-risk tools need two approvers by default. */
-  risk?: 'normal' | 'high';
+  /**
+   * Read tools: the output is the tenant's own data read for the user's own question (query_sql
+   * rows), so a recipient, amount or id found in it may authorise a write. Default: untrusted.
+   */
+  trustedOutput?: boolean;
+  /** Write tools: who must approve this call (default: one approver; see tools/risk.ts). */
+  risk?(args: z.infer<P>): ToolRisk;
   /** Read tools: run. */
   run?(args: z.infer<P>, ctx: ToolContext): Promise<ToolOutput>;
   /** Write tools: a dry run, no side effects. Throws InvalidToolArguments for arguments that cannot apply (no such order). */

@@ -2,7 +2,7 @@
 // tables and columns the deployment allow-lists (AGENT_UPDATABLE_COLUMNS). The preview shows
 // the row's columns before and after; the compensation writes the "before" values back.
 import { z } from 'zod';
-import { quoteIdent, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { Db, DbClient } from '../../infra/db/pool.js';
 import { InvalidToolArguments, type ToolDefinition } from './types.js';
 

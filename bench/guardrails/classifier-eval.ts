@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import { classifyWithModel } from '../../activities/guardrails/classifier.js';
 import { detectInjection } from '../../activities/guardrails/injection.js';
+import { builtinToolNames } from '../../activities/tools/registry.js';
 import { createEmbedder } from '../../activities/retrieval/embeddings.js';
 import { loadConfig } from '../../infra/config.js';
 import { fmt, percentile, table } from '../lib/stats.js';
@@ -29,11 +30,12 @@ function garakDataPresent(): boolean {
 
 /** The three detectors over one set of examples, from classifier scores computed beforehand. */
 function evaluateAll(examples: Example[], scores: Scores) {
-  const heuristics = (text: string, opts?: { source?: Example['source'] }) => detectInjection(text, opts);
+  const toolNames = builtinToolNames();
+  const heuristics = (text: string, opts?: { source?: Example['source'] }) => detectInjection(text, { ...opts, toolNames });
   const classifier = (text: string) => ({ flagged: (scores.get(text) ?? 0) >= THRESHOLD, score: scores.get(text) ?? 0, signals: [] });
   // As guardInput does it: the classifier is consulted only when the heuristics pass.
   const combined = (text: string, opts?: { source?: Example['source'] }) => {
-    const verdict = detectInjection(text, opts);
+    const verdict = detectInjection(text, { ...opts, toolNames });
     return verdict.flagged ? verdict : classifier(text);
   };
   return {
@@ -115,7 +117,7 @@ export async function evaluateInjectionClassifiers(): Promise<{ markdown: string
         (errors.length ? ` ${errors.length} classifier calls failed (scored 0): ${errors[0]}` : ''),
       '',
       'Notes:',
-      "- The classifier's 65 injection and 73 benign exemplars (activities/gateway/local-classifier.ts) were written separately " +
+      "- The classifier's 65 injection and 73 benign exemplars (activities/gateway/local/classifier.ts) were written separately " +
         'from this evaluation set; only two constants (temperature, benign prior) were tuned, on the train split.',
       '- kNN over a 22M-parameter English sentence embedder is a weak classifier next to a tuned model: it flags what resembles ' +
         'an exemplar, misses attacks phrased unlike any of them (other languages, heavy obfuscation) and can flag benign text ' +

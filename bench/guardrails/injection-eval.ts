@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { detectInjection } from '../../activities/guardrails/injection.js';
+import { builtinToolNames } from '../../activities/tools/registry.js';
 import { checkBrandTerms, checkGrounding, detectFrustration, scoreToxicity } from '../../activities/guardrails/output-checks.js';
 import { checkScope, detectAnomaly } from '../../activities/guardrails/scope.js';
 import type { InjectionVerdict } from '../../activities/guardrails/types.js';
@@ -17,6 +18,10 @@ import { loadSotuPassages } from '../sotu/corpus.js';
 import { injectionDataset, type Example } from './injection-dataset.js';
 
 type Detect = (text: string, opts?: { source?: Example['source'] }) => InjectionVerdict;
+
+/** The heuristics as a worker runs them: with the registry's tool names (the built-in ones here). */
+const toolNames = builtinToolNames();
+const detectAsDeployed: Detect = (text, opts) => detectInjection(text, { ...opts, toolNames });
 
 export interface KindResult {
   total: number;
@@ -36,7 +41,7 @@ export interface InjectionEvaluation {
   falseAlarms: string[];
 }
 
-export function evaluateInjection(examples: Example[], detect: Detect = detectInjection): InjectionEvaluation {
+export function evaluateInjection(examples: Example[], detect: Detect = detectAsDeployed): InjectionEvaluation {
   const byKind: Record<string, KindResult> = {};
   const misses: string[] = [];
   const falseAlarms: string[] = [];
@@ -172,9 +177,9 @@ async function main(): Promise<void> {
   }
 
   const { passages, answer, question } = latencyFixtures();
-  const onQuestion = latency(() => detectInjection(question, { source: 'user' }));
+  const onQuestion = latency(() => detectInjection(question, { source: 'user', toolNames }));
   const onChunks = latency(() => {
-    for (const passage of passages) detectInjection(passage, { source: 'document' });
+    for (const passage of passages) detectInjection(passage, { source: 'document', toolNames });
   }, 500);
   const grounding = latency(() => checkGrounding(answer, passages));
   const blockedTopics = [
@@ -185,11 +190,11 @@ async function main(): Promise<void> {
   // Every non-model check one answered request runs: input (injection, scope, anomaly, frustration),
   // retrieved chunks (injection), output (toxicity, brand terms, grounding).
   const allChecks = latency(() => {
-    detectInjection(question, { source: 'user' });
+    detectInjection(question, { source: 'user', toolNames });
     checkScope(question, { blockedTopics });
     detectAnomaly(question);
     detectFrustration(question);
-    for (const passage of passages) detectInjection(passage, { source: 'document' });
+    for (const passage of passages) detectInjection(passage, { source: 'document', toolNames });
     scoreToxicity(answer);
     checkBrandTerms(answer, terms);
     checkGrounding(answer, passages);

@@ -2,26 +2,9 @@
 // schema of the tenant's own. It is what `query_sql` reads (through a role that can only
 // SELECT from that schema) and what the demo write tools change. Any tenant can have one;
 // `npm start` sets it up for the default tenant, tests for their own tenants.
-import { createHash } from 'node:crypto';
-import type { Db, DbClient } from '../db/pool.js';
+import type { Db } from '../db/pool.js';
 import { inTransaction } from '../db/pool.js';
-
-/** Quote an identifier for SQL (tenant ids are [a-z0-9_-], but quoting is never optional). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** The schema holding a tenant's own tables. */
-export function tenantSchema(tenantId: string): string {
-  return `tenant_${tenantId}`;
-}
-
-/** The role `query_sql` runs as: USAGE on the tenant's schema and SELECT on its tables, nothing else. */
-export function tenantReaderRole(tenantId: string): string {
-  // Role names are cluster-wide and at most 63 bytes.
-  const id = tenantId.length <= 50 ? tenantId : createHash('sha256').update(tenantId).digest('hex').slice(0, 50);
-  return `gatehouse_sql_${id}`;
-}
+import { quoteIdent, setUpTenantSchema, tenantReaderRole, tenantSchema } from '../db/tenant-schema.js';
 
 const DOMAIN_TABLES = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -95,23 +78,6 @@ const ORDERS: Array<[number, number, number, number, string, string]> = [
   [1010, 6, 5, 2, '2026-10-30T10:00:00Z', 'processing'],
   [1011, 1, 6, 1, '2026-11-02T12:00:00Z', 'delivered'],
 ];
-
-/**
- * Create the tenant's schema and its read-only role (idempotent). Every table in the schema,
- * now or later, is readable by the role and by nothing else it is given.
- */
-export async function setUpTenantSchema(client: DbClient | Db, tenantId: string): Promise<void> {
-  const schema = quoteIdent(tenantSchema(tenantId));
-  const role = quoteIdent(tenantReaderRole(tenantId));
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  await client.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${tenantReaderRole(tenantId).replaceAll("'", "''")}') THEN
-        CREATE ROLE ${role} NOLOGIN;
-      END IF;
-    END $$`);
-  await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
-  await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${role}`);
-}
 
 /** The demo domain for one tenant: tables, grants and rows. Safe to call again. */
 export async function seedDemoDomain(db: Db, tenantId: string): Promise<void> {

@@ -2,8 +2,8 @@
 // embeddings, called directly and end to end through the gateway and classifyWithModel.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
-import { classifyLocally, injectionWindows } from '../../activities/gateway/local-classifier.js';
-import { runLocalModel } from '../../activities/gateway/local-model.js';
+import { classifyLocally, injectionWindows } from '../../activities/gateway/local/classifier.js';
+import { runLocalModel } from '../../activities/gateway/local/index.js';
 import { classifyWithModel } from '../../activities/guardrails/classifier.js';
 import type { Embedder } from '../../activities/retrieval/embeddings.js';
 import { loadLocalEmbedder } from '../../activities/retrieval/local-embedder.js';

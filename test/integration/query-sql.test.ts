@@ -4,11 +4,12 @@
 // (reader role, READ ONLY, timeout, cost ceiling, row limit) tested with the guard bypassed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
-import { customerName, ilikeLiteral, writeSqlWithRules } from '../../activities/gateway/local-sql.js';
+import { customerName, ilikeLiteral, writeSqlWithRules } from '../../activities/gateway/local/sql.js';
 import { querySqlTool, runReadOnlyQuery, SqlQueryError, type ReadOnlyQuery } from '../../activities/tools/query-sql.js';
 import { forgetSchemaCatalog, loadSchemaCatalog, rankTables, readSchemaCatalog, selectTables } from '../../activities/tools/schema-catalog.js';
 import { InvalidToolArguments, type ToolContext } from '../../activities/tools/types.js';
-import { quoteIdent, seedDemoDomain, tenantReaderRole, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/db/tenant-schema.js';
+import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
 import { testConfig, testLog, testServices, uniqueId, type DbKind } from '../support/harness.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';

@@ -8,7 +8,8 @@ import { argumentsHash, compensateAction, executeAction, proposeAction } from '.
 import { ToolRegistry, builtinTools } from '../../activities/tools/registry.js';
 import type { ToolServices } from '../../activities/tools/types.js';
 import { searxngProvider, webSearchTool } from '../../activities/tools/web-search.js';
-import { quoteIdent, seedDemoDomain, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
+import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
 import { redactSecrets } from '../../workflows/policy/redact.js';
 import { indexDocuments } from '../support/corpus.js';

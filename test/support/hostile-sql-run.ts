@@ -1,7 +1,7 @@
 // Runs one entry of the hostile corpus (hostile-sql.ts): the guard's verdict and, for an
 // accepted query, what it did on a database — shared by the corpus test and the bench report.
 import type { Db } from '../../infra/db/pool.js';
-import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/db/tenant-schema.js';
 import { runReadOnlyQuery, SqlQueryError } from '../../activities/tools/query-sql.js';
 import type { SqlVerdict } from '../../activities/tools/sql-guard.js';
 import { OTHER, type HostileQuery } from './hostile-sql.js';

@@ -1,7 +1,9 @@
 // The offline `local` model: extractive answers with citations, and rule-based rewriting that
 // refuses to guess.
 import { describe, expect, it } from 'vitest';
-import { answerExtractively, entities, flattenTables, NOT_FOUND_ANSWER, rewriteWithRules } from '../../activities/gateway/local-model.js';
+import { answerExtractively } from '../../activities/gateway/local/answer.js';
+import { rewriteWithRules } from '../../activities/gateway/local/rewrite.js';
+import { entities, flattenTables, NOT_FOUND_ANSWER } from '../../activities/text.js';
 
 const passages = [
   { text: 'Returns within 30 days get a full refund. A 15% restocking fee applies to opened printers.' },

@@ -4,7 +4,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argumentsHash } from '../../activities/agent/actions.js';
-import { quoteIdent, seedDemoDomain, tenantSchema } from '../../infra/demo/domain.js';
+import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
+import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
 import type { runAgent } from '../../workflows/agent.js';
 import { agentStatusQuery, sendMessageUpdate } from '../../workflows/messages.js';

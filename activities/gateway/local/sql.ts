@@ -4,12 +4,7 @@
 // question and the table summaries, and it says so when a question is outside its rules
 // rather than guessing. Its reply is the JSON every model is asked for in text-to-SQL:
 // {"sql": "SELECT …", "reason"?: "…"}, or {"sql": null, "reason": "…"}.
-import type { SqlTableSummary } from './types.js';
-
-export interface SqlReply {
-  sql: string | null;
-  reason?: string;
-}
+import type { SqlReply, SqlTableSummary } from '../types.js';
 
 interface Rule {
   name: string;

@@ -4,8 +4,10 @@
 // and email her a confirmation") — and answers anything else from the documents. It speaks
 // the same protocol a tool-calling model does (tool calls, then a final answer), so the
 // workflow, the approval gate and the ledger run exactly as they would with a real model.
-import { answerExtractively, entities, type EmbedTexts } from './local-model.js';
-import type { OfflineAgentState } from './types.js';
+import { entities } from '../../text.js';
+import type { OfflineAgentState } from '../types.js';
+import { answerExtractively } from './answer.js';
+import type { EmbedTexts } from './types.js';
 
 export interface OfflineStep {
   content?: string;

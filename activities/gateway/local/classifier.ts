@@ -10,9 +10,9 @@
 //
 // Other guardrail questions (scope, toxicity, judging answers) need a language model; the local
 // model says so with an error, and the guard keeps its heuristic verdict.
-import { splitSentences } from '../retrieval/chunker.js';
-import type { EmbedTexts } from './local-model.js';
-import type { OfflineTask } from './types.js';
+import { splitSentences } from '../../retrieval/chunker.js';
+import type { OfflineTask } from '../types.js';
+import type { EmbedTexts } from './types.js';
 
 type ClassifyTask = Extract<OfflineTask, { kind: 'classify' }>['task'];
 

@@ -1,0 +1,21 @@
+// What the activities are built from: injected by the worker (or a test, or a benchmark), so
+// each can be handed real or scripted ones.
+import type { Config, PayloadKeyRing } from '../infra/config.js';
+import type { Db, DbCapabilities } from '../infra/db/pool.js';
+import type { Logger } from '../infra/logger.js';
+import type { ModelGateway } from './gateway/gateway.js';
+import type { Embedder } from './retrieval/embeddings.js';
+import type { ToolDefinition } from './tools/types.js';
+
+export interface ActivityDeps {
+  db: Db;
+  caps: DbCapabilities;
+  embedder: Embedder;
+  gateway: ModelGateway;
+  config: Pick<Config, 'chunking' | 'agents' | 'retrieval'>;
+  log: Logger;
+  /** The payload keys: the PII vault derives its own keys from them. */
+  keyRing: PayloadKeyRing;
+  /** Tools a deployment adds to the built-in ones. */
+  tools?: ToolDefinition[];
+}

@@ -1,0 +1,34 @@
+// Retrieval's activities: indexing an ingestion batch by batch, closing it, and the hybrid
+// search an answer starts from.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../deps.js';
+import { heartbeat, heartbeating } from '../heartbeat.js';
+import { closeIngestion, indexBatch, type BatchOutcome, type BatchRange, type IngestionSummary } from './ingest.js';
+import { retrieveHybrid } from './search.js';
+import type { RetrievalOptions, RetrievalResult } from './types.js';
+
+export interface RetrieveInput extends RetrievalOptions {
+  tenantId: string;
+  collection: string;
+  query: string;
+}
+
+export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps' | 'embedder' | 'config'>) {
+  return {
+    /** Chunk, embed and index one slice of a staged ingestion. */
+    async indexIngestionBatch(range: BatchRange): Promise<BatchOutcome> {
+      return heartbeating(() => indexBatch({ db: deps.db, embedder: deps.embedder, chunking: deps.config.chunking, heartbeat }, range));
+    },
+
+    /** Close an ingestion: fresh planner statistics, then the totals with per-document errors. */
+    async finishIngestion(input: { ingestionId: string }): Promise<IngestionSummary> {
+      return closeIngestion(deps.db, input.ingestionId);
+    },
+
+    /** Hybrid retrieval, tenant- and collection-scoped. Registered as a local activity. */
+    async retrieve(input: RetrieveInput): Promise<RetrievalResult> {
+      if (!input.query.trim()) throw ApplicationFailure.nonRetryable('query is empty', 'InvalidInput');
+      return retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
+    },
+  };
+}
