@@ -187,7 +187,8 @@ describe('runAgent (offline planner)', () => {
   });
 
   it('stops at its deadline, waiting included, and says so', async () => {
-    const handle = await start("Refund Northwind Studio's last order", { deadlineAt: new Date(Date.now() + 3000).toISOString() });
+    // Long enough to reach the approval on a busy 2-core machine (the decide and the query take seconds there).
+    const handle = await start("Refund Northwind Studio's last order", { deadlineAt: new Date(Date.now() + 10_000).toISOString() });
     await waitForPending(handle, 1);
     const result = await handle.result();
     expect(result.endReason).toBe('deadline');
@@ -203,8 +204,13 @@ describe('runAgent (offline planner)', () => {
     const pending = await waitForPending(handle, 2);
     expect(pending.find((p) => p.tool === 'send_email')!.arguments.to).toBe('[EMAIL_ADDRESS_1]');
     expect(pending.find((p) => p.tool === 'send_email')!.preview.summary).not.toContain('sofia.rossi@example.com');
+    // The index is written by an activity after the proposal shows in the status: wait for both rows.
+    let indexed = await services.db.query('SELECT status, reason FROM approvals WHERE task_id = $1', [handle.workflowId]);
+    for (let i = 0; i < 100 && indexed.rows.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      indexed = await services.db.query('SELECT status, reason FROM approvals WHERE task_id = $1', [handle.workflowId]);
+    }
     await handle.cancel();
-    const indexed = await services.db.query('SELECT status, reason FROM approvals WHERE task_id = $1', [handle.workflowId]);
     await expect(handle.result()).rejects.toThrow();
     // A canceled task leaves no approval open in the index.
     const closed = await services.db.query('SELECT status, reason FROM approvals WHERE task_id = $1', [handle.workflowId]);
