@@ -8,6 +8,7 @@ import type { Db } from '../../infra/db/pool.js';
 import { storableString, TOO_LARGE } from '../../infra/input-limits.js';
 import { compilePhrases } from './scope.js';
 import { checkBrandTerms } from './output-checks.js';
+import { OUTPUT_CHECK_RANKING, type OutputCheck } from '../../contracts/output-checks.js';
 import { FAILURE_ACTIONS, PII_CLASSES, type PiiClass } from './types.js';
 
 export { FAILURE_ACTIONS, OUTPUT_CHECKS, type FailureAction, type OutputCheck } from './types.js';
@@ -121,17 +122,9 @@ const policyFields = z
           })
           .prefault({}),
         judge: z.object({ model: modelName, rubric: storableString(L.maxTextChars).min(10), minScore: z.number().min(0).max(1).default(0.6) }).optional(),
-        /** Per check: what to do when it fails, in order. */
+        /** Per check: what to do when it fails, in order (each check's default: contracts/output-checks.ts). */
         onFail: z
-          .object({
-            pii_leak: ladder.default(['retry', 'stock_response']),
-            toxicity: ladder.default(['retry', 'stock_response']),
-            brand: ladder.default(['retry', 'handoff']),
-            malformed: ladder.default(['retry', 'fallback_model', 'stock_response']),
-            empty: ladder.default(['retry', 'fallback_model', 'stock_response']),
-            grounding: ladder.default(['retry', 'flag']),
-            judge: ladder.default(['best_of_n', 'handoff']),
-          })
+          .object(Object.fromEntries(OUTPUT_CHECK_RANKING.map((c) => [c.name, ladder.default([...c.onFail])])) as Record<OutputCheck, z.ZodDefault<typeof ladder>>)
           .prefault({}),
       })
       .prefault({}),
