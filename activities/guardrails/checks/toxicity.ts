@@ -62,7 +62,12 @@ export function scoreToxicity(text: string, extraTerms: string[] = []): Toxicity
   return { toxic: score >= 0.5, score, terms: [...new Set(terms)] };
 }
 
-/** The lexicon's rule for an answer. */
+/**
+ * The lexicon's rule, for an answer and each streamed sentence alike: at or over the tenant's
+ * threshold, or toxic by the lexicon's own measure — a tenant's higher threshold relaxes the
+ * scorer model, not the lexicon. (The stream once tested the threshold alone, so a sentence
+ * scoring 0.6 under a threshold of 0.8 was streamed, and then the answer failed.)
+ */
 const lexiconFails = (result: ToxicityResult, settings: ToxicitySettings) => result.score >= settings.threshold || result.toxic;
 
 export const toxicity = outputCheck({
@@ -84,5 +89,5 @@ export const toxicity = outputCheck({
     return toxic ? { rows: [row], failed: true, feedback: 'Your previous answer was not courteous. Answer politely and professionally.' } : { rows: [row], failed: false };
   },
   // The scorer model is not asked per sentence (a model call each); the lexicon is.
-  sentenceCheck: (settings) => (sentence) => scoreToxicity(sentence).score >= settings.threshold,
+  sentenceCheck: (settings) => (sentence) => lexiconFails(scoreToxicity(sentence), settings),
 });
