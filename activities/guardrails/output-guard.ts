@@ -4,8 +4,8 @@
 // (workflows/policy/output-failures.ts); this only reports.
 import type { Usage } from '../gateway/types.js';
 import { ClassifierCalls } from './classifier.js';
-import { OUTPUT_CHECK_UNITS, settingsOf, type AnyOutputCheck } from './checks/index.js';
-import type { AnswerUnderCheck, CheckTools } from './checks/types.js';
+import { OUTPUT_CHECK_UNITS, settingsOf } from './checks/index.js';
+import type { AnswerUnderCheck, CheckTools, OutputCheckUnit } from './checks/types.js';
 import type { GuardServices } from './input-guard.js';
 import type { GuardrailPolicy, OutputCheck } from './policy.js';
 import type { GuardCheck } from './types.js';
@@ -44,7 +44,8 @@ export interface OutputGuardOutput {
   usage: Usage;
 }
 
-const CHECKS: readonly AnyOutputCheck[] = OUTPUT_CHECK_UNITS;
+// Iterated as any check: each reads its own section of the policy, through settingsOf.
+const CHECKS: readonly OutputCheckUnit[] = OUTPUT_CHECK_UNITS;
 
 export async function guardOutput(
   services: GuardServices,

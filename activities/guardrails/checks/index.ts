@@ -21,9 +21,8 @@ export const OUTPUT_CHECK_UNITS = [empty, malformed, piiLeak, brand, toxicity, g
 type Unlisted = Exclude<OutputCheck, (typeof OUTPUT_CHECK_UNITS)[number]['name']>;
 const _everyCheckListed: [Unlisted] extends [never] ? true : Unlisted = true;
 
-/** A check as the guard and the stream iterate them: each reads its own section of the policy. */
-export type AnyOutputCheck = OutputCheckUnit;
-const UNITS: readonly AnyOutputCheck[] = OUTPUT_CHECK_UNITS;
+// Iterated as any check: each reads its own section of the policy, through settingsOf.
+const UNITS: readonly OutputCheckUnit[] = OUTPUT_CHECK_UNITS;
 
 /** Each check's section of the policy's `output` (its schema), by check name. */
 export type OutputCheckPolicies = {
@@ -37,7 +36,7 @@ export const OUTPUT_CHECK_POLICIES = Object.fromEntries(UNITS.flatMap((u) => (u.
 export type OutputCheckSettings = z.output<z.ZodObject<OutputCheckPolicies>>;
 
 /** A check's settings: its own section of the policy's `output`, if it has one. */
-export function settingsOf(unit: AnyOutputCheck, output: OutputCheckSettings): unknown {
+export function settingsOf(unit: OutputCheckUnit, output: OutputCheckSettings): unknown {
   return unit.policy ? (output as Record<string, unknown>)[unit.name] : undefined;
 }
 
