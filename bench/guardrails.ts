@@ -11,11 +11,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { detectInjection } from '../activities/guardrails/injection.js';
 import { builtinToolNames } from '../activities/tools/registry.js';
-import { detectFrustration, checkBrandTerms, checkGrounding, groundingChecker, scoreToxicity, splitSentences, matchesAnyPhrase } from '../activities/guardrails/output-checks.js';
-import { citedAnswerSchema } from '../activities/guardrails/output-guard.js';
+import { sentenceChecks } from '../activities/guardrails/checks/index.js';
+import { detectFrustration } from '../activities/guardrails/frustration.js';
 import { detectPii } from '../activities/guardrails/pii.js';
-import { DEFAULT_GUARDRAIL_POLICY } from '../activities/guardrails/policy.js';
-import { checkScope, detectAnomaly } from '../activities/guardrails/scope.js';
+import { guardrailPolicySchema } from '../activities/guardrails/policy.js';
+import { checkScope, detectAnomaly, matchesAnyPhrase } from '../activities/guardrails/scope.js';
+import { splitSentences } from '../activities/guardrails/sentences.js';
 import { PII_CLASSES, type PiiClass } from '../activities/guardrails/types.js';
 import { PiiVault } from '../activities/guardrails/vault.js';
 import { HashingEmbedder } from '../activities/retrieval/embeddings.js';
@@ -24,7 +25,7 @@ import { loadDemoCorpus } from '../infra/demo/seed.js';
 import { indexDocuments } from '../test/support/corpus.js';
 import type { Bench } from './run.js';
 import { injectionDataset } from './guardrails/injection-dataset.js';
-import { benignCorpus, evaluateInjection, latency, latencyFixtures, type InjectionEvaluation } from './guardrails/injection-eval.js';
+import { benignCorpus, evaluateInjection, latency, latencyAsync, latencyFixtures, outputGuardRun, type InjectionEvaluation } from './guardrails/injection-eval.js';
 import { generatePiiDataset } from './guardrails/pii-dataset.js';
 import { evaluatePii, type PiiEvaluation } from './guardrails/pii-eval.js';
 import { startBenchDatabase } from './lib/databases.js';
@@ -141,14 +142,12 @@ export const run: Bench = async (ctx) => {
   // ----- latency -----
   ctx.log('latency');
   const { passages, answer, question } = latencyFixtures();
-  const p = DEFAULT_GUARDRAIL_POLICY;
   const toolNames = builtinToolNames();
   const blockedTopics = [
     { topic: 'legal', phrases: ['lawsuit', 'legal advice', 'sue'] },
     { topic: 'medical', phrases: ['diagnosis', 'prescription', 'medical advice'] },
   ];
-  const terms = { brand: ['Inkwell', 'LaserJet'], competitors: ['PrintMax', 'ToneRx'], risky: ['guarantee', 'lifetime warranty'] };
-  const schema = citedAnswerSchema(passages.length);
+  const p = guardrailPolicySchema.parse({ output: { brand: { brand: ['Inkwell', 'LaserJet'], competitors: ['PrintMax', 'ToneRx'], risky: ['guarantee', 'lifetime warranty'] } } });
   const inputChecks = () => {
     detectPii(question);
     detectInjection(question, { source: 'user', threshold: p.injection.threshold, toolNames });
@@ -160,37 +159,27 @@ export const run: Bench = async (ctx) => {
   const contextChecks = () => {
     for (const passage of passages) detectInjection(passage, { source: 'document', threshold: p.injection.threshold, toolNames });
   };
-  const outputChecks = () => {
-    schema.safeParse({ answer, citations: [...answer.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])) });
-    detectPii(answer);
-    checkBrandTerms(answer, terms);
-    scoreToxicity(answer);
-    checkGrounding(answer, passages);
-  };
-  // The guarded stream checks each sentence again as it is released (the context indexed once).
+  // The answer guard as a request runs it: every output check of checks/index.ts.
+  const outputChecks = outputGuardRun(p, { passages, answer, question });
+  // The guarded stream checks each sentence again, with the same list (the context indexed once).
   const streamChecks = () => {
-    const ground = groundingChecker(passages);
-    for (const s of splitSentences(answer)) {
-      detectPii(s.text);
-      scoreToxicity(s.text);
-      checkBrandTerms(s.text, terms);
-      ground(s.text);
-    }
+    const checks = sentenceChecks(p.output, { passages, pii: p.pii.output });
+    for (const s of splitSentences(answer)) checks.some((c) => c.fails(s.text));
   };
   const runs = 2000;
   const tInput = latency(inputChecks, runs);
   const tContext = latency(contextChecks, runs);
-  const tOutput = latency(outputChecks, runs);
+  const tOutput = await latencyAsync(outputChecks, runs);
   const tStream = latency(streamChecks, runs);
-  const tAll = latency(() => {
+  const tAll = await latencyAsync(async () => {
     inputChecks();
     contextChecks();
-    outputChecks();
+    await outputChecks();
   }, runs);
-  const tAllStreamed = latency(() => {
+  const tAllStreamed = await latencyAsync(async () => {
     inputChecks();
     contextChecks();
-    outputChecks();
+    await outputChecks();
     streamChecks();
   }, runs);
   const tBaseline = latency(() => {
@@ -244,7 +233,7 @@ export const run: Bench = async (ctx) => {
         [
           ['input: PII, injection, scope, anomaly, handoff triggers', fmt(tInput.p50, 3), fmt(tInput.p99, 3)],
           ['context: injection screen of 10 passages', fmt(tContext.p50, 3), fmt(tContext.p99, 3)],
-          ['output: citation schema, PII leak, brand, toxicity, grounding', fmt(tOutput.p50, 3), fmt(tOutput.p99, 3)],
+          ['output: every check of the answer guard (no judge or scorer model)', fmt(tOutput.p50, 3), fmt(tOutput.p99, 3)],
           ['**all non-model checks of one request**', `**${fmt(tAll.p50, 3)}**`, `**${fmt(tAll.p99, 3)}**`],
           ['… plus the guarded stream (each sentence checked again)', fmt(tAllStreamed.p50, 3), fmt(tAllStreamed.p99, 3)],
           ['PII detection of question and answer alone', fmt(tBaseline.p50, 3), fmt(tBaseline.p99, 3)],

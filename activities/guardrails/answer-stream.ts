@@ -1,13 +1,15 @@
 // Guarded streaming: the answer reaches the event stream sentence by sentence, each sentence
-// only after the output checks passed on it (PII masked or held, toxicity, brand terms,
-// grounding). The first sentence that fails holds the rest back; the workflow's failure
-// policy then decides the answer, which arrives as the final event. Released sentences go
-// to `answer_stream`, which the API's event stream tails.
+// only after the output checks that can judge a sentence alone passed on it — the same checks,
+// by the same rules, as the answer guard (checks/index.ts); PII of masked classes is masked.
+// The first sentence that fails holds the rest back; the workflow's failure policy then
+// decides the answer, which arrives as the final event. Released sentences go to
+// `answer_stream`, which the API's event stream tails.
 import type { Db } from '../../infra/db/pool.js';
-import { checkBrandTerms, groundingChecker, scoreToxicity, splitSentences, type GroundingResult } from './output-checks.js';
+import { sentenceChecks } from './checks/index.js';
+import type { SentenceCheck } from './checks/types.js';
 import { detectPii } from './pii.js';
-import type { GuardrailPolicy } from './policy.js';
-import { blankPlaceholders } from './types.js';
+import type { GuardrailPolicy, OutputCheck } from './policy.js';
+import { splitSentences } from './sentences.js';
 import type { PiiVault } from './vault.js';
 
 export interface StreamRef {
@@ -21,7 +23,7 @@ export class GuardedAnswerStream {
   private chain: Promise<void> = Promise.resolve();
   private heldReason: string | undefined;
   private released = 0;
-  private readonly ground: (sentence: string) => GroundingResult;
+  private readonly checks: Array<{ name: OutputCheck; fails: SentenceCheck }>;
 
   constructor(
     private readonly db: Db,
@@ -31,8 +33,8 @@ export class GuardedAnswerStream {
     passages: string[],
     private readonly attempt: number,
   ) {
-    // The context is indexed once for the whole answer, not once per sentence.
-    this.ground = passages.length ? groundingChecker(passages, { minSupport: policy.output.grounding.minSupport }) : () => ({ sentences: [], unsupported: 0, supportedRatio: 1 });
+    // Prepared once for the whole answer (grounding indexes the context), not once per sentence.
+    this.checks = sentenceChecks(policy.output, { passages, pii: policy.pii.output });
   }
 
   /** Every generation starts with a reset, so a client drops what an earlier attempt streamed. */
@@ -78,14 +80,9 @@ export class GuardedAnswerStream {
     this.released += 1;
   }
 
-  /** The output checks that can judge one sentence on its own; the name of the first that fails. */
-  private failedCheck(sentence: string): string | undefined {
-    const p = this.policy;
-    if (detectPii(sentence).some((s) => p.pii.output[s.type] === 'block')) return 'pii_leak';
-    if (scoreToxicity(sentence).score >= p.output.toxicity.threshold) return 'toxicity';
-    if (p.output.brand.action !== 'pass' && checkBrandTerms(sentence, p.output.brand).some((t) => t.kind !== 'brand')) return 'brand';
-    if (p.output.grounding.maxUnsupported === 0 && this.ground(blankPlaceholders(sentence)).unsupported > 0) return 'grounding';
-    return undefined;
+  /** The most serious check the sentence fails, if any. */
+  private failedCheck(sentence: string): OutputCheck | undefined {
+    return this.checks.find((c) => c.fails(sentence))?.name;
   }
 
   private async append(kind: 'sentence' | 'held' | 'reset', text: string): Promise<void> {

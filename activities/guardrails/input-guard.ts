@@ -7,11 +7,11 @@ import type { ModelGateway } from '../gateway/gateway.js';
 import type { ConversationTurn, Usage } from '../gateway/types.js';
 import { ClassifierCalls } from './classifier.js';
 import { detectInjection } from './injection.js';
-import { detectFrustration, matchesAnyPhrase } from './output-checks.js';
-import { detectPii } from './pii.js';
+import { detectFrustration } from './frustration.js';
+import { countByClass, detectPii } from './pii.js';
 import type { GuardrailPolicy } from './policy.js';
-import { checkScope, detectAnomaly } from './scope.js';
-import type { GuardCheck, PiiClass, PiiSpan } from './types.js';
+import { checkScope, detectAnomaly, matchesAnyPhrase } from './scope.js';
+import type { GuardCheck, PiiClass } from './types.js';
 import type { PiiVault } from './vault.js';
 import { roundMs, timed } from './timing.js';
 
@@ -47,13 +47,6 @@ export interface GuardServices {
   gateway: ModelGateway;
   /** The tools this worker's agents can call: text that orders one used is an injection signal. */
   toolNames: readonly string[];
-}
-
-/** PII counts by class: what a step may show about matched values (never the values). */
-export function countByClass(spans: PiiSpan[]): Partial<Record<PiiClass, number>> {
-  const counts: Partial<Record<PiiClass, number>> = {};
-  for (const s of spans) counts[s.type] = (counts[s.type] ?? 0) + 1;
-  return counts;
 }
 
 export async function guardInput(

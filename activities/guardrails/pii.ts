@@ -53,3 +53,10 @@ export function resolveOverlaps(spans: readonly PiiSpan[]): PiiSpan[] {
   }
   return kept.sort((a, b) => a.start - b.start);
 }
+
+/** PII counts by class: what a step may show about matched values (never the values). */
+export function countByClass(spans: PiiSpan[]): Partial<Record<PiiClass, number>> {
+  const counts: Partial<Record<PiiClass, number>> = {};
+  for (const s of spans) counts[s.type] = (counts[s.type] ?? 0) + 1;
+  return counts;
+}

@@ -6,38 +6,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Db } from '../../infra/db/pool.js';
 import { storableString, TOO_LARGE } from '../../infra/input-limits.js';
+import { OUTPUT_CHECK_RANKING, type OutputCheck } from '../../contracts/output-checks.js';
+import { OUTPUT_CHECK_POLICIES, outputMatcherProbes } from './checks/index.js';
+import { modelName, phrase, POLICY_LIMITS, prose } from './policy-fields.js';
 import { compilePhrases } from './scope.js';
-import { checkBrandTerms } from './output-checks.js';
 import { FAILURE_ACTIONS, PII_CLASSES, type PiiClass } from './types.js';
 
 export { FAILURE_ACTIONS, OUTPUT_CHECKS, type FailureAction, type OutputCheck } from './types.js';
 
+const L = POLICY_LIMITS;
+
 const piiAction = z.enum(['block', 'mask', 'allow']);
 
 const ladder = z.array(z.enum(FAILURE_ACTIONS)).min(1).max(6);
-
-// Limits that keep a tenant's own policy from breaking its tasks: every phrase list becomes one
-// regex, compiled in the worker's event loop and matched against every input, and a matched
-// phrase is recorded in the task's steps. A policy document over them is refused at PUT.
-export const POLICY_LIMITS = {
-  maxDocumentBytes: 128 * 1024,
-  maxTopics: 50,
-  maxPhrasesPerTopic: 100,
-  maxPhrases: 1_000,
-  maxPhraseChars: 100,
-  maxTerms: 200,
-  maxTermChars: 100,
-  maxTextChars: 2_000,
-  maxModelChars: 100,
-  /** Compiling every matcher and running it over an anomaly-sized probe must fit this. */
-  maxMatchMs: 200,
-} as const;
-const L = POLICY_LIMITS;
-
-const modelName = storableString(L.maxModelChars).min(1);
-const prose = storableString(L.maxTextChars).min(1);
-const phrase = storableString(L.maxPhraseChars).min(2);
-const terms = z.array(storableString(L.maxTermChars).min(2)).max(L.maxTerms);
 
 const piiPolicy = (defaults: Record<PiiClass, z.infer<typeof piiAction>>) =>
   z.object(Object.fromEntries(PII_CLASSES.map((c) => [c, piiAction.default(defaults[c])])) as Record<PiiClass, z.ZodDefault<typeof piiAction>>).prefault({});
@@ -103,35 +84,11 @@ const policyFields = z
       .prefault({}),
     output: z
       .object({
-        brand: z
-          .object({
-            brand: terms.default([]),
-            competitors: terms.default([]),
-            risky: terms.default([]),
-            /** A mention of a competitor or risky term: block (a failure), review (handoff), or pass. */
-            action: z.enum(['block', 'review', 'pass']).default('review'),
-          })
-          .prefault({}),
-        toxicity: z.object({ threshold: z.number().min(0).max(1).default(0.5), scorerModel: modelName.optional() }).prefault({}),
-        grounding: z
-          .object({
-            minSupport: z.number().min(0).max(1).default(0.5),
-            /** Unsupported sentences tolerated before grounding fails (they are flagged either way). */
-            maxUnsupported: z.number().int().min(0).max(1_000).default(0),
-          })
-          .prefault({}),
-        judge: z.object({ model: modelName, rubric: storableString(L.maxTextChars).min(10), minScore: z.number().min(0).max(1).default(0.6) }).optional(),
-        /** Per check: what to do when it fails, in order. */
+        // Each output check's own section, declared by the check (checks/<name>.ts).
+        ...OUTPUT_CHECK_POLICIES,
+        /** Per check: what to do when it fails, in order (each check's default: contracts/output-checks.ts). */
         onFail: z
-          .object({
-            pii_leak: ladder.default(['retry', 'stock_response']),
-            toxicity: ladder.default(['retry', 'stock_response']),
-            brand: ladder.default(['retry', 'handoff']),
-            malformed: ladder.default(['retry', 'fallback_model', 'stock_response']),
-            empty: ladder.default(['retry', 'fallback_model', 'stock_response']),
-            grounding: ladder.default(['retry', 'flag']),
-            judge: ladder.default(['best_of_n', 'handoff']),
-          })
+          .object(Object.fromEntries(OUTPUT_CHECK_RANKING.map((c) => [c.name, ladder.default([...c.onFail])])) as Record<OutputCheck, z.ZodDefault<typeof ladder>>)
           .prefault({}),
       })
       .prefault({}),
@@ -183,7 +140,7 @@ function matcherProblem(p: z.output<typeof policyFields>): { path: (string | num
   const lists: Array<[(string | number)[], () => void]> = [
     ...p.scope.blockedTopics.map((t, i): [(string | number)[], () => void] => [['scope', 'blockedTopics', i, 'phrases'], () => void compilePhrases(t.phrases).match(probe)]),
     [['handoff', 'keyPhrases'], () => void compilePhrases(p.handoff.keyPhrases).match(probe)],
-    [['output', 'brand'], () => void checkBrandTerms(probe, p.output.brand)],
+    ...outputMatcherProbes(p.output, probe).map(({ check, run }): [(string | number)[], () => void] => [['output', check], run]),
   ];
   for (const [path, run] of lists) {
     try {

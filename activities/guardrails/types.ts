@@ -45,19 +45,9 @@ export interface PiiSpan {
   score: number;
 }
 
-/**
- * What happens when an output check fails, tried in order until one yields an answer that
- * passes: `retry` asks again with the failure fed back, `best_of_n` asks n times at once and
- * keeps the best, `fallback_model` asks the policy's fallback model, `handoff` waits for a
- * reviewer, `stock_response` answers with the configured text, `flag` lets the answer through
- * marked as such.
- */
-export const FAILURE_ACTIONS = ['retry', 'best_of_n', 'fallback_model', 'handoff', 'stock_response', 'flag'] as const;
-export type FailureAction = (typeof FAILURE_ACTIONS)[number];
-
-/** The output checks (workflows/policy/output-failures.ts ranks how serious each failure is). */
-export const OUTPUT_CHECKS = ['pii_leak', 'toxicity', 'brand', 'malformed', 'empty', 'grounding', 'judge'] as const;
-export type OutputCheck = (typeof OUTPUT_CHECKS)[number];
+// The failure actions and the output checks' names are the workflow's vocabulary as much as the
+// activities': they live in the sandbox-safe contracts/output-checks.ts.
+export { FAILURE_ACTIONS, OUTPUT_CHECKS, type FailureAction, type OutputCheck } from '../../contracts/output-checks.js';
 
 /** What a check concluded. `flag` lets the content through but records the finding. */
 export type Verdict = 'pass' | 'flag' | 'fail';

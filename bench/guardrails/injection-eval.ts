@@ -10,7 +10,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { detectInjection } from '../../activities/guardrails/injection.js';
 import { builtinToolNames } from '../../activities/tools/registry.js';
-import { checkBrandTerms, checkGrounding, detectFrustration, scoreToxicity } from '../../activities/guardrails/output-checks.js';
+import { checkGrounding } from '../../activities/guardrails/checks/grounding.js';
+import { detectFrustration } from '../../activities/guardrails/frustration.js';
+import type { GuardServices } from '../../activities/guardrails/input-guard.js';
+import { guardOutput } from '../../activities/guardrails/output-guard.js';
+import { guardrailPolicySchema, type GuardrailPolicy } from '../../activities/guardrails/policy.js';
 import { checkScope, detectAnomaly } from '../../activities/guardrails/scope.js';
 import type { InjectionVerdict } from '../../activities/guardrails/types.js';
 import { fmt, percentile } from '../lib/stats.js';
@@ -86,6 +90,28 @@ export function latency(fn: () => void, runs = 2000): { p50: number; p99: number
     times.push(performance.now() - t0);
   }
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** latency() of an asynchronous step. */
+export async function latencyAsync(fn: () => Promise<unknown>, runs = 2000): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 200; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/**
+ * The output guard on an answer as a request runs it — every output check in checks/index.ts —
+ * with no judge or scorer model configured and a vault that keeps nothing: model and database
+ * time are measured apart.
+ */
+export function outputGuardRun(policy: GuardrailPolicy, fixtures: { passages: string[]; answer: string; question: string }): () => Promise<unknown> {
+  const services = { vault: { mask: async (_ref: unknown, text: string) => ({ text }) }, gateway: undefined } as unknown as GuardServices;
+  return () => guardOutput(services, { version: 0, policy }, { tenantId: 'bench', vaultTaskId: 'bench', format: 'cited', ...fixtures });
 }
 
 function printEvaluation(title: string, result: InjectionEvaluation): void {
@@ -186,18 +212,17 @@ async function main(): Promise<void> {
     { topic: 'legal', phrases: ['lawsuit', 'legal advice', 'sue'] },
     { topic: 'medical', phrases: ['diagnosis', 'prescription', 'medical advice'] },
   ];
-  const terms = { brand: ['Inkwell', 'LaserJet'], competitors: ['PrintMax', 'ToneRx'], risky: ['guarantee', 'lifetime warranty'] };
+  const policy = guardrailPolicySchema.parse({ output: { brand: { brand: ['Inkwell', 'LaserJet'], competitors: ['PrintMax', 'ToneRx'], risky: ['guarantee', 'lifetime warranty'] } } });
+  const guardAnswer = outputGuardRun(policy, { passages, answer, question });
   // Every non-model check one answered request runs: input (injection, scope, anomaly, frustration),
-  // retrieved chunks (injection), output (toxicity, brand terms, grounding).
-  const allChecks = latency(() => {
+  // retrieved chunks (injection), output (the answer guard's checks).
+  const allChecks = await latencyAsync(async () => {
     detectInjection(question, { source: 'user', toolNames });
     checkScope(question, { blockedTopics });
     detectAnomaly(question);
     detectFrustration(question);
     for (const passage of passages) detectInjection(passage, { source: 'document', toolNames });
-    scoreToxicity(answer);
-    checkBrandTerms(answer, terms);
-    checkGrounding(answer, passages);
+    await guardAnswer();
   }, 1000);
   console.log('\n## latency (ms)');
   console.log(`detectInjection, ${question.length}-char question      p50 ${fmt(onQuestion.p50, 3)}  p99 ${fmt(onQuestion.p99, 3)}`);

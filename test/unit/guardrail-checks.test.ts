@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { UNTRUSTED_CONTENT_NOTICE, delimitUntrusted, detectInjection } from '../../activities/guardrails/injection.js';
-import {
-  checkBrandTerms,
-  checkGrounding,
-  detectFrustration,
-  matchesAnyPhrase,
-  scoreToxicity,
-  splitSentences,
-} from '../../activities/guardrails/output-checks.js';
-import { checkScope, detectAnomaly } from '../../activities/guardrails/scope.js';
+import { checkBrandTerms } from '../../activities/guardrails/checks/brand.js';
+import { checkGrounding } from '../../activities/guardrails/checks/grounding.js';
+import { scoreToxicity } from '../../activities/guardrails/checks/toxicity.js';
+import { detectFrustration } from '../../activities/guardrails/frustration.js';
+import { checkScope, detectAnomaly, matchesAnyPhrase } from '../../activities/guardrails/scope.js';
+import { splitSentences } from '../../activities/guardrails/sentences.js';
 
 describe('detectInjection', () => {
   it.each([

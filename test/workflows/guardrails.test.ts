@@ -261,4 +261,20 @@ describe('guardrails (answerQuestion)', () => {
       ['held', 'toxicity'],
     ]);
   });
+
+  it('never streams a sentence the answer then fails for: toxic by the lexicon under a higher threshold', async () => {
+    // "Shut up" scores 0.6: under the tenant's 0.8, yet toxic by the lexicon, which fails the answer.
+    // The sentence is grounded, so only toxicity can hold it back.
+    const tenant = await tenantWith({ failure: { maxRetries: 0 }, output: { toxicity: { threshold: 0.8 }, onFail: { toxicity: ['stock_response'] } } });
+    server.enqueue({ content: `${GOOD} Shut up, defective printers are exempt from the fee [1]. Returns within 30 days get a full refund [1].` });
+    const handle = await start(input(tenant, 'What is the restocking fee?'));
+    const result = await handle.result();
+    expect(result.guardrails).toMatchObject({ verdict: 'stock_response', failures: ['toxicity'] });
+    const rows = await services.db.query<{ kind: string; text: string }>('SELECT kind, text FROM answer_stream WHERE task_id = $1 ORDER BY seq', [handle.workflowId]);
+    expect(rows.rows.map((r) => [r.kind, r.text])).toEqual([
+      ['reset', '1'],
+      ['sentence', GOOD],
+      ['held', 'toxicity'],
+    ]);
+  });
 });

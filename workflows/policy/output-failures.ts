@@ -2,10 +2,7 @@
 // the tenant's policy (retry → best-of-n → fallback model → handoff → stock response), skipping
 // steps that are spent or unavailable. Pure and deterministic: the workflow calls it.
 import type { GuardrailPolicy } from '../../activities/guardrails/policy.js';
-import type { FailureAction, OutputCheck } from '../../activities/guardrails/types.js';
-
-/** How serious each failure is (0 = most): the worst failing check's ladder decides. Every check must be ranked. */
-const SEVERITY = { pii_leak: 0, toxicity: 1, brand: 2, malformed: 3, empty: 4, grounding: 5, judge: 6 } satisfies Record<OutputCheck, number>;
+import { OUTPUT_CHECK_SEVERITY, type FailureAction, type OutputCheck } from '../../contracts/output-checks.js';
 
 export interface RemedyState {
   retries: number;
@@ -13,9 +10,9 @@ export interface RemedyState {
   tried: FailureAction[];
 }
 
-/** The most serious failing check: its ladder decides. */
+/** The most serious failing check (contracts/output-checks.ts ranks them): its ladder decides. */
 export function worstFailure(failures: OutputCheck[]): OutputCheck | undefined {
-  return [...failures].sort((a, b) => SEVERITY[a] - SEVERITY[b])[0];
+  return [...failures].sort((a, b) => OUTPUT_CHECK_SEVERITY[a] - OUTPUT_CHECK_SEVERITY[b])[0];
 }
 
 export function nextRemedy(
