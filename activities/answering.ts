@@ -174,10 +174,12 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
   };
 }
 
-export function createAnsweringActivities(deps: Pick<ActivityDeps, 'db' | 'gateway'>, shared: { vault: PiiVault }) {
+export function createAnsweringActivities(deps: Pick<ActivityDeps, 'db' | 'gateway' | 'config'>, shared: { vault: PiiVault }) {
   return {
+    /** Rewrites with GATEHOUSE_REWRITE_MODEL when the deployment names one, else with the task's model. */
     async rewriteQuestion(input: RewriteInput): Promise<RewriteOutput> {
-      return heartbeating((signal) => rewriteQuestion(deps.gateway, input, { signal }));
+      const model = deps.config.models?.rewriteModel ?? input.model;
+      return heartbeating((signal) => rewriteQuestion(deps.gateway, { ...input, model }, { signal }));
     },
 
     /**

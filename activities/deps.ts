@@ -12,7 +12,7 @@ export interface ActivityDeps {
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
-  config: Pick<Config, 'chunking' | 'agents' | 'retrieval'>;
+  config: Pick<Config, 'chunking' | 'agents' | 'retrieval'> & { models?: Pick<Config['models'], 'rewriteModel'> };
   log: Logger;
   /** The payload keys: the PII vault derives its own keys from them. */
   keyRing: PayloadKeyRing;

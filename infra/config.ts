@@ -159,7 +159,8 @@ export interface Config {
     registry: ModelSpec[];
     /** The chain tried in order: the default model first, then its fallbacks. */
     chain: string[];
-    rewriteModel: string;
+    /** Question rewriting's model, when set: a small, cheap one. Otherwise the task's own model. */
+    rewriteModel?: string;
   };
   embedding: {
     provider: 'local' | 'openai' | 'hashing';
@@ -245,8 +246,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       );
     }
   }
-  const rewriteModel = e.GATEHOUSE_REWRITE_MODEL ?? defaultModel;
-  if (!registry.some((m) => m.name === rewriteModel)) {
+  const rewriteModel = e.GATEHOUSE_REWRITE_MODEL;
+  if (rewriteModel && !registry.some((m) => m.name === rewriteModel)) {
     throw new ConfigError(`GATEHOUSE_REWRITE_MODEL: model "${rewriteModel}" is not in the registry`);
   }
 

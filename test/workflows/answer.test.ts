@@ -127,6 +127,31 @@ describe('answerQuestion workflow', () => {
     expect(result.citations[0]?.documentId).toBe('orders');
   });
 
+  it('rewrites with GATEHOUSE_REWRITE_MODEL when the deployment names one, and answers with the task model', async () => {
+    const config = testConfig({
+      OPENAI_BASE_URL: server.baseUrl,
+      GATEHOUSE_CHAT_MODEL: 'primary',
+      GATEHOUSE_MODEL_FALLBACKS: 'secondary',
+      GATEHOUSE_REWRITE_MODEL: 'secondary',
+      GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary' }, { name: 'secondary' }]),
+    });
+    const rewriting = await startTestWorker(services, config);
+    try {
+      server.enqueue(
+        { match: { model: 'secondary' }, content: JSON.stringify({ resolved: true, standalone: 'When did Emily Doe last buy something?' }) },
+        { match: { model: 'primary' }, content: 'Emily Doe last bought toner on 2024-05-17 [1].' },
+      );
+      const result = await (
+        await run(rewriting, input('How about Emily Doe?', { conversation: [{ role: 'user', content: 'When did John Doe last buy something?' }, { role: 'assistant', content: 'On 2024-03-02.' }] }))
+      ).result();
+      expect(result.steps[1]).toMatchObject({ name: 'rewrite_query', status: 'completed', model: 'secondary' });
+      expect(server.requests.map((r) => (r.body as { model: string }).model)).toEqual(['secondary', 'primary']);
+      expect(result.model).toBe('primary');
+    } finally {
+      await rewriting.stop();
+    }
+  });
+
   it('says so when a follow-up cannot be resolved, without retrieving or generating', async () => {
     server.enqueue({ content: JSON.stringify({ resolved: false, missing: "who John Doe's wife is" }) });
     const result = await (

@@ -114,7 +114,6 @@ const BENIGN_EXEMPLARS: string[] = [
   'My manager approved the return; what do I need to do next?',
   "The prompt on the display says 'load tray 2', what does that mean?",
   'Tell me the rules for returning an opened cartridge.',
-  'What role does the fuser play in printing?',
   "I'd like to cancel my previous order and place a new one.",
   'Is it safe to skip the calibration step after replacing the drum?',
   'Email me a copy of my last invoice.',
@@ -124,10 +123,8 @@ const BENIGN_EXEMPLARS: string[] = [
   'Act as a friendly guide and walk me through replacing the drum unit.',
   'What were the exact steps you told me earlier about the driver install?',
   // Plain support questions.
-  'How do I reset the printer to factory settings?',
   'Can I send the broken unit back for repair?',
   'What are your support hours on weekends?',
-  'How long does shipping to Canada take?',
   'Please update my shipping address to 12 Elm Street.',
   "What's the difference between the X200 and the X300?",
   'Do you have a manual in French?',
@@ -183,6 +180,9 @@ const EXEMPLARS: Exemplar[] = [
   ...INJECTION_EXEMPLARS.map((text) => ({ text, injection: true })),
   ...BENIGN_EXEMPLARS.map((text) => ({ text, injection: false })),
 ];
+
+/** The labeled exemplars' texts: test/unit/classifier-exemplars.test.ts keeps them out of the benchmark's test split. */
+export const exemplarTexts = (): readonly string[] => EXEMPLARS.map((e) => e.text);
 
 /** Neighbours that vote. */
 const K = 7;
