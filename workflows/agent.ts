@@ -55,9 +55,8 @@ import {
   type PlanItem,
   type StepRecord,
 } from './messages.js';
-import { settleAnswer, type Checked } from './guarded-answer.js';
 import { redactSecrets } from './policy/redact.js';
-import { openReviewDesk } from './review.js';
+import { answerWithoutModel as answerGuarded, guardInputStep, guardOutputStep, openReviewDesk, settleAnswer, type Checked, type GuardedInput } from './steps/index.js';
 import { StepLog } from './policy/steps.js';
 import { addUsage, NO_USAGE } from './policy/usage.js';
 
@@ -158,6 +157,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
   const pending = () => approvals.filter((a) => a.status === 'pending');
 
+  const announced = { run: step, record: (r: Omit<StepRecord, 'startedAt'>) => steps.record(r) };
   /** Run a step: recorded for the status query, announced on the event stream. */
   async function step<T>(name: string, fn: () => Promise<T>, describe: (result: T) => Partial<StepRecord>): Promise<T> {
     emit('step_started', { step: name });
@@ -766,19 +766,14 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
 
   /** The input guard on the user's text (PII masked or refused, injection, scope, handoff). */
   async function guardUser(text: string, earlier?: ConversationTurn[]) {
-    const g = await step(
-      'input_guard',
-      () =>
-        models.guardInput({
-          tenantId: input.tenantId,
-          vaultTaskId,
-          text,
-          conversation: earlier,
-          userTurns: conversation.filter((t) => t.role === 'user').length + 1,
-          policy,
-        }),
-      (r) => ({ latencyMs: r.latencyMs, usage: r.usage, detail: { action: r.action, reason: r.reason, policyVersion: r.policy.version, checks: r.checks } }),
-    );
+    const g = await guardInputStep(announced, models, {
+      tenantId: input.tenantId,
+      vaultTaskId,
+      text,
+      conversation: earlier,
+      userTurns: conversation.filter((t) => t.role === 'user').length + 1,
+      policy,
+    });
     policy = g.policy;
     recordUsage(g);
     return g;
@@ -787,43 +782,25 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   type GuardedTurn = TurnOutcome & { guardrails?: GuardrailOutcome };
 
   /** A turn no model answers: a refused input gets the stock response, a handoff a person's answer. */
-  async function answerWithoutModel(g: Awaited<ReturnType<typeof guardUser>>): Promise<GuardedTurn> {
-    const p = g.policy;
-    const base = { policyVersion: p.version, failures: [], unsupported: [] };
-    if (g.action === 'refuse') return { answer: g.response!, endReason: 'refused', model: 'none', guardrails: { ...base, verdict: 'refused', reason: g.reason, remedies: [] } };
-    const timeoutMs = p.policy.failure.reviewTimeoutSeconds * 1000;
-    const decision = await review.await(
-      { reason: `handoff: ${g.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
-      untilDeadline(timeoutMs),
-    );
-    steps.record({ name: 'review', status: 'completed', detail: { decision: decision?.decision ?? 'expired', by: decision?.reviewer.keyId } });
-    return {
-      answer: decision?.answer?.trim() || p.policy.failure.stockResponse,
-      endReason: 'answered',
-      model: 'none',
-      guardrails: { ...base, verdict: decision ? 'reviewed' : 'stock_response', reason: g.reason, remedies: ['handoff'] },
-    };
+  async function answerWithoutModel(g: GuardedInput): Promise<GuardedTurn> {
+    const { answer, guardrails } = await answerGuarded(g, { review, steps: announced, clampWait: untilDeadline });
+    return { answer, endReason: g.action === 'refuse' ? 'refused' : 'answered', model: 'none', guardrails };
   }
 
   /** The output guard on an answer, against the evidence gathered for it. */
   function checkAnswer(answer: string, task: string): Promise<Checked> {
-    return step(
-      'output_guard',
-      () =>
-        models.guardOutput({
-          tenantId: input.tenantId,
-          vaultTaskId,
-          answer,
-          question: task,
-          passages: evidence.filter((e) => e.type !== 'user_message').map((e) => e.excerpt),
-          format: 'text',
-          // An agent's answer draws on rows and actions as much as on text: unsupported
-          // sentences are reported, not failed (lexical grounding cannot judge a SQL row).
-          grounding: 'report',
-          policy: policy!,
-        }),
-      (o) => ({ latencyMs: o.latencyMs, usage: o.usage, detail: { passed: o.passed, failures: o.failures, checks: o.checks } }),
-    );
+    return guardOutputStep(announced, models, {
+      tenantId: input.tenantId,
+      vaultTaskId,
+      answer,
+      question: task,
+      passages: evidence.filter((e) => e.type !== 'user_message').map((e) => e.excerpt),
+      format: 'text',
+      // An agent's answer draws on rows and actions as much as on text: unsupported
+      // sentences are reported, not failed (lexical grounding cannot judge a SQL row).
+      grounding: 'report',
+      policy: policy!,
+    });
   }
 
   /** A turn's answer through the output checks and, when they fail, the tenant's failure policy. */
@@ -856,7 +833,7 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   let finalAnswer: string;
   try {
     let task: string;
-    let pendingGuard: Awaited<ReturnType<typeof guardUser>> | undefined;
+    let pendingGuard: GuardedInput | undefined;
     if (carried) {
       task = carried.task;
     } else {

@@ -2,11 +2,11 @@
 // runAgent: walk the failing check's ladder (workflows/policy/output-failures.ts) — retry with
 // the failure fed back, best-of-n, the fallback model, a human reviewer, the stock response —
 // until an answer passes or the ladder ends. Every remedy is a recorded step.
-import type { GuardrailPolicy } from '../activities/guardrails/policy.js';
-import type { FailureAction, OutputCheck } from '../activities/guardrails/types.js';
-import type { GuardrailOutcome, StepRecord } from './messages.js';
-import { nextRemedy, pickBest } from './policy/output-failures.js';
-import type { ReviewDesk } from './review.js';
+import type { GuardrailPolicy } from '../../activities/guardrails/policy.js';
+import type { FailureAction, OutputCheck } from '../../activities/guardrails/types.js';
+import type { GuardrailOutcome, StepRecord } from '../messages.js';
+import { nextRemedy, pickBest } from '../policy/output-failures.js';
+import type { ReviewDesk } from './review-desk.js';
 
 export interface Candidate {
   model: string;
