@@ -33,7 +33,7 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   const indexed = new Set(info.typedSearchAttributes.getAll().map((p) => p.key.name));
   const phase = new PhaseTracker({ state, clock, events, indexed, upsert: upsertSearchAttributes });
   // A reviewer answers when a failure policy or the user hands the conversation to a human.
-  // (Registers the reviewAnswer Update: first, as it always was.)
+  // Opening the desk registers the reviewAnswer Update: the first of the handlers below.
   const review = openReviewDesk(input.tenantId, () => phase.reviewChanged(review.pending()));
   const desk = new ApprovalDesk({ task, options, state, actions, bookkeeping, events, steps, clock, phase, workflow });
   const budgets = new Budgets({ state, clock, desk, events, phase });

@@ -13,7 +13,7 @@ import type { WorkClock } from './work-clock.js';
 import type { WorkflowCalls } from './workflow-calls.js';
 
 /** What the user asked, as the agent works on it; `withheld` when the input guard let no model answer. */
-export interface Request {
+export interface UserRequest {
   task: string;
   withheld?: GuardedInput;
 }
@@ -81,7 +81,7 @@ export class Conversation {
   }
 
   /** The task's first message: nothing the user wrote reaches a model (or this run's state) before the input guard. */
-  async open(input: Pick<AgentTaskInput, 'input' | 'conversation'>): Promise<Request> {
+  async open(input: Pick<AgentTaskInput, 'input' | 'conversation'>): Promise<UserRequest> {
     const { state } = this.deps;
     const g = await this.guard(input.input, input.conversation);
     state.conversation.splice(0, state.conversation.length, ...g.conversation);
@@ -96,7 +96,7 @@ export class Conversation {
    * After an answer: the next message, waiting for one up to keepOpenSeconds; undefined when
    * the conversation is over. A withheld message leaves the request (`current`) as it was.
    */
-  async awaitFollowUp(current: string): Promise<Request | undefined> {
+  async awaitFollowUp(current: string): Promise<UserRequest | undefined> {
     const { state, options, clock, phase } = this.deps;
     if (state.pendingMessages.length === 0 && options.keepOpenSeconds > 0) {
       clock.pause();

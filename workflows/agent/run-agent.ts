@@ -8,14 +8,14 @@ import { allHandlersFinished, CancellationScope, condition, isCancellation } fro
 import type { AgentResult, AgentTaskInput } from '../messages.js';
 import type { AnsweredTurn } from './answers.js';
 import { composeAgent, type Agent } from './compose.js';
-import type { Request } from './conversation.js';
+import type { UserRequest } from './conversation.js';
 
 export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
   const agent = composeAgent(input, runAgent);
   const { conversation, answers, turn, plan, continuation } = agent;
   let last: AnsweredTurn;
   try {
-    let request: Request = input.carried ? { task: input.carried.task } : await conversation.open(input);
+    let request: UserRequest = input.carried ? { task: input.carried.task } : await conversation.open(input);
     conversation.beginRequest(request.task);
     agent.phase.set('working');
     let firstTurn = !input.carried;

@@ -4,7 +4,7 @@ import type { Activities } from '../../activities/index.js';
 import type { AgentOptions } from '../messages.js';
 
 /** A tool or a call of one. `kind` is a string here: recorded histories carry kinds the registry no longer declares. */
-export interface KindOf {
+export interface ToolWithKind {
   name: string;
   kind: string;
 }
@@ -17,21 +17,21 @@ export interface KindOf {
 const LEGACY_ASK_TOOL = 'ask_user';
 
 /** A question to the user: the task waits for the reply. */
-export function isAsk(tool: KindOf): boolean {
+export function isAsk(tool: ToolWithKind): boolean {
   return tool.kind === 'ask' || (tool.kind === 'read' && tool.name === LEGACY_ASK_TOOL);
 }
 
 /** A tool that only reads: it runs at once, and a plan's sub-tasks may use it. */
-export function isRead(tool: KindOf): boolean {
+export function isRead(tool: ToolWithKind): boolean {
   return tool.kind === 'read' && !isAsk(tool);
 }
 
-export function isWrite(tool: KindOf): boolean {
+export function isWrite(tool: ToolWithKind): boolean {
   return tool.kind === 'write';
 }
 
 export class ToolCatalog {
-  private kinds: KindOf[] | undefined;
+  private kinds: ToolWithKind[] | undefined;
 
   constructor(
     private readonly bookkeeping: Pick<Activities, 'listTools'>,

@@ -52,6 +52,7 @@ export class AgentTurn {
     for (;;) {
       if (clock.pastDeadline()) return { answer: `Stopped: the task reached its deadline (${options.deadlineAt}).`, endReason: 'deadline', model: state.lastModel };
       const over = budgets.reached();
+      // (How many awaits this takes is part of the recorded histories: see Budgets.extend.)
       if (over && !(await budgets.extend(over))) {
         return { answer: `Stopped: the task reached its ${over.replace(/_/g, ' ')} and it was not extended.`, endReason: over, model: state.lastModel };
       }

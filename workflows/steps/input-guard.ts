@@ -3,6 +3,7 @@
 import type { Activities } from '../../activities/index.js';
 import type { GuardrailOutcome } from '../messages.js';
 import type { StepLog } from '../policy/steps.js';
+import { handOffToReviewer } from './handoff.js';
 import type { ReviewDesk } from './review-desk.js';
 
 export type InputGuardArgs = Parameters<Activities['guardInput']>[0];
@@ -41,12 +42,7 @@ export async function answerWithoutModel(
 ): Promise<AnswerWithoutModel> {
   const { policy, version } = guard.policy;
   if (guard.action === 'refuse') return { answer: guard.response!, guardrails: guardrailOutcome(version, 'refused', guard.reason) };
-  const timeoutMs = policy.failure.reviewTimeoutSeconds * 1000;
-  const decision = await o.review.await(
-    { reason: `handoff: ${guard.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
-    o.clampWait ? o.clampWait(timeoutMs) : timeoutMs,
-  );
-  o.steps.record({ name: 'review', status: 'completed', detail: { decision: decision?.decision ?? 'expired', by: decision?.reviewer.keyId } });
+  const decision = await handOffToReviewer({ review: o.review, record: (s) => o.steps.record(s), policy, reason: `handoff: ${guard.reason}`, failures: [], clampWait: o.clampWait });
   return {
     answer: decision?.answer?.trim() || policy.failure.stockResponse,
     guardrails: { ...guardrailOutcome(version, decision ? 'reviewed' : 'stock_response', guard.reason), remedies: ['handoff'] },
