@@ -8,11 +8,10 @@ import { proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from 
 import type { GenerateOutput } from '../activities/answering.js';
 import type { Activities, TaskPolicy } from '../activities/index.js';
 import type { Passage } from '../activities/retrieval/types.js';
-import { settleAnswer, type Checked } from './guarded-answer.js';
 import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
 import { StepLog } from './policy/steps.js';
-import { openReviewDesk } from './review.js';
+import { answerWithoutModel, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, settleAnswer, type Checked } from './steps/index.js';
 
 const models = proxyActivities<Activities>({
   // A model call may walk a fallback chain of several providers, each with its own timeout.
@@ -43,26 +42,21 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   };
 
   // 0. The input guard: PII masked (or the question refused), injection, scope, anomaly, handoff.
-  const guard = await log.run(
-    'input_guard',
-    () => models.guardInput({ tenantId: input.tenantId, vaultTaskId: taskId, text: input.question, conversation: input.conversation, userTurns: input.conversation.filter((t) => t.role === 'user').length + 1 }),
-    (g) => ({ latencyMs: g.latencyMs, usage: g.usage, detail: { action: g.action, reason: g.reason, policyVersion: g.policy.version, checks: g.checks } }),
-  );
+  const guard = await guardInputStep(log, models, {
+    tenantId: input.tenantId,
+    vaultTaskId: taskId,
+    text: input.question,
+    conversation: input.conversation,
+    userTurns: input.conversation.filter((t) => t.role === 'user').length + 1,
+  });
   const policy: TaskPolicy = guard.policy;
-  const guarded = (verdict: GuardrailOutcome['verdict'], reason?: string): GuardrailOutcome => ({ policyVersion: policy.version, verdict, reason, remedies: [], failures: [], unsupported: [] });
-  // A refused question is not echoed back: it may carry the very credential it was refused for.
-  if (guard.action === 'refuse') return finish(guard.response!, guarded('refused', guard.reason), { question: { original: '(withheld by the input guard)' } });
-  const original = guard.text;
-  if (guard.action === 'handoff') {
-    // The user asked for a person (or is frustrated): a reviewer writes the answer.
-    const decision = await review.await(
-      { reason: `handoff: ${guard.reason}`, failures: [], requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + policy.policy.failure.reviewTimeoutSeconds * 1000).toISOString() },
-      policy.policy.failure.reviewTimeoutSeconds * 1000,
-    );
-    log.record({ name: 'review', status: 'completed', detail: { decision: decision?.decision ?? 'expired', by: decision?.reviewer.keyId } });
-    const answer = decision?.answer?.trim() || policy.policy.failure.stockResponse;
-    return finish(answer, { ...guarded(decision ? 'reviewed' : 'stock_response', guard.reason), remedies: ['handoff'] }, { question: { original } });
+  if (guard.action !== 'proceed') {
+    // Refused: the stock response; handed off: a reviewer writes the answer.
+    const { answer, guardrails } = await answerWithoutModel(guard, { review, steps: log });
+    // A refused question is not echoed back: it may carry the very credential it was refused for.
+    return finish(answer, guardrails, { question: { original: guard.action === 'refuse' ? '(withheld by the input guard)' : guard.text } });
   }
+  const original = guard.text;
 
   // 1. Make the question stand alone. Without a conversation there is nothing to resolve.
   phase = 'rewriting';
@@ -76,7 +70,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
         (r) => ({ latencyMs: r.latencyMs, model: r.model, usage: r.usage, detail: { resolved: r.resolved, standalone: r.standalone, missing: r.missing } }),
       );
       if (!rewrite.resolved) {
-        return finish(`I can't tell what your question refers to: ${rewrite.missing}. Please ask it in full.`, guarded('passed'), {
+        return finish(`I can't tell what your question refers to: ${rewrite.missing}. Please ask it in full.`, guardrailOutcome(policy.version, 'passed'), {
           model: rewrite.model,
           question: { original },
           resolved: false,
@@ -140,21 +134,16 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     );
   const check = async (g: { answer: string; model: string }): Promise<Checked> => {
     phase = 'checking';
-    const out = await log.run(
-      'output_guard',
-      () =>
-        models.guardOutput({
-          tenantId: input.tenantId,
-          vaultTaskId: taskId,
-          answer: g.answer,
-          question,
-          passages: passageTexts,
-          format: 'cited',
-          notFound: g.model === 'none',
-          policy,
-        }),
-      (o) => ({ latencyMs: o.latencyMs, usage: o.usage, detail: { passed: o.passed, failures: o.failures, checks: o.checks } }),
-    );
+    const out = await guardOutputStep(log, models, {
+      tenantId: input.tenantId,
+      vaultTaskId: taskId,
+      answer: g.answer,
+      question,
+      passages: passageTexts,
+      format: 'cited',
+      notFound: g.model === 'none',
+      policy,
+    });
     return out;
   };
   const first = await generate({ attempt: 1 });

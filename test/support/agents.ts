@@ -1,6 +1,6 @@
 // Helpers for agent-task tests: input with defaults, waiting on the status query, deciding.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { runAgent } from '../../workflows/agent.js';
+import type { runAgent } from '../../workflows/agent/index.js';
 import {
   agentStatusQuery,
   decideApprovalUpdate,

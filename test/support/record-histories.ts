@@ -22,7 +22,7 @@ import { createWorker, installRuntime } from '../../workers/worker.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
-import type { runAgent } from '../../workflows/agent.js';
+import type { runAgent } from '../../workflows/agent/index.js';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import {
   answerStatusQuery,

@@ -7,7 +7,7 @@ import { argumentsHash } from '../../activities/agent/actions.js';
 import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
-import type { runAgent } from '../../workflows/agent.js';
+import type { runAgent } from '../../workflows/agent/index.js';
 import { agentStatusQuery, sendMessageUpdate } from '../../workflows/messages.js';
 import { ADMIN, agentInput, decide, startAgent, waitForPending, waitForStatus } from '../support/agents.js';
 import { startTestWorker, testServices, uniqueId, type TestWorker } from '../support/harness.js';

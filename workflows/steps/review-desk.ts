@@ -3,8 +3,8 @@
 // The validator refuses a decision when nothing waits for review, from another tenant, or
 // without the reviews:write role — a refused Update never touches history.
 import { ApplicationFailure, condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { reviewAnswerUpdate, type PendingReview, type ReviewDecision } from './messages.js';
-import { TASK_STATUS_SEARCH_ATTRIBUTE } from './search-attributes.js';
+import { reviewAnswerUpdate, type PendingReview, type ReviewDecision } from '../messages.js';
+import { TASK_STATUS_SEARCH_ATTRIBUTE } from '../search-attributes.js';
 
 export interface ReviewDesk {
   /** The review waiting now, if any (for the status query). */

@@ -1,12 +1,13 @@
 // Settling an answer that failed its output checks, the same way for answerQuestion and
 // runAgent: walk the failing check's ladder (workflows/policy/output-failures.ts) — retry with
-// the failure fed back, best-of-n, the fallback model, a human reviewer, the stock response —
-// until an answer passes or the ladder ends. Every remedy is a recorded step.
-import type { GuardrailPolicy } from '../activities/guardrails/policy.js';
-import type { FailureAction, OutputCheck } from '../activities/guardrails/types.js';
-import type { GuardrailOutcome, StepRecord } from './messages.js';
-import { nextRemedy, pickBest } from './policy/output-failures.js';
-import type { ReviewDesk } from './review.js';
+// the failure fed back, best-of-n, the fallback model, a human reviewer (handoff.ts), the
+// stock response — until an answer passes or the ladder ends. Every remedy is a recorded step.
+import type { GuardrailPolicy } from '../../activities/guardrails/policy.js';
+import type { FailureAction, OutputCheck } from '../../activities/guardrails/types.js';
+import type { GuardrailOutcome, StepRecord } from '../messages.js';
+import { nextRemedy, pickBest } from '../policy/output-failures.js';
+import { handOffToReviewer } from './handoff.js';
+import type { ReviewDesk } from './review-desk.js';
 
 export interface Candidate {
   model: string;
@@ -91,22 +92,17 @@ export async function settleAnswer<C extends Candidate>(o: SettleOptions<C>): Pr
         break;
       }
       case 'handoff': {
-        const now = Date.now();
-        const decision = await o.review.await(
-          {
-            reason: checked.forceHandoff ? 'brand terms need a review' : `output checks failed: ${checked.failures.join(', ')}`,
-            candidate: checked.text || undefined,
-            failures: checked.failures,
-            requestedAt: new Date(now).toISOString(),
-            expiresAt: new Date(now + o.policy.failure.reviewTimeoutSeconds * 1000).toISOString(),
-          },
-          o.policy.failure.reviewTimeoutSeconds * 1000,
-        );
+        const decision = await handOffToReviewer({
+          review: o.review,
+          record: (s) => o.record(s),
+          policy: o.policy,
+          reason: checked.forceHandoff ? 'brand terms need a review' : `output checks failed: ${checked.failures.join(', ')}`,
+          candidate: checked.text || undefined,
+          failures: checked.failures,
+        });
         if (!decision) {
-          o.record({ name: 'review', status: 'completed', detail: { decision: 'expired' } });
           return { text: o.policy.failure.stockResponse, outcome: outcome('stock_response', 'no reviewer decided in time') };
         }
-        o.record({ name: 'review', status: 'completed', detail: { decision: decision.decision, by: decision.reviewer.keyId } });
         const text = decision.decision === 'edit' ? decision.answer!.trim() : checked.text;
         return { text, candidate: decision.decision === 'approve' ? candidate : undefined, outcome: outcome('reviewed', decision.reason) };
       }
