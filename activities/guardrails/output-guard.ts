@@ -22,7 +22,7 @@ export interface OutputGuardInput {
   format: 'cited' | 'text';
   /** Set for answers that say nothing was found: there is nothing to ground. */
   notFound?: boolean;
-  /** 'report' flags unsupported sentences without failing the answer (agents: see workflows/agent.ts). */
+  /** 'report' flags unsupported sentences without failing the answer (agents: see workflows/agent/answers.ts). */
   grounding?: 'enforce' | 'report';
 }
 
