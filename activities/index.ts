@@ -10,7 +10,7 @@ import type { ModelGateway } from './gateway/gateway.js';
 import type { Embedder } from './retrieval/embeddings.js';
 import { indexBatch, type BatchOutcome, type BatchRange } from './retrieval/ingest.js';
 import { retrieveHybrid } from './retrieval/search.js';
-import type { PendingApproval } from '../workflows/messages.js';
+import type { PendingApproval } from '../contracts/approvals.js';
 import { compensateAction, executeAction, proposeAction, type ExecuteInput, type ExecuteOutput, type Proposal, type ProposeInput, type ProposeOutput } from './agent/actions.js';
 import { indexApproval } from './agent/approval-index.js';
 import { verifyApprovalSignal, type VerifySignalInput, type VerifySignalOutput } from './agent/approval-signal.js';

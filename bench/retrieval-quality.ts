@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chunkDocument, embeddingText } from '../activities/retrieval/chunker.js';
 import { createEmbedder } from '../activities/retrieval/embeddings.js';
 import { retrieveHybrid } from '../activities/retrieval/search.js';
-import type { RetrievalMode } from '../activities/retrieval/types.js';
+import type { RetrievalMode } from '../contracts/retrieval.js';
 import { loadConfig } from '../infra/config.js';
 import { indexDocuments } from '../test/support/corpus.js';
 import { startBenchDatabase } from './lib/databases.js';

@@ -30,7 +30,7 @@ import {
   TASK_STATUS_SEARCH_ATTRIBUTE,
   TASK_TYPE_SEARCH_ATTRIBUTE,
   TENANT_SEARCH_ATTRIBUTE,
-} from './search-attributes.js';
+} from '../contracts/search-attributes.js';
 import {
   agentEventsQuery,
   agentStatusQuery,

@@ -1,6 +1,7 @@
 // The vocabulary shared by every guardrail check: PII classes and spans, verdicts, and the
 // shape of a check's outcome as it appears in a task's steps. Pure types and constants:
 // workflows import them too.
+import { failureAction, outputCheck, type FailureAction, type OutputCheck } from '../../contracts/guardrails.js';
 
 /** The PII classes Gatehouse detects. Placeholders are `[<CLASS>_<n>]`, e.g. `[PHONE_NUMBER_1]`. */
 export const PII_CLASSES = [
@@ -45,19 +46,10 @@ export interface PiiSpan {
   score: number;
 }
 
-/**
- * What happens when an output check fails, tried in order until one yields an answer that
- * passes: `retry` asks again with the failure fed back, `best_of_n` asks n times at once and
- * keeps the best, `fallback_model` asks the policy's fallback model, `handoff` waits for a
- * reviewer, `stock_response` answers with the configured text, `flag` lets the answer through
- * marked as such.
- */
-export const FAILURE_ACTIONS = ['retry', 'best_of_n', 'fallback_model', 'handoff', 'stock_response', 'flag'] as const;
-export type FailureAction = (typeof FAILURE_ACTIONS)[number];
-
-/** The output checks (workflows/policy/output-failures.ts ranks how serious each failure is). */
-export const OUTPUT_CHECKS = ['pii_leak', 'toxicity', 'brand', 'malformed', 'empty', 'grounding', 'judge'] as const;
-export type OutputCheck = (typeof OUTPUT_CHECKS)[number];
+/** The failure actions and the output checks, as lists (declared in contracts/guardrails.ts: results report them). */
+export const FAILURE_ACTIONS = failureAction.options;
+export const OUTPUT_CHECKS = outputCheck.options;
+export type { FailureAction, OutputCheck };
 
 /** What a check concluded. `flag` lets the content through but records the finding. */
 export type Verdict = 'pass' | 'flag' | 'fail';

@@ -4,6 +4,7 @@
 // and an executor. Write tools also describe what they would do (a dry-run preview) and may
 // declare a compensation an operator can trigger after they ran.
 import type { z } from 'zod';
+import type { ToolKind } from '../../contracts/tools.js';
 import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { ModelGateway } from '../gateway/gateway.js';
@@ -11,7 +12,7 @@ import type { Usage } from '../gateway/types.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import type { RetrievalOptions } from '../retrieval/types.js';
 
-export type ToolKind = 'read' | 'write';
+export type { ToolKind };
 
 /** Where a piece of evidence came from: the user, a document chunk, or another tool's output. */
 export type ProvenanceItem =

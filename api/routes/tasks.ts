@@ -9,7 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../workflows/search-attributes.js';
+import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../contracts/search-attributes.js';
 import type { runAgent } from '../../workflows/agent.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import {

@@ -2,7 +2,7 @@
 // the tenant's policy (retry → best-of-n → fallback model → handoff → stock response), skipping
 // steps that are spent or unavailable. Pure and deterministic: the workflow calls it.
 import type { GuardrailPolicy } from '../../activities/guardrails/policy.js';
-import type { FailureAction, OutputCheck } from '../../activities/guardrails/types.js';
+import type { FailureAction, OutputCheck } from '../../contracts/guardrails.js';
 
 /** How serious each failure is (0 = most): the worst failing check's ladder decides. Every check must be ranked. */
 const SEVERITY = { pii_leak: 0, toxicity: 1, brand: 2, malformed: 3, empty: 4, grounding: 5, judge: 6 } satisfies Record<OutputCheck, number>;
