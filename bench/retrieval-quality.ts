@@ -13,7 +13,7 @@ import { indexDocuments } from '../test/support/corpus.js';
 import { startBenchDatabase } from './lib/databases.js';
 import { cachedEmbeddings, PrecomputedEmbedder } from './lib/embedding-cache.js';
 import { fmt, mean, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 import { loadSotuPassages } from './sotu/corpus.js';
 
 interface Judged {

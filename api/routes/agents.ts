@@ -29,7 +29,7 @@ import { ApiError, assertFitsTemporal, conflict, notFound, temporalError, update
 import { ownedTask } from '../owned-task.js';
 import { streamAnswerEvents } from '../answer-events.js';
 import { PiiReveal } from '../reveal.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 interface ApprovalRow {
   task_id: string;

@@ -8,7 +8,7 @@ import type { ingestDocuments } from '../../workflows/ingest.js';
 import { requireRole } from '../auth.js';
 import { errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
 import { notFound, temporalError } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 import { stageDocuments } from '../staging.js';
 import { taskStatusOf } from '../task-status.js';
 

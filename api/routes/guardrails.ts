@@ -11,7 +11,7 @@ import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
 import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const policyView = z.object({ version: z.number().int(), policy: z.record(z.string(), z.unknown()) }).meta({ id: 'GuardrailPolicy' });
 

@@ -41,7 +41,7 @@ import {
   type TaskStatus,
 } from '../contracts.js';
 import { ApiError, assertFitsTemporal, conflict, notFound, temporalError } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
 const TASK_TYPES = ['answer', 'agent'] as const;
