@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chunkDocument, embeddingText } from '../activities/retrieval/chunker.js';
 import { createEmbedder } from '../activities/retrieval/embeddings.js';
 import { retrieveHybrid } from '../activities/retrieval/search.js';
-import type { RetrievalMode } from '../contracts/retrieval.js';
+import type { RetrievalMode, SequentialRerank } from '../contracts/retrieval.js';
 import { loadConfig } from '../infra/config.js';
 import { indexDocuments } from '../test/support/corpus.js';
 import { startBenchDatabase } from './lib/databases.js';
@@ -46,7 +46,7 @@ interface Variant {
   mode: RetrievalMode;
   rrfK?: number;
   candidates?: number;
-  rerank?: 'similarity' | 'fused';
+  rerank?: SequentialRerank;
 }
 
 const VARIANTS: Variant[] = [

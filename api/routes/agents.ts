@@ -4,7 +4,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ledgerKey } from '../../activities/agent/actions.js';
-import { EXTEND_BUDGET, type ApprovalStatus } from '../../contracts/approvals.js';
+import { EXTEND_BUDGET, type ApprovalSignal, type ApprovalStatus } from '../../contracts/approvals.js';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
 import { signApprovalToken } from '../../infra/approval-tokens.js';
@@ -185,7 +185,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         deps.config.api.approvalTokenMinutes,
       );
       req.log.info({ taskId, approvalId, decision: req.body.decision, by: principal.keyId, userId: approval.userId }, 'approval token issued');
-      const input = { approvalId, decision: req.body.decision, argumentsHash: req.body.argumentsHash, ...(req.body.reason ? { reason: req.body.reason } : {}), token };
+      const input: ApprovalSignal = { approvalId, decision: req.body.decision, argumentsHash: req.body.argumentsHash, ...(req.body.reason ? { reason: req.body.reason } : {}), token };
       return { token, expiresAt, signal: { name: 'approvalDecision' as const, workflowId: taskId, input } };
     },
   );
