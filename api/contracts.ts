@@ -3,22 +3,7 @@
 // that cross into workflows too are declared in contracts/; here they get what a request may
 // hold (storable strings, bounded JSON, limits) and their OpenAPI names.
 import { z } from 'zod';
-import {
-  agentBudgets as budgets,
-  agentMode,
-  agentPhase,
-  agentResult as agentOutcome,
-  approvalExpiry,
-  budgetUsage,
-  planItem,
-  type AgentBudgets,
-} from '../contracts/agent.js';
-import { answerResult as answerOutcome } from '../contracts/answer.js';
-import { approvalChoice, approvalOutcome, approvalStatus, pendingApproval } from '../contracts/approvals.js';
-import { guardrailOutcome as outcome } from '../contracts/guardrails.js';
-import { retrievalMode, sequentialRerank } from '../contracts/retrieval.js';
-import { pendingReview as review, reviewDecision, reviewOutcome } from '../contracts/review.js';
-import { conversationTurn as turn, stepRecord, usage } from '../contracts/task.js';
+import * as shared from '../contracts/index.js';
 import { idString, jsonObject, storableString } from '../infra/input-limits.js';
 
 const identifier = z
@@ -102,16 +87,16 @@ export const ingestionStatus = z
 
 // ---------- tasks ----------
 
-export const conversationTurn = turn.extend({ content: storableString(20_000).min(1) });
+export const conversationTurn = shared.conversationTurn.extend({ content: storableString(20_000).min(1) });
 
 export const answerOptions = z
   .object({
-    mode: retrievalMode.optional().describe('Retrieval mode (default: ensemble)'),
+    mode: shared.retrievalMode.optional().describe('Retrieval mode (default: ensemble)'),
     topK: z.number().int().min(1).max(50).optional(),
     candidates: z.number().int().min(1).max(500).optional(),
     rrfK: z.number().int().min(1).max(1000).optional(),
     efSearch: z.number().int().min(1).max(1000).optional(),
-    rerank: sequentialRerank.optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
+    rerank: shared.sequentialRerank.optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
     model: storableString(100).min(1).optional().describe('Start the fallback chain at this registry model'),
     filter: jsonObject({ maxBytes: FILTER_BYTES }).optional().describe('Only passages whose metadata contains this object'),
   })
@@ -124,18 +109,18 @@ const budgetLimits = {
   maxCostUsd: z.number().positive().max(10_000),
   maxToolCalls: z.number().int().min(1).max(10_000),
   maxWallSeconds: z.number().int().min(1).max(7 * 86_400),
-} satisfies Record<keyof AgentBudgets, z.ZodNumber>;
+} satisfies Record<keyof shared.AgentBudgets, z.ZodNumber>;
 
-export const agentBudgets = budgets.extend(budgetLimits).partial().strict();
+export const agentBudgets = shared.agentBudgets.extend(budgetLimits).partial().strict();
 
 export const agentOptions = z
   .object({
-    mode: agentMode.optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
+    mode: shared.agentMode.optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
     tools: z.array(storableString(64).min(1)).max(50).optional().describe('Tools the agent may use (default: all)'),
     budgets: agentBudgets.optional().describe('Reaching one pauses the task with an "extend budget?" approval'),
     model: storableString(100).min(1).optional(),
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('How long an approval waits (default 24 h)'),
-    onApprovalExpiry: approvalExpiry.optional(),
+    onApprovalExpiry: shared.approvalExpiry.optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
     deadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('The task stops this long after it starts, waiting included (reported as "deadline")'),
   })
@@ -170,13 +155,13 @@ export const taskAccepted = z
   .object({ taskId: z.string(), status: taskStatus, links })
   .meta({ id: 'TaskAccepted' });
 
-export const guardrailOutcome = outcome.meta({ id: 'GuardrailOutcome' });
+export const guardrailOutcome = shared.guardrailOutcome.meta({ id: 'GuardrailOutcome' });
 
-export const pendingReview = review.meta({ id: 'PendingReview' });
+export const pendingReview = shared.pendingReview.meta({ id: 'PendingReview' });
 
 export const reviewRequest = z
   .object({
-    decision: reviewDecision.shape.decision,
+    decision: shared.reviewDecision.shape.decision,
     answer: storableString(20_000).min(1).optional().describe('The answer to send instead (decision "edit")'),
     reason: storableString(2_000).min(1).optional(),
   })
@@ -184,38 +169,38 @@ export const reviewRequest = z
   .refine((r) => r.decision !== 'edit' || (r.answer !== undefined && r.answer.trim() !== ''), { message: 'an edit needs the answer to send', path: ['answer'] })
   .meta({ id: 'ReviewDecision' });
 
-export const reviewResponse = reviewOutcome.extend({ taskId: z.string() }).meta({ id: 'ReviewOutcome' });
+export const reviewResponse = shared.reviewOutcome.extend({ taskId: z.string() }).meta({ id: 'ReviewOutcome' });
 
-export const answerResult = answerOutcome.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AnswerResult' });
+export const answerResult = shared.answerResult.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AnswerResult' });
 
 // ---------- agents ----------
 
 /** An approval as people see it: what the workflow holds, less its bookkeeping (result, supersededBy, escalated). */
-export const approvalView = pendingApproval
+export const approvalView = shared.pendingApproval
   .omit({ result: true, supersededBy: true, escalated: true })
   .extend({
     taskId: z.string(),
-    provenance: pendingApproval.shape.provenance.describe(
+    provenance: shared.pendingApproval.shape.provenance.describe(
       'Per argument, where its value came from: { argument, type (user_message | document_chunk | tool_output | quarantined | model), chunkId/documentId or tool/callId, kind, authorises, untrusted, excerpt }',
     ),
   })
   .meta({ id: 'Approval' });
 
 export const agentView = z.object({
-  phase: agentPhase,
-  mode: agentMode,
-  plan: z.array(planItem),
+  phase: shared.agentPhase,
+  mode: shared.agentMode,
+  plan: z.array(shared.planItem),
   pendingApprovals: z.array(approvalView.omit({ taskId: true })),
-  budgets,
-  used: budgetUsage,
+  budgets: shared.agentBudgets,
+  used: shared.budgetUsage,
   answers: z.array(z.string()),
   question: z.string().optional(),
 });
 
-export const agentResult = agentOutcome.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AgentResult' });
+export const agentResult = shared.agentResult.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AgentResult' });
 
 export const approvalListQuery = z.object({
-  status: approvalStatus.default('pending'),
+  status: shared.approvalStatus.default('pending'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -226,7 +211,7 @@ export const approvalParams = z.object({ taskId: idString(128), approvalId: idSt
 
 export const decisionRequest = z
   .object({
-    decision: approvalChoice,
+    decision: shared.approvalChoice,
     argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
     reason: storableString(2_000).min(1).optional(),
     arguments: jsonObject({ maxBytes: ARGUMENTS_BYTES }).optional().describe('Approve with these arguments instead: validated and shown again as a new approval'),
@@ -235,7 +220,7 @@ export const decisionRequest = z
   .refine((d) => d.decision === 'approve' || d.arguments === undefined, { message: 'only an approval can edit arguments', path: ['arguments'] })
   .meta({ id: 'ApprovalDecision' });
 
-export const decisionResponse = approvalOutcome.extend({ taskId: z.string() }).meta({ id: 'ApprovalOutcome' });
+export const decisionResponse = shared.approvalOutcome.extend({ taskId: z.string() }).meta({ id: 'ApprovalOutcome' });
 
 export const messageRequest = z.object({ text: storableString(10_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank') }).strict();
 export const messageAccepted = z.object({ taskId: z.string(), accepted: z.boolean(), turn: z.number().int() });
@@ -254,8 +239,8 @@ export const taskView = z
     status: taskStatus,
     createdAt: z.string(),
     closedAt: z.string().optional(),
-    steps: z.array(stepRecord),
-    usage,
+    steps: z.array(shared.stepRecord),
+    usage: shared.usage,
     agent: agentView.optional(),
     review: pendingReview.optional().describe('Set while the task waits for a reviewer (status needs_review)'),
     result: z.union([answerResult, agentResult]).optional(),
@@ -308,7 +293,7 @@ export type TaskStatus = z.infer<typeof taskStatus>;
 
 export const approvalTokenRequest = z
   .object({
-    decision: approvalChoice,
+    decision: shared.approvalChoice,
     argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
     reason: z.string().min(1).max(2_000).optional(),
   })
