@@ -67,6 +67,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-pip ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY infra/config.ts infra/tools.ts ./infra/
+COPY contracts/retrieval.ts ./contracts/
 COPY scripts/convert_minilm_to_onnx.py ./scripts/
 RUN --mount=type=cache,target=/root/.cache/pip \
     node_modules/.bin/tsx -e "\

@@ -3,6 +3,7 @@
 // when the workflow asks). Prompts keep a stable prefix (system text first) so providers'
 // prompt caches can reuse it.
 import { ApplicationFailure } from '@temporalio/common';
+import type { Citation } from '../contracts/answer.js';
 import type { ActivityDeps } from './deps.js';
 import type { ModelGateway } from './gateway/gateway.js';
 import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
@@ -81,17 +82,6 @@ export interface GenerateInput {
   logprobs?: boolean;
   /** Stream the answer through the output checks to the task's event stream (this attempt). */
   stream?: { attempt: number };
-}
-
-export interface Citation {
-  /** The [n] marker used in the answer. */
-  index: number;
-  chunkId: string;
-  documentId: string;
-  title: string | null;
-  heading: string;
-  source: string | null;
-  snippet: string;
 }
 
 export interface GenerateOutput {

@@ -1,6 +1,9 @@
 // zod schemas of every public request and response. The OpenAPI document at /openapi.json
-// is generated from these, so the contract and its documentation cannot drift apart.
+// is generated from these, so the contract and its documentation cannot drift apart. Shapes
+// that cross into workflows too are declared in contracts/; here they get what a request may
+// hold (storable strings, bounded JSON, limits) and their OpenAPI names.
 import { z } from 'zod';
+import * as shared from '../contracts/index.js';
 import { idString, jsonObject, storableString } from '../infra/input-limits.js';
 
 const identifier = z
@@ -84,43 +87,40 @@ export const ingestionStatus = z
 
 // ---------- tasks ----------
 
-export const conversationTurn = z.object({
-  role: z.enum(['user', 'assistant']),
-  content: storableString(20_000).min(1),
-});
+export const conversationTurn = shared.conversationTurn.extend({ content: storableString(20_000).min(1) });
 
 export const answerOptions = z
   .object({
-    mode: z.enum(['ensemble', 'sequential', 'bm25', 'vector']).optional().describe('Retrieval mode (default: ensemble)'),
+    mode: shared.retrievalMode.optional().describe('Retrieval mode (default: ensemble)'),
     topK: z.number().int().min(1).max(50).optional(),
     candidates: z.number().int().min(1).max(500).optional(),
     rrfK: z.number().int().min(1).max(1000).optional(),
     efSearch: z.number().int().min(1).max(1000).optional(),
-    rerank: z.enum(['similarity', 'fused']).optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
+    rerank: shared.sequentialRerank.optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
     model: storableString(100).min(1).optional().describe('Start the fallback chain at this registry model'),
     filter: jsonObject({ maxBytes: FILTER_BYTES }).optional().describe('Only passages whose metadata contains this object'),
   })
   .strict();
 
-export const agentBudgets = z
-  .object({
-    maxSteps: z.number().int().min(1).max(10_000),
-    maxTokens: z.number().int().min(1).max(100_000_000),
-    maxCostUsd: z.number().positive().max(10_000),
-    maxToolCalls: z.number().int().min(1).max(10_000),
-    maxWallSeconds: z.number().int().min(1).max(7 * 86_400),
-  })
-  .partial()
-  .strict();
+/** What a request may ask for; an approved extension may raise a running task's budgets past these. */
+const budgetLimits = {
+  maxSteps: z.number().int().min(1).max(10_000),
+  maxTokens: z.number().int().min(1).max(100_000_000),
+  maxCostUsd: z.number().positive().max(10_000),
+  maxToolCalls: z.number().int().min(1).max(10_000),
+  maxWallSeconds: z.number().int().min(1).max(7 * 86_400),
+} satisfies Record<keyof shared.AgentBudgets, z.ZodNumber>;
+
+export const agentBudgets = shared.agentBudgets.extend(budgetLimits).partial().strict();
 
 export const agentOptions = z
   .object({
-    mode: z.enum(['loop', 'plan']).optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
+    mode: shared.agentMode.optional().describe('loop (default): decide → act; plan: sub-tasks run as child tasks first'),
     tools: z.array(storableString(64).min(1)).max(50).optional().describe('Tools the agent may use (default: all)'),
     budgets: agentBudgets.optional().describe('Reaching one pauses the task with an "extend budget?" approval'),
     model: storableString(100).min(1).optional(),
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('How long an approval waits (default 24 h)'),
-    onApprovalExpiry: z.enum(['reject', 'escalate']).optional(),
+    onApprovalExpiry: shared.approvalExpiry.optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
     deadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('The task stops this long after it starts, waiting included (reported as "deadline")'),
   })
@@ -155,47 +155,13 @@ export const taskAccepted = z
   .object({ taskId: z.string(), status: taskStatus, links })
   .meta({ id: 'TaskAccepted' });
 
-const usage = z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
+export const guardrailOutcome = shared.guardrailOutcome.meta({ id: 'GuardrailOutcome' });
 
-export const step = z.object({
-  name: z.string(),
-  status: z.enum(['running', 'completed', 'failed', 'skipped']),
-  startedAt: z.string(),
-  latencyMs: z.number().optional(),
-  model: z.string().optional(),
-  usage: usage.optional(),
-  detail: z.record(z.string(), z.unknown()).optional(),
-  error: z.string().optional(),
-});
-
-export const citation = z.object({
-  index: z.number().int(),
-  chunkId: z.string(),
-  documentId: z.string(),
-  title: z.string().nullable(),
-  heading: z.string(),
-  source: z.string().nullable(),
-  snippet: z.string(),
-});
-
-export const guardrailOutcome = z
-  .object({
-    policyVersion: z.number().int(),
-    verdict: z.enum(['passed', 'flagged', 'refused', 'remedied', 'reviewed', 'stock_response']),
-    reason: z.string().optional(),
-    remedies: z.array(z.string()),
-    failures: z.array(z.string()),
-    unsupported: z.array(z.string()),
-  })
-  .meta({ id: 'GuardrailOutcome' });
-
-export const pendingReview = z
-  .object({ reason: z.string(), candidate: z.string().optional(), failures: z.array(z.string()), requestedAt: z.string(), expiresAt: z.string() })
-  .meta({ id: 'PendingReview' });
+export const pendingReview = shared.pendingReview.meta({ id: 'PendingReview' });
 
 export const reviewRequest = z
   .object({
-    decision: z.enum(['approve', 'edit']),
+    decision: shared.reviewDecision.shape.decision,
     answer: storableString(20_000).min(1).optional().describe('The answer to send instead (decision "edit")'),
     reason: storableString(2_000).min(1).optional(),
   })
@@ -203,76 +169,38 @@ export const reviewRequest = z
   .refine((r) => r.decision !== 'edit' || (r.answer !== undefined && r.answer.trim() !== ''), { message: 'an edit needs the answer to send', path: ['answer'] })
   .meta({ id: 'ReviewDecision' });
 
-export const reviewResponse = z.object({ taskId: z.string(), accepted: z.boolean(), answer: z.string() }).meta({ id: 'ReviewOutcome' });
+export const reviewResponse = shared.reviewOutcome.extend({ taskId: z.string() }).meta({ id: 'ReviewOutcome' });
 
-export const answerResult = z
-  .object({
-    answer: z.string(),
-    guardrails: guardrailOutcome.optional(),
-    citations: z.array(citation),
-    model: z.string(),
-    usage,
-    steps: z.array(step),
-    question: z.object({ original: z.string(), standalone: z.string().optional() }),
-    resolved: z.boolean(),
-  })
-  .meta({ id: 'AnswerResult' });
+export const answerResult = shared.answerResult.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AnswerResult' });
 
 // ---------- agents ----------
 
-export const approvalView = z
-  .object({
+/** An approval as people see it: what the workflow holds, less its bookkeeping (result, supersededBy, escalated). */
+export const approvalView = shared.pendingApproval
+  .omit({ result: true, supersededBy: true, escalated: true })
+  .extend({
     taskId: z.string(),
-    approvalId: z.string(),
-    tool: z.string(),
-    arguments: z.record(z.string(), z.unknown()),
-    argumentsHash: z.string(),
-    preview: z.object({ summary: z.string(), changes: z.unknown() }),
-    rationale: z.string(),
-    provenance: z
-      .array(z.unknown())
-      .describe(
-        'Per argument, where its value came from: { argument, type (user_message | document_chunk | tool_output | quarantined | model), chunkId/documentId or tool/callId, kind, authorises, untrusted, excerpt }',
-      ),
-    requiredRole: z.string(),
-    approvalsNeeded: z.number().int(),
-    approvedBy: z.array(z.string()),
-    status: z.string(),
-    reason: z.string().optional(),
-    requestedAt: z.string(),
-    expiresAt: z.string(),
+    provenance: shared.pendingApproval.shape.provenance.describe(
+      'Per argument, where its value came from: { argument, type (user_message | document_chunk | tool_output | quarantined | model), chunkId/documentId or tool/callId, kind, authorises, untrusted, excerpt }',
+    ),
   })
   .meta({ id: 'Approval' });
 
-const budgetValues = z.object({ maxSteps: z.number(), maxTokens: z.number(), maxCostUsd: z.number(), maxToolCalls: z.number(), maxWallSeconds: z.number() });
-const budgetUsed = z.object({ steps: z.number(), tokens: z.number(), costUsd: z.number(), toolCalls: z.number(), wallSeconds: z.number() });
-
 export const agentView = z.object({
-  phase: z.enum(['working', 'awaiting_approval', 'awaiting_input', 'needs_review', 'done']),
-  mode: z.enum(['loop', 'plan']),
-  plan: z.array(z.object({ id: z.string(), title: z.string(), instruction: z.string(), dependsOn: z.array(z.string()), status: z.string(), result: z.string().optional() })),
+  phase: shared.agentPhase,
+  mode: shared.agentMode,
+  plan: z.array(shared.planItem),
   pendingApprovals: z.array(approvalView.omit({ taskId: true })),
-  budgets: budgetValues,
-  used: budgetUsed,
+  budgets: shared.agentBudgets,
+  used: shared.budgetUsage,
   answers: z.array(z.string()),
   question: z.string().optional(),
 });
 
-export const agentResult = z
-  .object({
-    answer: z.string(),
-    guardrails: guardrailOutcome.optional(),
-    endReason: z.string(),
-    model: z.string(),
-    usage,
-    used: budgetUsed,
-    steps: z.array(step),
-    actions: z.array(z.object({ approvalId: z.string(), tool: z.string(), status: z.string(), result: z.unknown().optional() })),
-  })
-  .meta({ id: 'AgentResult' });
+export const agentResult = shared.agentResult.extend({ guardrails: guardrailOutcome.optional() }).meta({ id: 'AgentResult' });
 
 export const approvalListQuery = z.object({
-  status: z.enum(['pending', 'approved', 'rejected', 'expired', 'superseded', 'executed', 'failed']).default('pending'),
+  status: shared.approvalStatus.default('pending'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -283,7 +211,7 @@ export const approvalParams = z.object({ taskId: idString(128), approvalId: idSt
 
 export const decisionRequest = z
   .object({
-    decision: z.enum(['approve', 'reject']),
+    decision: shared.approvalChoice,
     argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
     reason: storableString(2_000).min(1).optional(),
     arguments: jsonObject({ maxBytes: ARGUMENTS_BYTES }).optional().describe('Approve with these arguments instead: validated and shown again as a new approval'),
@@ -292,16 +220,7 @@ export const decisionRequest = z
   .refine((d) => d.decision === 'approve' || d.arguments === undefined, { message: 'only an approval can edit arguments', path: ['arguments'] })
   .meta({ id: 'ApprovalDecision' });
 
-export const decisionResponse = z
-  .object({
-    taskId: z.string(),
-    approvalId: z.string(),
-    status: z.string(),
-    newApprovalId: z.string().optional(),
-    result: z.unknown().optional(),
-    error: z.string().optional(),
-  })
-  .meta({ id: 'ApprovalOutcome' });
+export const decisionResponse = shared.approvalOutcome.extend({ taskId: z.string() }).meta({ id: 'ApprovalOutcome' });
 
 export const messageRequest = z.object({ text: storableString(10_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank') }).strict();
 export const messageAccepted = z.object({ taskId: z.string(), accepted: z.boolean(), turn: z.number().int() });
@@ -320,8 +239,8 @@ export const taskView = z
     status: taskStatus,
     createdAt: z.string(),
     closedAt: z.string().optional(),
-    steps: z.array(step),
-    usage,
+    steps: z.array(shared.stepRecord),
+    usage: shared.usage,
     agent: agentView.optional(),
     review: pendingReview.optional().describe('Set while the task waits for a reviewer (status needs_review)'),
     result: z.union([answerResult, agentResult]).optional(),
@@ -374,7 +293,7 @@ export type TaskStatus = z.infer<typeof taskStatus>;
 
 export const approvalTokenRequest = z
   .object({
-    decision: z.enum(['approve', 'reject']),
+    decision: shared.approvalChoice,
     argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64-hex-digit argumentsHash shown with the approval'),
     reason: z.string().min(1).max(2_000).optional(),
   })

@@ -1,6 +1,8 @@
 // Errors the API answers with: always `{ error: { code, message, details } }`.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { updateRefusalCode, type UpdateRefusalCode } from '../contracts/refusals.js';
+
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
@@ -58,16 +60,32 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
+/** The HTTP status and error code of each way a workflow refuses an Update. */
+const UPDATE_REFUSAL_HTTP = {
+  ApprovalNotFound: [404, 'not_found'],
+  ApprovalAlreadyDecided: [409, 'already_decided'],
+  ArgumentsHashMismatch: [409, 'arguments_changed'],
+  ApprovalForbidden: [403, 'forbidden'],
+  TaskFinished: [409, 'task_finished'],
+  NothingToReview: [409, 'nothing_to_review'],
+  ReviewForbidden: [403, 'forbidden'],
+  InvalidArguments: [400, 'invalid_request'],
+} satisfies Record<UpdateRefusalCode, [number, string]>;
+
 /**
- * How a workflow's refusal of an Update (an ApplicationFailure thrown by its validator, by
- * type) maps to HTTP; undefined when `err` is not an Update failure.
+ * How a workflow's refusal of an Update (an ApplicationFailure thrown by its validator, its
+ * type one of contracts/refusals.ts) maps to HTTP; undefined when `err` is not an Update
+ * failure, a 500 for a failure no validator throws.
  */
-export function updateRefusal(err: unknown, byType: Record<string, [number, string]>): ApiError | undefined {
+export function updateRefusal(err: unknown): ApiError | undefined {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   const cause = err.cause;
-  if (cause instanceof ApplicationFailure && cause.type && byType[cause.type]) {
-    const [status, code] = byType[cause.type]!;
-    return new ApiError(status, code, cause.message);
+  if (cause instanceof ApplicationFailure) {
+    const refusal = updateRefusalCode.safeParse(cause.type);
+    if (refusal.success) {
+      const [status, code] = UPDATE_REFUSAL_HTTP[refusal.data];
+      return new ApiError(status, code, cause.message);
+    }
   }
   return new ApiError(500, 'update_failed', cause?.message ?? err.message);
 }

@@ -3,7 +3,6 @@
 // `{ error: { code, message, details } }`; invalid input gets a 400 naming the field.
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { Client } from '@temporalio/client';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import {
@@ -15,12 +14,10 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Config, PayloadKeyRing } from '../infra/config.js';
-import type { Db } from '../infra/db/pool.js';
 import { jsonNestingExceeds, MAX_BODY_DEPTH, TOO_LARGE } from '../infra/input-limits.js';
-import type { Logger } from '../infra/logger.js';
-import { Authenticator, type Principal } from './auth.js';
+import { Authenticator } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
+import type { ApiDeps } from './route-deps.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
 import { documentRoutes } from './routes/documents.js';
@@ -29,21 +26,6 @@ import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
 import { taskRoutes } from './routes/tasks.js';
 import { userRoutes } from './routes/users.js';
-
-export interface ApiDeps {
-  db: Db;
-  temporal: Client;
-  /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
-  keyRing: PayloadKeyRing;
-  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
-  log: Logger;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
-}
 
 export async function buildApi(deps: ApiDeps) {
   const app = Fastify({
@@ -151,11 +133,6 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(userRoutes(deps));
   await app.register(codecRoutes(deps, auth));
   return app;
-}
-
-export function principalOf(req: { principal?: Principal }): Principal {
-  if (!req.principal) throw new ApiError(401, 'unauthorized', 'authentication required');
-  return req.principal;
 }
 
 /** Errors Node's HTTP parser raises before Fastify sees a request (431, 408, malformed), in our error shape. */

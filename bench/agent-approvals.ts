@@ -13,7 +13,7 @@ import { agentStatusQuery, decideApprovalUpdate, type AgentResult, type Approval
 import { agentInput, BENCH_TENANT } from './lib/agent-config.js';
 import { devServerPid, machineBusyMs, mapLimit, processMemory, processTreeCpuMs, startAgentStack, startWorkerProcess, type AgentStack } from './lib/agent-stack.js';
 import { fmt, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const SIZES = SMOKE ? [10, 30] : [1_000, 10_000];

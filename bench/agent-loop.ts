@@ -20,7 +20,7 @@ import { BENCH_TOOL_NAME, benchLookupTool, createLangGraphAgent, loopResponder, 
 import { agentDeps, agentInput, BENCH_INPUT, BENCH_MODEL, BENCH_TENANT } from './lib/agent-config.js';
 import { machineBusyMs, processTreeCpuMs, startAgentStack, startInProcessWorker, type AgentStack } from './lib/agent-stack.js';
 import { fmt, percentile, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const STEPS = SMOKE ? 3 : 20;

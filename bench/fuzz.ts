@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { findTemporalCli, SCHEMATHESIS } from '../infra/tools.js';
 import { runSchemathesis, type FuzzReport } from '../test/support/schemathesis.js';
 import { fmt, table } from './lib/stats.js';
-import type { Bench, BenchContext } from './run.js';
+import type { Bench, BenchContext } from './lib/bench.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BASELINE = process.env.FUZZ_BASELINE ?? 'f7c0ece';

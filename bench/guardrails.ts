@@ -23,7 +23,7 @@ import { HashingEmbedder } from '../activities/retrieval/embeddings.js';
 import { retrieveHybrid } from '../activities/retrieval/search.js';
 import { loadDemoCorpus } from '../infra/demo/seed.js';
 import { indexDocuments } from '../test/support/corpus.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 import { injectionDataset } from './guardrails/injection-dataset.js';
 import { benignCorpus, evaluateInjection, latency, latencyAsync, latencyFixtures, outputGuardRun, type InjectionEvaluation } from './guardrails/injection-eval.js';
 import { generatePiiDataset } from './guardrails/pii-dataset.js';

@@ -12,7 +12,7 @@ import { toVectorParam } from '../infra/db/pool.js';
 import { startBenchDatabase, type BenchDatabase } from './lib/databases.js';
 import { cachedEmbeddings, PrecomputedEmbedder } from './lib/embedding-cache.js';
 import { fmt, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 import { loadSotuPassages } from './sotu/corpus.js';
 
 const BATCH_DOCUMENTS = 200;

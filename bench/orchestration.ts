@@ -24,7 +24,7 @@ import { indexDocuments } from '../test/support/corpus.js';
 import { startScriptedModelServer } from '../test/support/scripted-model-server.js';
 import { startBenchDatabase } from './lib/databases.js';
 import { fmt, summary, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 
 const RUNS = 200;
 const WARMUP = 20;

@@ -18,7 +18,7 @@ import { planOf, vectorAccess } from './lib/explain.js';
 import { CACHE_DIR, PrecomputedEmbedder, cachedEmbeddings } from './lib/embedding-cache.js';
 import { benchQueries, sentenceWindows, type SentenceWindow } from './lib/sotu-windows.js';
 import { fmt, mean, percentile, summary, table } from './lib/stats.js';
-import type { Bench, BenchContext } from './run.js';
+import type { Bench, BenchContext } from './lib/bench.js';
 
 const SIZES = (process.env.BENCH_LATENCY_SIZES ?? '10000,100000').split(',').map(Number).sort((a, b) => a - b);
 const KINDS = ['native', 'pglite'] as const;

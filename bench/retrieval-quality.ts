@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { chunkDocument, embeddingText } from '../activities/retrieval/chunker.js';
 import { createEmbedder } from '../activities/retrieval/embeddings.js';
 import { retrieveHybrid } from '../activities/retrieval/search.js';
-import type { RetrievalMode } from '../activities/retrieval/types.js';
+import type { RetrievalMode, SequentialRerank } from '../contracts/retrieval.js';
 import { loadConfig } from '../infra/config.js';
 import { indexDocuments } from '../test/support/corpus.js';
 import { startBenchDatabase } from './lib/databases.js';
 import { cachedEmbeddings, PrecomputedEmbedder } from './lib/embedding-cache.js';
 import { fmt, mean, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 import { loadSotuPassages } from './sotu/corpus.js';
 
 interface Judged {
@@ -46,7 +46,7 @@ interface Variant {
   mode: RetrievalMode;
   rrfK?: number;
   candidates?: number;
-  rerank?: 'similarity' | 'fused';
+  rerank?: SequentialRerank;
 }
 
 const VARIANTS: Variant[] = [

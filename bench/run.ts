@@ -6,19 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export interface BenchContext {
-  log(message: string): void;
-}
-
-export interface BenchResult {
-  /** Section title, e.g. "(a) Ingestion throughput". */
-  title: string;
-  markdown: string;
-  data: unknown;
-}
-
-export type Bench = (ctx: BenchContext) => Promise<BenchResult>;
+import type { Bench, BenchContext } from './lib/bench.js';
 
 const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   ingest: () => import('./ingest-throughput.js'),

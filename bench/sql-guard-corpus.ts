@@ -9,7 +9,7 @@ import { HOSTILE_CATEGORIES, HOSTILE_SQL, type HostileCategory } from '../test/s
 import { CORPUS_WALL_LIMIT_MS, corpusSql, runAccepted, type CorpusRun } from '../test/support/hostile-sql-run.js';
 import { startBenchDatabase, type BenchDatabase } from './lib/databases.js';
 import { fmt, table } from './lib/stats.js';
-import type { Bench } from './run.js';
+import type { Bench } from './lib/bench.js';
 
 const KNOWN_TABLES = ['customers', 'orders', 'products', 'refunds'];
 

@@ -8,6 +8,7 @@
 // those keys, and the token names its key id, so key rotation carries over.
 import { hkdfSync } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { ApprovalChoice } from '../contracts/approvals.js';
 import type { PayloadKeyRing } from './config.js';
 
 const AUDIENCE = 'gatehouse:approvalDecision';
@@ -19,7 +20,7 @@ export interface ApprovalClaims {
   tenantId: string;
   approvalId: string;
   argumentsHash: string;
-  decision: 'approve' | 'reject';
+  decision: ApprovalChoice;
   /** The person deciding, and the key or sign-in they used. */
   userId: string;
   keyId: string;

@@ -3,6 +3,8 @@
 // Nothing else in the code base reads process.env.
 import path from 'node:path';
 import { z } from 'zod';
+import type { AgentBudgets } from '../contracts/agent.js';
+import { retrievalMode, type RetrievalMode } from '../contracts/retrieval.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
@@ -88,7 +90,7 @@ const envSchema = z.object({
   RETRIEVAL_CANDIDATES: positiveInt.max(1000).default(50),
   RETRIEVAL_RRF_K: positiveInt.default(60),
   RETRIEVAL_EF_SEARCH: positiveInt.max(1000).default(100),
-  RETRIEVAL_MODE: z.enum(['ensemble', 'sequential', 'bm25', 'vector']).default('ensemble'),
+  RETRIEVAL_MODE: retrievalMode.default('ensemble'),
 
   AGENT_MAX_STEPS: positiveInt.max(10_000).default(25),
   AGENT_MAX_TOKENS: positiveInt.default(200_000),
@@ -110,8 +112,6 @@ const envSchema = z.object({
   /** Minutes an approval token (a signed Signal decision for the Temporal UI) stays valid. */
   APPROVAL_TOKEN_MINUTES: z.coerce.number().int().min(1).max(60).default(10),
 });
-
-export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
 
 export interface ModelSpec {
   name: string;
@@ -181,7 +181,7 @@ export interface Config {
     mode: RetrievalMode;
   };
   agents: {
-    budgets: { maxSteps: number; maxTokens: number; maxCostUsd: number; maxToolCalls: number; maxWallSeconds: number };
+    budgets: AgentBudgets;
     approvalTimeoutSeconds: number;
     updatableColumns: Record<string, string[]>;
     webSearchUrl?: string;

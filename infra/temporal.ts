@@ -3,9 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-
-export * from '../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes.js';
 
 // Temporal's IndexedValueType numbers.
 const INDEXED_VALUE_TYPE: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };

@@ -2,14 +2,12 @@
 // exactly once through the action ledger, and compensate. The workflow decides when; these act.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { EXTEND_BUDGET } from '../../contracts/approvals.js';
 import { inTransaction, type Db } from '../../infra/db/pool.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolDefinition, type ToolServices } from '../tools/types.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
 import { attributeArguments, type ArgumentProvenance, type EvidenceItem, type QuarantinedItem } from './provenance.js';
-
-/** The pseudo-tool behind "extend budget?" approvals: handled by the workflow, never executed here. */
-export const EXTEND_BUDGET = 'extend_budget';
 
 /** SHA-256 of the arguments in a canonical JSON form (keys sorted), so key order never matters. */
 export function argumentsHash(tool: string, args: unknown): string {

@@ -1,7 +1,7 @@
 // The agent's activities: the tool list, the model's turn, planning, read tools, and write
 // actions (proposed, executed once, compensated) with their approvals. Every one of them
 // crosses the PII vault's boundary: real values inside the activity, placeholders outside.
-import type { PendingApproval } from '../../workflows/messages.js';
+import type { PendingApproval } from '../../contracts/approvals.js';
 import type { ActivityDeps } from '../deps.js';
 import { logGuardChecks } from '../guardrails/check-log.js';
 import { guardToolOutput } from '../guardrails/tool-output.js';

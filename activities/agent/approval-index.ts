@@ -1,7 +1,7 @@
 // The approvals table mirrors each approval's state (the workflow owns it) so the API can list
 // pending approvals across tasks with one query.
 import type { Db } from '../../infra/db/pool.js';
-import type { PendingApproval } from '../../workflows/messages.js';
+import type { PendingApproval } from '../../contracts/approvals.js';
 
 export async function indexApproval(db: Db, input: { tenantId: string; taskId: string; approval: PendingApproval }): Promise<void> {
   const a = input.approval;

@@ -3,19 +3,13 @@
 // hash and decision (infra/approval-tokens.ts). Whatever is wrong with it, the answer is a
 // refusal with a reason, never a thrown error: a bad Signal must not fail the task.
 import { z } from 'zod';
+import { approvalSignal, type ApprovalDecision } from '../../contracts/approvals.js';
 import type { PayloadKeyRing } from '../../infra/config.js';
 import { REFUSED_PAYLOAD_FIELD } from '../../infra/payload-codec.js';
 import { ApprovalTokenError, verifyApprovalToken } from '../../infra/approval-tokens.js';
-import type { ApprovalDecision } from '../../workflows/messages.js';
 
-const signalDecision = z.object({
-  approvalId: z.string().min(1).max(64),
-  decision: z.enum(['approve', 'reject']),
-  argumentsHash: z.string().min(1).max(128),
-  reason: z.string().max(2000).optional(),
-  token: z.string().min(1).max(4096),
-  arguments: z.unknown().optional(),
-});
+/** A Signal decision, and edited arguments if someone tried to send them this way (refused). */
+const signalDecision = approvalSignal.extend({ arguments: z.unknown().optional() });
 
 export interface VerifySignalInput {
   taskId: string;

@@ -2,7 +2,7 @@
 // either a final answer or tool calls, each checked against the registry (unknown tools and
 // arguments that fail the schema come back as errors for the workflow to feed back).
 import type { ModelGateway } from '../gateway/gateway.js';
-import type { ChatMessage, OfflineAgentState, Usage } from '../gateway/types.js';
+import type { ChatMessage, ConversationTurn, OfflineAgentState, Usage } from '../gateway/types.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolKind } from '../tools/types.js';
 
@@ -11,7 +11,7 @@ export interface DecideInput {
   taskId: string;
   /** The request the agent works on now (the latest user message, made standalone). */
   task: string;
-  conversation: Array<{ role: 'user' | 'assistant'; content: string }>;
+  conversation: ConversationTurn[];
   transcript: ChatMessage[];
   tools: string[];
   model?: string;

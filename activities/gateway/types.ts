@@ -1,5 +1,8 @@
 // The gateway's provider-neutral request and response shapes.
+import type { ConversationTurn, Usage } from '../../contracts/task.js';
 import type { Passage } from '../retrieval/types.js';
+
+export type { ConversationTurn, Usage };
 
 export type ChatMessage =
   | { role: 'system' | 'user'; content: string }
@@ -57,11 +60,6 @@ export interface SqlTableSummary {
   columns: Array<{ name: string; type: string }>;
 }
 
-export interface ConversationTurn {
-  role: 'user' | 'assistant';
-  content: string;
-}
-
 export interface ChatRequest {
   messages: ChatMessage[];
   /** Start the fallback chain at this model instead of the configured default. */
@@ -84,12 +82,6 @@ export interface CallContext {
   tenantId?: string;
   taskId?: string;
   step?: string;
-}
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
 }
 
 export type AttemptOutcome =

@@ -5,18 +5,9 @@
 //   is reported, for machines where the local model cannot be loaded.
 import OpenAI from 'openai';
 import type { Config } from '../../infra/config.js';
+import type { Embedder, EmbeddingPurpose } from './embedder.js';
 
-export type EmbeddingPurpose = 'document' | 'query';
-
-export interface Embedder {
-  /** Stable identity recorded in the database: vectors of different ids are incomparable. */
-  readonly id: string;
-  /** Human-readable name for reports and logs. */
-  readonly description: string;
-  readonly dimensions: number;
-  embed(texts: string[], purpose: EmbeddingPurpose): Promise<Float32Array[]>;
-  close?(): Promise<void>;
-}
+export type { Embedder, EmbeddingPurpose };
 
 export function l2normalize(v: Float32Array): Float32Array {
   let sum = 0;

@@ -8,7 +8,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../../infra/config.js';
 import { ensureMiniLmModel } from '../../infra/tools.js';
-import type { Embedder, EmbeddingPurpose } from './embeddings.js';
+import type { Embedder, EmbeddingPurpose } from './embedder.js';
 
 const DIMENSIONS = 384;
 /** all-MiniLM-L6-v2 was trained on sequences of at most 256 word pieces. */

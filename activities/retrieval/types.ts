@@ -1,7 +1,6 @@
 // Data shapes shared by retrieval activities and the workflows that call them
 // (workflows import these as types only).
-
-export type RetrievalMode = 'ensemble' | 'sequential' | 'bm25' | 'vector';
+import type { RetrievalMode, SequentialRerank } from '../../contracts/retrieval.js';
 
 export interface RetrievalOptions {
   mode: RetrievalMode;
@@ -10,11 +9,7 @@ export interface RetrievalOptions {
   candidates: number;
   rrfK: number;
   efSearch: number;
-  /**
-   * How sequential mode orders the term candidates: by vector similarity alone, or by fusing
-   * their term and similarity ranks (default).
-   */
-  rerank?: 'similarity' | 'fused';
+  rerank?: SequentialRerank;
   /** Chunks whose metadata contains this JSON object (jsonb @>). */
   filter?: Record<string, unknown>;
 }

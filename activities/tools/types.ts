@@ -5,6 +5,7 @@
 // a call risks (who must approve it), and may declare a compensation an operator can trigger
 // after they ran. What sets a tool apart is declared here, never special-cased by its name.
 import type { z } from 'zod';
+import type { ToolKind } from '../../contracts/tools.js';
 import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { ModelGateway } from '../gateway/gateway.js';
@@ -12,11 +13,7 @@ import type { Usage } from '../gateway/types.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import type { RetrievalOptions } from '../retrieval/types.js';
 
-/**
- * How the agent runs a call: `read` at once (in parallel with other reads), `write` only after
- * its approval, `ask` by pausing the task until the user answers (no executor).
- */
-export type ToolKind = 'read' | 'write' | 'ask';
+export type { ToolKind };
 
 /**
  * What a write call needs before it runs, by the tool's own measure. A tenant's approval

@@ -4,10 +4,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ledgerKey } from '../../activities/agent/actions.js';
+import { EXTEND_BUDGET, type ApprovalSignal, type ApprovalStatus } from '../../contracts/approvals.js';
 import type { compensateExecutedAction } from '../../workflows/compensate.js';
 import { agentEventsQuery, decideApprovalUpdate, sendMessageUpdate, type AgentEvent } from '../../workflows/messages.js';
 import { signApprovalToken } from '../../infra/approval-tokens.js';
-import { EXTEND_BUDGET } from '../../activities/agent/actions.js';
 import { requirePerson, requireRole, type Principal } from '../auth.js';
 import {
   approvalList,
@@ -29,19 +29,7 @@ import { ApiError, assertFitsTemporal, conflict, notFound, temporalError, update
 import { ownedTask } from '../owned-task.js';
 import { streamAnswerEvents } from '../answer-events.js';
 import { PiiReveal } from '../reveal.js';
-import { principalOf, type ApiDeps } from '../server.js';
-
-/** How a workflow's refusal of an Update maps to HTTP. */
-const UPDATE_REFUSALS: Record<string, [number, string]> = {
-  ApprovalNotFound: [404, 'not_found'],
-  ApprovalAlreadyDecided: [409, 'already_decided'],
-  ArgumentsHashMismatch: [409, 'arguments_changed'],
-  ApprovalForbidden: [403, 'forbidden'],
-  InvalidArguments: [400, 'invalid_request'],
-  TaskFinished: [409, 'task_finished'],
-};
-
-const refusal = (err: unknown) => updateRefusal(err, UPDATE_REFUSALS);
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 interface ApprovalRow {
   task_id: string;
@@ -55,7 +43,7 @@ interface ApprovalRow {
   required_role: string;
   approvals_needed: number;
   decided_by: string[];
-  status: string;
+  status: ApprovalStatus;
   reason: string | null;
   requested_at: Date;
   expires_at: Date;
@@ -148,7 +136,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
           args: [{ ...req.body, approvalId, approver: { keyId: principal.keyId, ...(userId ? { userId } : {}), tenantId: principal.tenantId, roles: principal.roles } }],
         });
       } catch (err) {
-        const mapped = refusal(err);
+        const mapped = updateRefusal(err);
         if (mapped) throw mapped;
         if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String(err))) {
           // The task has finished: the approval (if it existed) was decided or expired.
@@ -197,7 +185,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         deps.config.api.approvalTokenMinutes,
       );
       req.log.info({ taskId, approvalId, decision: req.body.decision, by: principal.keyId, userId: approval.userId }, 'approval token issued');
-      const input = { approvalId, decision: req.body.decision, argumentsHash: req.body.argumentsHash, ...(req.body.reason ? { reason: req.body.reason } : {}), token };
+      const input: ApprovalSignal = { approvalId, decision: req.body.decision, argumentsHash: req.body.argumentsHash, ...(req.body.reason ? { reason: req.body.reason } : {}), token };
       return { token, expiresAt, signal: { name: 'approvalDecision' as const, workflowId: taskId, input } };
     },
   );
@@ -221,7 +209,7 @@ export const agentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
         const r = await temporal.workflow.getHandle(req.params.taskId).executeUpdate(sendMessageUpdate, { args: [{ text: req.body.text }] });
         return reply.code(202).send({ taskId: req.params.taskId, accepted: r.accepted, turn: r.turn });
       } catch (err) {
-        const mapped = refusal(err);
+        const mapped = updateRefusal(err);
         if (mapped) throw mapped;
         if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
         throw temporalError(err);

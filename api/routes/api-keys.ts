@@ -8,7 +8,7 @@ import { createApiKey, hasRole, requireRole, ROLES, type Authenticator } from '.
 import { idString, storableString } from '../../infra/input-limits.js';
 import { errorBody } from '../contracts.js';
 import { ApiError, notFound } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const createKeyRequest = z
   .object({

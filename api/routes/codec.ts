@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { EncryptionCodec, PayloadCodecError, type DecodeScope } from '../../infra/payload-codec.js';
 import { hasRole, requireRole, type Authenticator, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../route-deps.js';
 
 const COOKIE = 'gh_codec';
 const SESSION_MS = 8 * 60 * 60 * 1000;

@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../infra/temporal.js';
+import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { requireRole } from '../auth.js';
 import { errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
 import { notFound, temporalError } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 import { stageDocuments } from '../staging.js';
 import { taskStatusOf } from '../task-status.js';
 

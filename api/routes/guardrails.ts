@@ -11,13 +11,7 @@ import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
 import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
-import { principalOf, type ApiDeps } from '../server.js';
-
-const REVIEW_REFUSALS: Record<string, [number, string]> = {
-  NothingToReview: [409, 'nothing_to_review'],
-  ReviewForbidden: [403, 'forbidden'],
-  InvalidArguments: [400, 'invalid_request'],
-};
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const policyView = z.object({ version: z.number().int(), policy: z.record(z.string(), z.unknown()) }).meta({ id: 'GuardrailPolicy' });
 
@@ -48,7 +42,7 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
         req.log.info({ taskId, decision: req.body.decision, by: principal.keyId }, 'review decided');
         return { taskId, accepted: outcome.accepted, answer: outcome.answer };
       } catch (err) {
-        const refused = updateRefusal(err, REVIEW_REFUSALS);
+        const refused = updateRefusal(err);
         if (refused) throw refused;
         if (err instanceof WorkflowNotFoundError || /already completed/i.test(String(err))) throw conflict('task_finished', 'the task has finished');
         throw temporalError(err);

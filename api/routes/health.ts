@@ -2,7 +2,7 @@
 // Unauthenticated (load balancers call it) and free of anything sensitive.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { health } from '../contracts.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../route-deps.js';
 
 async function probe(fn: () => Promise<unknown>, timeoutMs = 3_000) {
   const t0 = performance.now();

@@ -9,7 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../workflows/search-attributes.js';
+import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../contracts/search-attributes.js';
 import type { runAgent } from '../../workflows/agent/index.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import {
@@ -41,7 +41,7 @@ import {
   type TaskStatus,
 } from '../contracts.js';
 import { ApiError, assertFitsTemporal, conflict, notFound, temporalError } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
 const TASK_TYPES = ['answer', 'agent'] as const;

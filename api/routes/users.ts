@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { createUser, requireRole, ROLES, type Role } from '../auth.js';
 import { errorBody } from '../contracts.js';
 import { ApiError } from '../errors.js';
-import { principalOf, type ApiDeps } from '../server.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const createUserRequest = z
   .object({

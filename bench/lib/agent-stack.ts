@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../../infra/logger.js';
 import { FAILURE_CONVERTER_PATH, gatehouseDataConverter } from '../../infra/payload-codec.js';
 import { createServices, type Services } from '../../infra/services.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
-import { taskSearchAttributes } from '../../workflows/search-attributes.js';
+import { taskSearchAttributes } from '../../contracts/search-attributes.js';
 import type { AgentResult, AgentTaskInput } from '../../workflows/messages.js';
 import { agentBenchConfig, agentDeps, benchEmbedder, BENCH_MODEL, BENCH_TENANT } from './agent-config.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../test/support/scripted-model-server.js';

@@ -11,7 +11,7 @@ import {
   type Approver,
   type PendingApproval,
 } from '../../workflows/messages.js';
-import { taskSearchAttributes } from '../../workflows/search-attributes.js';
+import { taskSearchAttributes } from '../../contracts/search-attributes.js';
 import { uniqueId } from './harness-config.js';
 
 export const ADMIN = (tenantId: string): Approver => ({ keyId: 'admin-key', tenantId, roles: ['admin'] });

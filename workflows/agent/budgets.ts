@@ -2,6 +2,7 @@
 // the task: it pauses with an "extend budget?" approval at the approval desk, and goes on
 // only if the owner extends it.
 import type { Usage } from '../../activities/gateway/types.js';
+import { EXTEND_BUDGET } from '../../contracts/approvals.js';
 import type { AgentBudgets, AgentEndReason, AgentResult, BudgetUsage } from '../messages.js';
 import { addUsage } from '../policy/usage.js';
 import type { ApprovalDesk } from './approval-desk.js';
@@ -118,7 +119,7 @@ export class Budgets {
   private async askToExtend(reason: BudgetReason): Promise<boolean> {
     const { state, clock, desk } = this.deps;
     const args = { reason, budgets: extensionFor(reason, state.budgets), used: { ...state.used, wallSeconds: Math.round(clock.wallSeconds()) } };
-    const proposal = await desk.propose('extend_budget', args, `The task reached its ${reason.replace('_', ' ')}.`);
+    const proposal = await desk.propose(EXTEND_BUDGET, args, `The task reached its ${reason.replace('_', ' ')}.`);
     if (!proposal.ok) return false;
     // Unlike a write, an extension nobody decides on simply expires: no escalation.
     const waited = await desk.awaitDecision(proposal.approval, { escalate: false, explainDeadline: false });

@@ -3,6 +3,7 @@
 // against the conversation so far.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { UpdateRefusal } from '../../contracts/refusals.js';
 import { sendMessageUpdate, type AgentOptions, type AgentTaskInput, type ConversationTurn } from '../messages.js';
 import { guardInputStep, type GuardedInput } from '../steps/index.js';
 import type { Budgets } from './budgets.js';
@@ -49,9 +50,9 @@ export class Conversation {
       },
       {
         validator: ({ text }) => {
-          if (state.finished) throw ApplicationFailure.create({ type: 'TaskFinished', message: 'the task has finished', nonRetryable: true });
+          if (state.finished) throw ApplicationFailure.create({ type: UpdateRefusal.TaskFinished, message: 'the task has finished', nonRetryable: true });
           if (typeof text !== 'string' || !text.trim() || text.length > 10_000) {
-            throw ApplicationFailure.create({ type: 'InvalidArguments', message: 'text must be 1 to 10,000 characters', nonRetryable: true });
+            throw ApplicationFailure.create({ type: UpdateRefusal.InvalidArguments, message: 'text must be 1 to 10,000 characters', nonRetryable: true });
           }
         },
       },

@@ -2,7 +2,7 @@
 // status query and, when the starter indexed them, the task's search attributes.
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentPhase, PendingReview } from '../messages.js';
-import { AWAITING_APPROVAL_SEARCH_ATTRIBUTE, COST_USED_SEARCH_ATTRIBUTE, STEPS_USED_SEARCH_ATTRIBUTE, TASK_STATUS_SEARCH_ATTRIBUTE } from '../search-attributes.js';
+import { AWAITING_APPROVAL_SEARCH_ATTRIBUTE, COST_USED_SEARCH_ATTRIBUTE, STEPS_USED_SEARCH_ATTRIBUTE, TASK_STATUS_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { EventStream } from './events.js';
 import { pendingApprovals, type AgentState } from './state.js';
 import type { WorkClock } from './work-clock.js';

@@ -5,7 +5,7 @@ import { isCancellation } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { AgentOptions, AgentResult, AgentTaskInput, PlanItem } from '../messages.js';
-import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../search-attributes.js';
+import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { Budgets } from './budgets.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { AgentState, TaskContext } from './state.js';

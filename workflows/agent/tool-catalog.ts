@@ -1,6 +1,7 @@
 // The tools a task may use, and what kind each is: a read runs at once, a write waits at the
 // approval desk, an ask waits for the user.
 import type { Activities } from '../../activities/index.js';
+import { toolKind } from '../../contracts/tools.js';
 import type { AgentOptions } from '../messages.js';
 
 /** A tool or a call of one. `kind` is a string here: recorded histories carry kinds the registry no longer declares. */
@@ -18,16 +19,16 @@ const LEGACY_ASK_TOOL = 'ask_user';
 
 /** A question to the user: the task waits for the reply. */
 export function isAsk(tool: ToolWithKind): boolean {
-  return tool.kind === 'ask' || (tool.kind === 'read' && tool.name === LEGACY_ASK_TOOL);
+  return tool.kind === toolKind.enum.ask || (tool.kind === toolKind.enum.read && tool.name === LEGACY_ASK_TOOL);
 }
 
 /** A tool that only reads: it runs at once, and a plan's sub-tasks may use it. */
 export function isRead(tool: ToolWithKind): boolean {
-  return tool.kind === 'read' && !isAsk(tool);
+  return tool.kind === toolKind.enum.read && !isAsk(tool);
 }
 
 export function isWrite(tool: ToolWithKind): boolean {
-  return tool.kind === 'write';
+  return tool.kind === toolKind.enum.write;
 }
 
 export class ToolCatalog {

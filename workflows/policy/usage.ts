@@ -1,4 +1,4 @@
-import type { Usage } from '../../activities/gateway/types.js';
+import type { Usage } from '../../contracts/task.js';
 
 export const NO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 

@@ -3,8 +3,9 @@
 // The validator refuses a decision when nothing waits for review, from another tenant, or
 // without the reviews:write role — a refused Update never touches history.
 import { ApplicationFailure, condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { UpdateRefusal, type UpdateRefusalCode } from '../../contracts/refusals.js';
+import { TASK_STATUS_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import { reviewAnswerUpdate, type PendingReview, type ReviewDecision } from '../messages.js';
-import { TASK_STATUS_SEARCH_ATTRIBUTE } from '../search-attributes.js';
 
 export interface ReviewDesk {
   /** The review waiting now, if any (for the status query). */
@@ -26,17 +27,17 @@ export function openReviewDesk(tenantId: string, onChange: () => void): ReviewDe
     },
     {
       validator: (d) => {
-        const fail = (type: string, message: string) => {
+        const fail = (type: UpdateRefusalCode, message: string) => {
           throw ApplicationFailure.create({ type, message, nonRetryable: true });
         };
-        if (!waiting || decided) fail('NothingToReview', 'this task is not waiting for a review');
-        if (d.reviewer.tenantId !== tenantId) fail('ReviewForbidden', 'this task belongs to another tenant');
-        if (!d.reviewer.roles.includes('admin') && !d.reviewer.roles.includes('reviews:write')) fail('ReviewForbidden', 'reviewing needs the "reviews:write" role');
-        if (d.decision !== 'approve' && d.decision !== 'edit') fail('InvalidArguments', 'decision must be approve or edit');
+        if (!waiting || decided) fail(UpdateRefusal.NothingToReview, 'this task is not waiting for a review');
+        if (d.reviewer.tenantId !== tenantId) fail(UpdateRefusal.ReviewForbidden, 'this task belongs to another tenant');
+        if (!d.reviewer.roles.includes('admin') && !d.reviewer.roles.includes('reviews:write')) fail(UpdateRefusal.ReviewForbidden, 'reviewing needs the "reviews:write" role');
+        if (d.decision !== 'approve' && d.decision !== 'edit') fail(UpdateRefusal.InvalidArguments, 'decision must be approve or edit');
         if (d.decision === 'edit' && (typeof d.answer !== 'string' || !d.answer.trim() || d.answer.length > 20_000)) {
-          fail('InvalidArguments', 'an edit needs an answer of 1 to 20,000 characters');
+          fail(UpdateRefusal.InvalidArguments, 'an edit needs an answer of 1 to 20,000 characters');
         }
-        if (d.decision === 'approve' && !waiting?.candidate) fail('InvalidArguments', 'there is no candidate answer to approve: send an edited answer');
+        if (d.decision === 'approve' && !waiting?.candidate) fail(UpdateRefusal.InvalidArguments, 'there is no candidate answer to approve: send an edited answer');
       },
     },
   );

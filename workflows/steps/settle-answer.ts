@@ -3,7 +3,7 @@
 // the failure fed back, best-of-n, the fallback model, a human reviewer (handoff.ts), the
 // stock response — until an answer passes or the ladder ends. Every remedy is a recorded step.
 import type { GuardrailPolicy } from '../../activities/guardrails/policy.js';
-import type { FailureAction, OutputCheck } from '../../activities/guardrails/types.js';
+import type { FailureAction, OutputCheck } from '../../contracts/output-checks.js';
 import type { GuardrailOutcome, StepRecord } from '../messages.js';
 import { nextRemedy, pickBest } from '../policy/output-failures.js';
 import { handOffToReviewer } from './handoff.js';

@@ -1,5 +1,5 @@
-// The search attributes Gatehouse sets on its workflows. Here, not in infra/temporal.ts
-// (which needs the client and worker packages), because workflow code sets them too.
+// The search attributes Gatehouse indexes its workflows by: the workflows set them, the API
+// lists and filters tasks by them, infra/temporal.ts registers them on the cluster.
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /** Every task: its tenant and type, so tasks can be listed and filtered per tenant. */

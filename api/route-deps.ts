@@ -1,0 +1,29 @@
+// What every route gets: the services it talks to and the caller the auth hook found. Its own
+// module, so routes never import the app (server.ts) that registers them.
+import type { Client } from '@temporalio/client';
+import type { Config, PayloadKeyRing } from '../infra/config.js';
+import type { Db } from '../infra/db/pool.js';
+import type { Logger } from '../infra/logger.js';
+import type { Principal } from './auth.js';
+import { ApiError } from './errors.js';
+
+export interface ApiDeps {
+  db: Db;
+  temporal: Client;
+  /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
+  keyRing: PayloadKeyRing;
+  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
+  log: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by server.ts's onRequest hook on every /v1/ request. */
+    principal?: Principal;
+  }
+}
+
+export function principalOf(req: { principal?: Principal }): Principal {
+  if (!req.principal) throw new ApiError(401, 'unauthorized', 'authentication required');
+  return req.principal;
+}

@@ -1,0 +1,71 @@
+// answerQuestion's contract: what a task asks, what its status query shows, what it returns.
+import { z } from 'zod';
+import { guardrailOutcome } from './guardrails.js';
+import { retrievalMode, sequentialRerank } from './retrieval.js';
+import { pendingReview } from './review.js';
+import { conversationTurn, stepRecord, usage } from './task.js';
+
+/** Retrieval and generation settings, the API's defaults filled in. */
+export const answerOptions = z.object({
+  mode: retrievalMode,
+  topK: z.number().int(),
+  candidates: z.number().int(),
+  rrfK: z.number().int(),
+  efSearch: z.number().int(),
+  rerank: sequentialRerank.optional(),
+  /** Start the fallback chain at this registry model. */
+  model: z.string().optional(),
+  /** Only passages whose metadata contains this object. */
+  filter: z.record(z.string(), z.unknown()).optional(),
+});
+export type AnswerOptions = z.infer<typeof answerOptions>;
+
+export const answerTaskInput = z.object({
+  tenantId: z.string(),
+  collection: z.string(),
+  question: z.string(),
+  conversation: z.array(conversationTurn),
+  options: answerOptions,
+});
+export type AnswerTaskInput = z.infer<typeof answerTaskInput>;
+
+export const citation = z.object({
+  /** The [n] marker used in the answer. */
+  index: z.number().int(),
+  chunkId: z.string(),
+  documentId: z.string(),
+  title: z.string().nullable(),
+  heading: z.string(),
+  source: z.string().nullable(),
+  snippet: z.string(),
+});
+export type Citation = z.infer<typeof citation>;
+
+export const answerResult = z.object({
+  /**
+   * The answer. PII the guardrails masked stays as placeholders ([EMAIL_ADDRESS_1]) here and in
+   * history; the API restores them for a caller with the pii:read role.
+   */
+  answer: z.string(),
+  guardrails: guardrailOutcome.optional(),
+  citations: z.array(citation),
+  /** The model that wrote the answer ('local' offline; 'none' when nothing was retrieved). */
+  model: z.string(),
+  usage,
+  steps: z.array(stepRecord),
+  question: z.object({ original: z.string(), standalone: z.string().optional() }),
+  /** False when a follow-up referred to something the conversation does not establish. */
+  resolved: z.boolean(),
+});
+export type AnswerResult = z.infer<typeof answerResult>;
+
+export const answerPhase = z.enum(['guarding', 'rewriting', 'retrieving', 'generating', 'checking', 'needs_review', 'done']);
+
+/** The status query's answer. */
+export const answerStatus = z.object({
+  phase: answerPhase,
+  steps: z.array(stepRecord),
+  usage,
+  review: pendingReview.optional(),
+});
+export type AnswerStatus = z.infer<typeof answerStatus>;

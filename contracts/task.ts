@@ -1,0 +1,35 @@
+// What every task has, whatever its type: the conversation it continues, the steps it ran
+// and what they spent.
+import { z } from 'zod';
+
+export const conversationTurn = z.object({
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+});
+export type ConversationTurn = z.infer<typeof conversationTurn>;
+
+/** Tokens and dollars: a model call's, a step's, a task's. */
+export const usage = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  costUsd: z.number(),
+});
+export type Usage = z.infer<typeof usage>;
+
+export const stepStatus = z.enum(['running', 'completed', 'failed', 'skipped']);
+export type StepStatus = z.infer<typeof stepStatus>;
+
+/** One step of a task as the status query and the API show it. */
+export const stepRecord = z.object({
+  name: z.string(),
+  status: stepStatus,
+  /** Workflow time (deterministic), ISO 8601. */
+  startedAt: z.string(),
+  /** Time the step's own work took, measured where it ran. */
+  latencyMs: z.number().optional(),
+  model: z.string().optional(),
+  usage: usage.optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecord>;
