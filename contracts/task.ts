@@ -8,11 +8,17 @@ export const conversationTurn = z.object({
 });
 export type ConversationTurn = z.infer<typeof conversationTurn>;
 
-/** Tokens and dollars: a model call's, a step's, a task's. */
+/**
+ * Tokens and dollars: a model call's, a step's, a task's. `inputTokens` counts every input token,
+ * cached ones included, whatever the provider; the cached parts are reported beside it (absent
+ * means none): read from the provider's prompt cache, and written to it.
+ */
 export const usage = z.object({
   inputTokens: z.number(),
   outputTokens: z.number(),
   costUsd: z.number(),
+  cachedReadTokens: z.number().optional(),
+  cacheWriteTokens: z.number().optional(),
 });
 export type Usage = z.infer<typeof usage>;
 
