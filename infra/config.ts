@@ -15,7 +15,7 @@ const positiveInt = z.coerce.number({ message: 'expected a positive integer' }).
 const url = z.url({ message: 'expected a URL such as http://host:port/v1' });
 
 /** The APIs a remote model can speak; each has its adapter in activities/gateway/providers/. */
-export const remoteProviders = ['openai'] as const;
+export const remoteProviders = ['openai', 'anthropic', 'gemini'] as const;
 export type RemoteProvider = (typeof remoteProviders)[number];
 /** Every provider the gateway dispatches to: the remote ones and the offline `local` model. */
 export type ModelProviderName = RemoteProvider | 'local';
@@ -501,6 +501,8 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
 function providerEndpoints(e: z.infer<typeof envSchema>): Record<RemoteProvider, { baseUrl?: string; apiKey?: string }> {
   return {
     openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY },
+    anthropic: { baseUrl: e.ANTHROPIC_BASE_URL, apiKey: e.ANTHROPIC_API_KEY },
+    gemini: { baseUrl: e.GEMINI_BASE_URL, apiKey: e.GEMINI_API_KEY },
   };
 }
 

@@ -8,7 +8,6 @@ import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
-import { streams } from './providers/provider.js';
 import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
 
 export { estimatePromptTokens, MalformedResponseError };
@@ -60,9 +59,9 @@ export class ModelGateway {
       }
       const t0 = performance.now();
       try {
-        const { content, toolCalls, tokens, meanLogprob } = await this.providers[spec.provider].call(spec, req);
-        // A model that does not stream still answers a streaming caller, in one piece.
-        if (req.onDelta && !req.tools?.length && !streams(spec, req)) req.onDelta(content);
+        const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, req);
+        // A model that did not stream still answers a streaming caller, in one piece.
+        if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
         const usage = price(spec, tokens);
         const latencyMs = Math.round(performance.now() - t0);
         attempts.push({ model: spec.name, outcome: 'ok', latencyMs });

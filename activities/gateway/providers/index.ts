@@ -1,5 +1,7 @@
 // The providers the gateway dispatches to, one adapter module each, keyed by ModelSpec.provider.
 import type { ModelProviderName } from '../../../infra/config.js';
+import { anthropicProvider } from './anthropic.js';
+import { geminiProvider } from './gemini.js';
 import { localProvider } from './local.js';
 import { openAiProvider } from './openai.js';
 import type { ModelProvider } from './provider.js';
@@ -15,6 +17,8 @@ export interface ProviderOptions {
 export function createProviders(opts: ProviderOptions): Record<ModelProviderName, ModelProvider> {
   return {
     openai: openAiProvider(),
+    anthropic: anthropicProvider(),
+    gemini: geminiProvider(),
     local: localProvider(opts.embedQueries),
   } satisfies Record<ModelProviderName, ModelProvider>;
 }

@@ -94,7 +94,13 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
     }
     if (chunk.usage) usage = chunk.usage;
   }
-  return { content, toolCalls: [], tokens: tokenCounts(usage, req, content, []), meanLogprob: logprobCount ? logprobSum / logprobCount : undefined };
+  return {
+    content,
+    toolCalls: [],
+    tokens: tokenCounts(usage, req, content, []),
+    meanLogprob: logprobCount ? logprobSum / logprobCount : undefined,
+    streamed: true,
+  };
 }
 
 function tokenCounts(usage: CompletionUsage | undefined, req: ChatRequest, content: string, toolCalls: ToolCall[]): TokenCounts {

@@ -20,6 +20,8 @@ export interface ModelReply {
   toolCalls: ToolCall[];
   tokens: TokenCounts;
   meanLogprob?: number;
+  /** The text went to `onDelta` piece by piece; otherwise the gateway hands it over in one piece. */
+  streamed?: boolean;
 }
 
 /**
@@ -82,4 +84,18 @@ export function statusOutcome(status: number): AttemptOutcome {
   if (status === 429) return 'rate_limited';
   if (status >= 500 || status === 408) return 'server_error';
   return 'rejected';
+}
+
+/**
+ * Tool-call arguments as an object, for providers that take them parsed (Anthropic, Gemini).
+ * Arguments the model wrote unparsable go back as an empty object: the transcript's error
+ * observation already says what was wrong with them.
+ */
+export function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
