@@ -22,6 +22,20 @@ export const usage = z.object({
 });
 export type Usage = z.infer<typeof usage>;
 
+/** Two usages summed; the cached parts only appear when either has them, so uncached sums keep their shape. */
+export function addUsage(a: Usage, b: Usage | undefined): Usage {
+  if (!b) return a;
+  const cachedReadTokens = (a.cachedReadTokens ?? 0) + (b.cachedReadTokens ?? 0);
+  const cacheWriteTokens = (a.cacheWriteTokens ?? 0) + (b.cacheWriteTokens ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: Math.round((a.costUsd + b.costUsd) * 1e8) / 1e8,
+    ...(cachedReadTokens ? { cachedReadTokens } : {}),
+    ...(cacheWriteTokens ? { cacheWriteTokens } : {}),
+  };
+}
+
 export const stepStatus = z.enum(['running', 'completed', 'failed', 'skipped']);
 export type StepStatus = z.infer<typeof stepStatus>;
 

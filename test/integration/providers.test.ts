@@ -135,7 +135,7 @@ describe('model providers', () => {
         // A functionResponse names the function it answers; the gateway remembers it from the call.
         expect(body.contents).toContainEqual({
           role: 'user',
-          parts: [{ functionResponse: { id: call.id, name: 'lookup_order', response: { content: '{"status":"shipped"}' } } }],
+          parts: [{ functionResponse: { id: call.id, name: 'lookup_order', response: { output: '{"status":"shipped"}' } } }],
         });
         expect(JSON.stringify(body.tools)).toContain('"parametersJsonSchema"');
       }
@@ -160,6 +160,7 @@ describe('model providers', () => {
       ['a 503', { error: { status: 503 } }, 'server_error'],
       ['a timeout', { hangMs: 2_000 }, 'timeout'],
       ['a reply without content', { malformed: 'missing-choices' as const }, 'malformed'],
+      ['a body that is not JSON', { malformed: 'invalid-json' as const }, 'malformed'],
     ])('falls back to the next model on %s', async (_label, fault, outcome) => {
       server.enqueue({ ...fault, match: { model: primary } }, { content: 'from secondary', match: { model: secondary } });
       const taskId = uniqueId('task');

@@ -1,9 +1,11 @@
 /**
- * A scripted, OpenAI-compatible HTTP server for tests.
+ * A scripted model server for tests, speaking OpenAI's, Anthropic's and Gemini's wire formats.
  *
- * The product talks to models through the real `openai` client, so tests point that client at this
- * server (`new OpenAI({ baseURL: server.baseUrl })`) instead of mocking it: request building, SSE
- * parsing, retries, timeouts and error mapping are all exercised for real over HTTP.
+ * The product talks to models through each provider's real client (`openai`, `@anthropic-ai/sdk`,
+ * `@google/genai`), so tests point that client at this server (`new OpenAI({ baseURL:
+ * server.baseUrl })`, `new Anthropic({ baseURL: server.origin })`, Gemini's `httpOptions: {
+ * baseUrl: server.origin }`) instead of mocking it: request building, SSE parsing, retries,
+ * timeouts and error mapping are all exercised for real over HTTP.
  *
  * Routes: POST /v1/chat/completions (plain and streaming), POST /v1/embeddings, GET /v1/models[/id];
  * and, for the other providers' clients, Anthropic's POST /v1/messages (plain and SSE) and

@@ -101,7 +101,8 @@ function tokenCounts(usage: GenerateContentResponseUsageMetadata | undefined, re
 
 /**
  * The assistant is the `model` role; a tool result is a user turn's functionResponse part, named
- * after the call it answers; consecutive turns of one role are merged.
+ * after the call it answers, its text under `output` (the key Gemini reads a function's result
+ * from); consecutive turns of one role are merged.
  */
 function toGeminiContents(messages: ChatMessage[]): Content[] {
   const callNames = new Map(messages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => [c.id, c.name] as const) : [])));
@@ -110,7 +111,7 @@ function toGeminiContents(messages: ChatMessage[]): Content[] {
     if (m.role === 'system') continue;
     const turn: Content =
       m.role === 'tool'
-        ? { role: 'user', parts: [{ functionResponse: { id: m.toolCallId, name: callNames.get(m.toolCallId) ?? 'unknown', response: { content: m.content } } }] }
+        ? { role: 'user', parts: [{ functionResponse: { id: m.toolCallId, name: callNames.get(m.toolCallId) ?? 'unknown', response: { output: m.content } } }] }
         : m.role === 'assistant'
           ? {
               role: 'model',
