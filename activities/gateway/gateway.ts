@@ -1,7 +1,9 @@
-// The model gateway: one interface to every model in the registry. It walks the fallback
-// chain on rate limits, server errors, timeouts and malformed replies; skips models whose
-// context window is too small; prices every call from the registry; and records each
-// attempt (tokens, cost, latency, outcome) in model_usage.
+// The model gateway: one interface to every model in the registry, whatever its provider. It
+// walks the fallback chain on rate limits, server errors, timeouts and malformed replies; skips
+// models whose context window is too small or that cannot call the tools a request offers;
+// dispatches each attempt to its provider's adapter (providers/); prices every call from the
+// registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
+// cost, latency, outcome) in model_usage.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelProviderName, ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';

@@ -38,14 +38,15 @@ export function anthropicProvider(): ModelProvider {
       new Anthropic({ baseURL: spec.baseUrl ?? null, apiKey: spec.apiKey ?? 'not-needed', maxRetries: 0, timeout: spec.timeoutMs }),
   );
   return {
-    call: (spec, req) => (streams(spec, req) && !wantsJson(spec, req) ? stream(client(spec), spec, req) : complete(client(spec), spec, req)),
+    // A JSON reply arrives as a tool call's input, not as text to stream: it is asked for whole.
+    call: (spec, req) => (streams(spec, req) && !repliesAsJsonTool(spec, req) ? stream(client(spec), spec, req) : complete(client(spec), spec, req)),
     classify: classifyAnthropicError,
   };
 }
 
 function params(spec: ModelSpec, req: ChatRequest): MessageCreateParamsBase {
   const system = req.messages.flatMap((m) => (m.role === 'system' ? [m.content] : [])).join('\n\n');
-  const json = wantsJson(spec, req) && !req.tools?.length;
+  const json = repliesAsJsonTool(spec, req);
   const tools = req.tools?.map((t) => ({ name: t.name, description: t.description, input_schema: { type: 'object' as const, ...t.parameters } }));
   return {
     model: spec.providerModel,
@@ -63,14 +64,20 @@ function params(spec: ModelSpec, req: ChatRequest): MessageCreateParamsBase {
   };
 }
 
+/** JSON output without tools of the caller's: the reply is the forced JSON_REPLY_TOOL call. */
+function repliesAsJsonTool(spec: ModelSpec, req: ChatRequest): boolean {
+  return wantsJson(spec, req) && !req.tools?.length;
+}
+
 async function complete(client: Anthropic, spec: ModelSpec, req: ChatRequest): Promise<ModelReply> {
   const message = await client.messages.create({ ...params(spec, req), stream: false }, { signal: req.signal });
   if (!Array.isArray(message.content)) throw new MalformedResponseError('response has no content blocks');
+  const json = repliesAsJsonTool(spec, req);
   let content = '';
   const toolCalls: ToolCall[] = [];
   for (const block of message.content) {
     if (block.type === 'text') content += block.text;
-    else if (block.type === 'tool_use' && block.name === JSON_REPLY_TOOL && wantsJson(spec, req) && !req.tools?.length) content = JSON.stringify(block.input);
+    else if (block.type === 'tool_use' && json && block.name === JSON_REPLY_TOOL) content = JSON.stringify(block.input);
     else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
   }
   return { content, toolCalls, tokens: tokenCounts(message.usage, req, content, toolCalls) };
