@@ -8,13 +8,33 @@ export const conversationTurn = z.object({
 });
 export type ConversationTurn = z.infer<typeof conversationTurn>;
 
-/** Tokens and dollars: a model call's, a step's, a task's. */
+/**
+ * Tokens and dollars: a model call's, a step's, a task's. `inputTokens` counts every input token,
+ * cached ones included, whatever the provider; the cached parts are reported beside it (absent
+ * means none): read from the provider's prompt cache, and written to it.
+ */
 export const usage = z.object({
   inputTokens: z.number(),
   outputTokens: z.number(),
   costUsd: z.number(),
+  cachedReadTokens: z.number().optional(),
+  cacheWriteTokens: z.number().optional(),
 });
 export type Usage = z.infer<typeof usage>;
+
+/** Two usages summed; the cached parts only appear when either has them, so uncached sums keep their shape. */
+export function addUsage(a: Usage, b: Usage | undefined): Usage {
+  if (!b) return a;
+  const cachedReadTokens = (a.cachedReadTokens ?? 0) + (b.cachedReadTokens ?? 0);
+  const cacheWriteTokens = (a.cacheWriteTokens ?? 0) + (b.cacheWriteTokens ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: Math.round((a.costUsd + b.costUsd) * 1e8) / 1e8,
+    ...(cachedReadTokens ? { cachedReadTokens } : {}),
+    ...(cacheWriteTokens ? { cacheWriteTokens } : {}),
+  };
+}
 
 export const stepStatus = z.enum(['running', 'completed', 'failed', 'skipped']);
 export type StepStatus = z.infer<typeof stepStatus>;

@@ -14,17 +14,35 @@ const port = z.coerce.number({ message: 'expected a port number' }).int().min(0)
 const positiveInt = z.coerce.number({ message: 'expected a positive integer' }).int().positive();
 const url = z.url({ message: 'expected a URL such as http://host:port/v1' });
 
-/** One entry of the model registry: where a model lives and what it costs. */
+/** The APIs a remote model can speak; each has its adapter in activities/gateway/providers/. */
+export const remoteProviders = ['openai', 'anthropic', 'gemini'] as const;
+export type RemoteProvider = (typeof remoteProviders)[number];
+/** Every provider the gateway dispatches to: the remote ones and the offline `local` model. */
+export type ModelProviderName = RemoteProvider | 'local';
+
+/** One entry of the model registry: where a model lives, what it can do and what it costs. */
 export const modelSpecSchema = z.object({
   name: z.string().min(1),
+  /** The API the model speaks: OpenAI-compatible (default), Anthropic's Messages API or Google Gemini's. */
+  provider: z.enum(remoteProviders).default('openai'),
   /** Model id sent to the provider; defaults to `name`. */
   providerModel: z.string().min(1).optional(),
+  /** Overrides the provider's endpoint (OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GEMINI_BASE_URL). */
   baseUrl: url.optional(),
   /** Name of the environment variable that holds this model's API key (never the key itself). */
   apiKeyEnv: z.string().min(1).optional(),
   contextWindow: z.number().int().positive().default(128_000),
+  /** What the model can do: without tools it is skipped for tool calls; without json or streaming it is asked plainly. */
+  capabilities: z
+    .object({ tools: z.boolean().default(true), json: z.boolean().default(true), streaming: z.boolean().default(true) })
+    .default({ tools: true, json: true, streaming: true }),
+  /** Dollars per million tokens. Uncached input, output, input read from the prompt cache, input written to it. */
   inputPricePerMTok: z.number().nonnegative().default(0),
   outputPricePerMTok: z.number().nonnegative().default(0),
+  /** Defaults to the input price: a cached token is never charged less than the provider says unless configured. */
+  cachedInputPricePerMTok: z.number().nonnegative().optional(),
+  /** Defaults to the input price (Anthropic charges 1.25× it for a 5-minute cache write: configure it). */
+  cacheWritePricePerMTok: z.number().nonnegative().optional(),
   timeoutMs: z.number().int().positive().optional(),
 });
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
@@ -67,6 +85,12 @@ const envSchema = z.object({
 
   OPENAI_BASE_URL: url.optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
+  /** Anthropic's endpoint (default https://api.anthropic.com) and key, for models with provider "anthropic". */
+  ANTHROPIC_BASE_URL: url.optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** Gemini's endpoint (default https://generativelanguage.googleapis.com) and key, for provider "gemini". */
+  GEMINI_BASE_URL: url.optional(),
+  GEMINI_API_KEY: z.string().min(1).optional(),
   GATEHOUSE_CHAT_MODEL: z.string().min(1).optional(),
   GATEHOUSE_MODELS: z.string().optional(),
   GATEHOUSE_MODEL_FALLBACKS: z.string().optional(),
@@ -116,14 +140,25 @@ const envSchema = z.object({
 export interface ModelSpec {
   name: string;
   providerModel: string;
-  /** 'local' is the offline extractive model; 'openai' is any OpenAI-compatible endpoint. */
-  provider: 'openai' | 'local';
+  /** 'local' is the offline extractive model; the others name the API a remote model speaks. */
+  provider: ModelProviderName;
+  /** The provider's endpoint; unset means the provider SDK's own default. */
   baseUrl?: string;
   apiKey?: string;
   contextWindow: number;
+  capabilities: ModelCapabilities;
+  /** Dollars per million tokens; see TokenCounts (activities/gateway/providers/provider.ts) for what each counts. */
   inputPricePerMTok: number;
   outputPricePerMTok: number;
+  cachedInputPricePerMTok: number;
+  cacheWritePricePerMTok: number;
   timeoutMs: number;
+}
+
+export interface ModelCapabilities {
+  tools: boolean;
+  json: boolean;
+  streaming: boolean;
 }
 
 export interface Config {
@@ -207,8 +242,12 @@ export const LOCAL_MODEL: ModelSpec = {
   providerModel: 'local-extractive',
   provider: 'local',
   contextWindow: 16_384,
+  // It speaks the tool-calling protocol and writes JSON; it writes its answer at once.
+  capabilities: { tools: true, json: true, streaming: false },
   inputPricePerMTok: 0,
   outputPricePerMTok: 0,
+  cachedInputPricePerMTok: 0,
+  cacheWritePricePerMTok: 0,
   timeoutMs: 10_000,
 };
 
@@ -405,8 +444,11 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       baseUrl: e.OPENAI_BASE_URL,
       apiKey: e.OPENAI_API_KEY,
       contextWindow: 128_000,
+      capabilities: { tools: true, json: true, streaming: true },
       inputPricePerMTok: 0,
       outputPricePerMTok: 0,
+      cachedInputPricePerMTok: 0,
+      cacheWritePricePerMTok: 0,
       timeoutMs: e.GATEHOUSE_MODEL_TIMEOUT_MS,
     });
   }
@@ -423,8 +465,10 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       throw new ConfigError(`GATEHOUSE_MODELS: [${issue.path.join('.')}] ${issue.message}`);
     }
     for (const s of specs.data) {
-      const baseUrl = s.baseUrl ?? e.OPENAI_BASE_URL;
-      if (!baseUrl) {
+      const endpoint = providerEndpoints(e)[s.provider];
+      const baseUrl = s.baseUrl ?? endpoint.baseUrl;
+      // Anthropic's and Gemini's SDKs know their public endpoints; an OpenAI-compatible one must be named.
+      if (!baseUrl && s.provider === 'openai') {
         throw new ConfigError(`GATEHOUSE_MODELS: model "${s.name}" needs a baseUrl (or set OPENAI_BASE_URL)`);
       }
       if (s.apiKeyEnv && !env[s.apiKeyEnv]) {
@@ -433,12 +477,15 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       const spec: ModelSpec = {
         name: s.name,
         providerModel: s.providerModel ?? s.name,
-        provider: 'openai',
+        provider: s.provider,
         baseUrl,
-        apiKey: s.apiKeyEnv ? env[s.apiKeyEnv] : e.OPENAI_API_KEY,
+        apiKey: s.apiKeyEnv ? env[s.apiKeyEnv] : endpoint.apiKey,
         contextWindow: s.contextWindow,
+        capabilities: s.capabilities,
         inputPricePerMTok: s.inputPricePerMTok,
         outputPricePerMTok: s.outputPricePerMTok,
+        cachedInputPricePerMTok: s.cachedInputPricePerMTok ?? s.inputPricePerMTok,
+        cacheWritePricePerMTok: s.cacheWritePricePerMTok ?? s.inputPricePerMTok,
         timeoutMs: s.timeoutMs ?? e.GATEHOUSE_MODEL_TIMEOUT_MS,
       };
       // A registry entry overrides the implicit one built from OPENAI_BASE_URL.
@@ -448,6 +495,15 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
     }
   }
   return registry;
+}
+
+/** Each remote provider's endpoint and key from the environment; a registry entry may override both. */
+function providerEndpoints(e: z.infer<typeof envSchema>): Record<RemoteProvider, { baseUrl?: string; apiKey?: string }> {
+  return {
+    openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY },
+    anthropic: { baseUrl: e.ANTHROPIC_BASE_URL, apiKey: e.ANTHROPIC_API_KEY },
+    gemini: { baseUrl: e.GEMINI_BASE_URL, apiKey: e.GEMINI_API_KEY },
+  };
 }
 
 /** Never echo secrets back, even in an error line. */

@@ -1,18 +1,18 @@
-// The model gateway: one interface to every model in the registry. It walks the fallback
-// chain on rate limits, server errors, timeouts and malformed replies; skips models whose
-// context window is too small; prices every call from the registry; and records each
-// attempt (tokens, cost, latency, outcome) in model_usage.
-import { randomUUID } from 'node:crypto';
+// The model gateway: one interface to every model in the registry, whatever its provider. It
+// walks the fallback chain on rate limits, server errors, timeouts and malformed replies; skips
+// models whose context window is too small or that cannot call the tools a request offers;
+// dispatches each attempt to its provider's adapter (providers/); prices every call from the
+// registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
+// cost, latency, outcome) in model_usage.
 import { ApplicationFailure } from '@temporalio/common';
-import { countTokens } from '../tokens.js';
-import OpenAI from 'openai';
-import type { ModelSpec } from '../../infra/config.js';
+import type { ModelProviderName, ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
-import { runLocalModel } from './local/index.js';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Attempt, AttemptOutcome, CallContext, ChatMessage, ChatRequest, ChatResult, ToolCall, Usage } from './types.js';
+import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
+import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+
+export { estimatePromptTokens, MalformedResponseError };
 
 export interface GatewayOptions {
   registry: ModelSpec[];
@@ -24,13 +24,12 @@ export interface GatewayOptions {
 }
 
 export class ModelGateway {
-  private readonly clients = new Map<string, OpenAI>();
-  /** One function for the gateway's life: the local classifier caches its exemplar vectors per function. */
-  private readonly embedQueries: ((texts: string[]) => Promise<Float32Array[]>) | undefined;
+  private readonly providers: Record<ModelProviderName, ModelProvider>;
 
   constructor(private readonly opts: GatewayOptions) {
     const embedder = opts.embedder;
-    this.embedQueries = embedder ? (texts) => embedder.embed(texts, 'query') : undefined;
+    // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
+    this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
   model(name: string): ModelSpec | undefined {
@@ -56,11 +55,16 @@ export class ModelGateway {
         attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
         continue;
       }
+      if (req.tools?.length && !spec.capabilities.tools) {
+        attempts.push({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' });
+        continue;
+      }
       const t0 = performance.now();
       try {
-        const { content, toolCalls, inputTokens, outputTokens, meanLogprob } =
-          spec.provider === 'local' ? await this.localCall(req) : req.onDelta && !req.tools?.length ? await this.remoteStream(spec, req) : await this.remoteCall(spec, req);
-        const usage = price(spec, inputTokens, outputTokens);
+        const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, req);
+        // A model that did not stream still answers a streaming caller, in one piece.
+        if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
+        const usage = price(spec, tokens);
         const latencyMs = Math.round(performance.now() - t0);
         attempts.push({ model: spec.name, outcome: 'ok', latencyMs });
         await this.record(spec, ctx, usage, latencyMs, 'ok');
@@ -69,7 +73,7 @@ export class ModelGateway {
         // Cancelled by the caller: not the model's fault, and no reason to try another.
         if (req.signal?.aborted) throw err;
         const latencyMs = Math.round(performance.now() - t0);
-        const outcome = classify(err);
+        const outcome = this.providers[spec.provider].classify(err) ?? classify(err);
         const message = err instanceof Error ? err.message : String(err);
         attempts.push({ model: spec.name, outcome, latencyMs, error: message.slice(0, 200) });
         await this.record(spec, ctx, { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, message);
@@ -79,7 +83,10 @@ export class ModelGateway {
         }
       }
     }
-    if (attempts.every((a) => a.outcome === 'context_overflow')) {
+    if (attempts.every((a) => a.outcome === 'unsupported')) {
+      throw ApplicationFailure.nonRetryable('no model in the chain calls tools', 'ToolsUnsupported', { attempts });
+    }
+    if (attempts.every((a) => a.outcome === 'context_overflow' || a.outcome === 'unsupported')) {
       throw ApplicationFailure.nonRetryable(
         `the prompt (${promptTokens} tokens) does not fit the context window of any model in the chain`,
         'ContextTooLarge',
@@ -90,112 +97,17 @@ export class ModelGateway {
     throw new AllModelsFailedError(attempts);
   }
 
-  private client(spec: ModelSpec): OpenAI {
-    let client = this.clients.get(spec.name);
-    if (!client) {
-      // Retries are the fallback chain's and Temporal's job; the client tries once.
-      client = new OpenAI({ baseURL: spec.baseUrl, apiKey: spec.apiKey ?? 'not-needed', maxRetries: 0, timeout: spec.timeoutMs });
-      this.clients.set(spec.name, client);
-    }
-    return client;
-  }
-
-  private async remoteCall(spec: ModelSpec, req: ChatRequest): Promise<ModelReply> {
-    const res = await this.client(spec).chat.completions.create(
-      {
-        model: spec.providerModel,
-        messages: req.messages.map(toOpenAiMessage),
-        ...(req.tools?.length
-          ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
-          : {}),
-        max_tokens: req.maxTokens,
-        temperature: req.temperature,
-        ...(req.responseFormat === 'json' ? { response_format: { type: 'json_object' as const } } : {}),
-        ...(req.logprobs ? { logprobs: true } : {}),
-      },
-      { signal: req.signal },
-    );
-    const choice = res.choices?.[0];
-    const logprobs = choice?.logprobs?.content ?? [];
-    const toolCalls: ToolCall[] = (choice?.message?.tool_calls ?? []).flatMap((c) =>
-      c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
-    );
-    if (!choice || (typeof choice.message?.content !== 'string' && toolCalls.length === 0)) {
-      throw new MalformedResponseError('response has neither message content nor tool calls');
-    }
-    const content = choice.message.content ?? '';
-    return {
-      content,
-      toolCalls,
-      // Providers that omit usage are charged by our own count rather than not at all.
-      inputTokens: res.usage?.prompt_tokens ?? estimatePromptTokens(req),
-      outputTokens: res.usage?.completion_tokens ?? countTokens(content + toolCalls.map((c) => c.name + c.arguments).join('')),
-      meanLogprob: logprobs.length ? logprobs.reduce((n, t) => n + t.logprob, 0) / logprobs.length : undefined,
-    };
-  }
-
-  /** A streamed answer: each piece goes to `onDelta` as it arrives; usage from the last chunk. */
-  private async remoteStream(spec: ModelSpec, req: ChatRequest): Promise<ModelReply> {
-    const stream = await this.client(spec).chat.completions.create(
-      {
-        model: spec.providerModel,
-        messages: req.messages.map(toOpenAiMessage),
-        max_tokens: req.maxTokens,
-        temperature: req.temperature,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...(req.logprobs ? { logprobs: true } : {}),
-      },
-      { signal: req.signal },
-    );
-    let content = '';
-    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-    let logprobSum = 0;
-    let logprobCount = 0;
-    for await (const chunk of stream) {
-      const choice = chunk.choices?.[0];
-      const delta = choice?.delta?.content;
-      if (delta) {
-        content += delta;
-        req.onDelta!(delta);
-      }
-      for (const t of choice?.logprobs?.content ?? []) {
-        logprobSum += t.logprob;
-        logprobCount += 1;
-      }
-      if (chunk.usage) usage = chunk.usage;
-    }
-    return {
-      content,
-      toolCalls: [],
-      inputTokens: usage?.prompt_tokens ?? estimatePromptTokens(req),
-      outputTokens: usage?.completion_tokens ?? countTokens(content),
-      meanLogprob: logprobCount ? logprobSum / logprobCount : undefined,
-    };
-  }
-
-  private async localCall(req: ChatRequest): Promise<ModelReply> {
-    const content = await runLocalModel(req.offline, this.embedQueries);
-    const reply = { inputTokens: estimatePromptTokens(req), outputTokens: countTokens(content) };
-    // The offline planner answers an agent step in the shape a tool-calling model would.
-    if (req.offline?.kind === 'agent_step') {
-      const step = JSON.parse(content) as { content?: string; toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }> };
-      // Ids must be unique across the whole transcript: results are paired with calls by id.
-      const toolCalls = (step.toolCalls ?? []).map((c) => ({ id: `local_${randomUUID().slice(0, 12)}`, name: c.name, arguments: JSON.stringify(c.arguments) }));
-      return { ...reply, content: step.content ?? '', toolCalls };
-    }
-    // The local model writes its answer at once; a streaming caller gets it as one piece.
-    req.onDelta?.(content);
-    return { ...reply, content, toolCalls: [] };
-  }
-
   private async record(spec: ModelSpec, ctx: CallContext, usage: Usage, latencyMs: number, outcome: AttemptOutcome, error?: string) {
     if (!this.opts.db) return;
     try {
       await this.opts.db.query(
-        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, outcome, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null],
+        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens,
+                                  cost_usd, latency_ms, outcome, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens,
+          usage.cachedReadTokens ?? 0, usage.cacheWriteTokens ?? 0, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null,
+        ],
       );
     } catch (err) {
       // The answer matters more than its ledger line; the usage also travels in the task's steps.
@@ -204,43 +116,26 @@ export class ModelGateway {
   }
 }
 
-interface ModelReply {
-  content: string;
-  toolCalls: ToolCall[];
-  inputTokens: number;
-  outputTokens: number;
-  meanLogprob?: number;
-}
-
-function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {
-  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
-  if (m.role === 'assistant' && m.toolCalls?.length) {
-    return {
-      role: 'assistant',
-      content: m.content || null,
-      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
-    };
-  }
-  return { role: m.role, content: m.content };
-}
-
-export function estimatePromptTokens(req: ChatRequest): number {
-  // ~4 tokens of per-message framing, as OpenAI's chat format adds.
-  const messages = req.messages.reduce((n, m) => {
-    const calls = m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.name + c.arguments).join('') : '';
-    return n + countTokens(m.content + calls) + 4;
-  }, 2);
-  const tools = req.tools?.length ? countTokens(JSON.stringify(req.tools)) : 0;
-  return messages + tools;
-}
-
-export function price(spec: ModelSpec, inputTokens: number, outputTokens: number): Usage {
-  const costUsd = (inputTokens * spec.inputPricePerMTok + outputTokens * spec.outputPricePerMTok) / 1_000_000;
-  return { inputTokens, outputTokens, costUsd: Math.round(costUsd * 1e8) / 1e8 };
-}
-
-export class MalformedResponseError extends Error {
-  override name = 'MalformedResponseError';
+/**
+ * A call's usage priced from the registry: the uncached input at the input rate, cache reads at
+ * the cached rate, cache writes at the write rate, output at the output rate.
+ */
+export function price(spec: ModelSpec, tokens: TokenCounts): Usage {
+  const uncachedInput = Math.max(0, tokens.inputTokens - tokens.cachedReadTokens - tokens.cacheWriteTokens);
+  const costUsd =
+    (uncachedInput * spec.inputPricePerMTok +
+      tokens.cachedReadTokens * spec.cachedInputPricePerMTok +
+      tokens.cacheWriteTokens * spec.cacheWritePricePerMTok +
+      tokens.outputTokens * spec.outputPricePerMTok) /
+    1_000_000;
+  return {
+    inputTokens: tokens.inputTokens,
+    outputTokens: tokens.outputTokens,
+    costUsd: Math.round(costUsd * 1e8) / 1e8,
+    // Absent when zero, so a call without a prompt cache reports what it always did.
+    ...(tokens.cachedReadTokens ? { cachedReadTokens: tokens.cachedReadTokens } : {}),
+    ...(tokens.cacheWriteTokens ? { cacheWriteTokens: tokens.cacheWriteTokens } : {}),
+  };
 }
 
 export class AllModelsFailedError extends Error {
@@ -250,15 +145,8 @@ export class AllModelsFailedError extends Error {
   }
 }
 
+/** What is left once the provider's own errors are classified: our checks and the rest. */
 export function classify(err: unknown): AttemptOutcome {
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return 'timeout';
-  if (err instanceof OpenAI.APIConnectionError) return 'unavailable';
-  if (err instanceof OpenAI.APIError) {
-    if (err.status === 429) return 'rate_limited';
-    if (err.status === undefined) return 'malformed';
-    if (err.status >= 500 || err.status === 408) return 'server_error';
-    return 'rejected';
-  }
   if (err instanceof MalformedResponseError || err instanceof SyntaxError) return 'malformed';
   return 'unavailable';
 }

@@ -92,6 +92,8 @@ export type AttemptOutcome =
   | 'unavailable'
   | 'malformed'
   | 'context_overflow'
+  /** Skipped: the request needs something the model cannot do (tool calls). */
+  | 'unsupported'
   | 'rejected';
 
 export interface Attempt {

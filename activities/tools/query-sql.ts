@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Db, DbClient } from '../../infra/db/pool.js';
 import { quoteIdent, tenantReaderRole, tenantSchema } from '../../infra/db/tenant-schema.js';
 import type { ChatMessage, SqlReply, SqlTableSummary, Usage } from '../gateway/types.js';
+import { addUsage } from '../../contracts/task.js';
 import { describeTable, loadSchemaCatalog, selectTables, type CatalogTable } from './schema-catalog.js';
 import { checkReadOnlySql } from './sql-guard.js';
 import { InvalidToolArguments, type ToolContext, type ToolDefinition, type ToolOutput } from './types.js';
@@ -257,11 +258,6 @@ export function parseSqlReply(content: string): SqlReply | undefined {
   }
 }
 
-function addUsage(a: Usage | undefined, b: Usage): Usage {
-  if (!a) return b;
-  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, costUsd: Math.round((a.costUsd + b.costUsd) * 1e8) / 1e8 };
-}
-
 /** Attempts in all: the first query and one repair. */
 const ATTEMPTS = 2;
 
@@ -285,7 +281,7 @@ export async function answerWithSql(question: string, ctx: ToolContext, opts: Qu
       { messages, model: ctx.model, responseFormat: 'json', temperature: 0, maxTokens: 1000, offline: { kind: 'sql', question, tables: summaries }, signal: ctx.signal },
       { tenantId: ctx.tenantId, taskId: ctx.taskId, step: attempt === 1 ? 'query_sql' : 'query_sql:repair' },
     );
-    usage = addUsage(usage, reply.usage);
+    usage = usage ? addUsage(usage, reply.usage) : reply.usage;
     model = reply.model;
     const parsed = parseSqlReply(reply.content);
     if (parsed?.sql === null) throw new InvalidToolArguments(`no SQL query can answer this: ${parsed.reason ?? 'the model gave no reason'}`);

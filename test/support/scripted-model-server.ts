@@ -1,13 +1,19 @@
 /**
- * A scripted, OpenAI-compatible HTTP server for tests.
+ * A scripted model server for tests, speaking OpenAI's, Anthropic's and Gemini's wire formats.
  *
- * The product talks to models through the real `openai` client, so tests point that client at this
- * server (`new OpenAI({ baseURL: server.baseUrl })`) instead of mocking it: request building, SSE
- * parsing, retries, timeouts and error mapping are all exercised for real over HTTP.
+ * The product talks to models through each provider's real client (`openai`, `@anthropic-ai/sdk`,
+ * `@google/genai`), so tests point that client at this server (`new OpenAI({ baseURL:
+ * server.baseUrl })`, `new Anthropic({ baseURL: server.origin })`, Gemini's `httpOptions: {
+ * baseUrl: server.origin }`) instead of mocking it: request building, SSE parsing, retries,
+ * timeouts and error mapping are all exercised for real over HTTP.
  *
- * Routes: POST /v1/chat/completions (plain and streaming), POST /v1/embeddings, GET /v1/models[/id].
+ * Routes: POST /v1/chat/completions (plain and streaming), POST /v1/embeddings, GET /v1/models[/id];
+ * and, for the other providers' clients, Anthropic's POST /v1/messages (plain and SSE) and
+ * Gemini's POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse.
  * Replies come, in order of precedence, from the FIFO script (`enqueue`), a custom responder
- * (`onChat` / `onEmbeddings`), or a deterministic default.
+ * (`onChat` / `onEmbeddings`), or a deterministic default. A chat reply is scripted once and
+ * answers whichever wire format asked: each request is read into the OpenAI shape responders
+ * see, and the reply is written in the asker's format.
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -60,8 +66,13 @@ export interface ChatReply {
   /** One entry per choice when the request asks for n > 1; entries are reused cyclically. */
   contents?: Array<string | ScriptedChoice>;
   toolCalls?: ScriptedToolCall[];
-  /** Overrides the estimates (ceil(chars / 4)); total_tokens is always their sum. */
-  usage?: { promptTokens?: number; completionTokens?: number };
+  /**
+   * Overrides the estimates (ceil(chars / 4)); total_tokens is always their sum. promptTokens
+   * counts every input token, the cached parts included, as OpenAI's prompt_tokens does; each
+   * wire format reports the cached parts its own way (Anthropic's input_tokens excludes them).
+   * cacheWriteTokens is Anthropic's only; the others have no per-call cache writes.
+   */
+  usage?: { promptTokens?: number; completionTokens?: number; cachedReadTokens?: number; cacheWriteTokens?: number };
   /** Defaults to `tool_calls` when there are tool calls, else `stop`. */
   finishReason?: FinishReason;
   /** Only reported when the request sets `logprobs: true`; defaults to DEFAULT_LOGPROB. */
@@ -107,13 +118,18 @@ export type ScriptStep = (ChatReply | ErrorReply | HangStep | MalformedReply) & 
 export type ChatResponder = (req: ChatRequestBody) => ChatOutcome | Promise<ChatOutcome>;
 export type EmbeddingsFn = (texts: string[], dims: number) => number[][];
 
+/** Whose wire format a chat request came in. */
+export type WireFormat = 'openai' | 'anthropic' | 'gemini';
+
 export interface RecordedRequest {
   method: string;
   /** URL path, e.g. `/v1/chat/completions`. */
   path: string;
   kind: ScriptPath | 'models' | 'other';
+  /** Set on chat requests. */
+  wire?: WireFormat;
   model?: string;
-  /** Parsed JSON body; undefined when there was none or it did not parse. */
+  /** Parsed JSON body as the client sent it (its own wire format); undefined when there was none or it did not parse. */
   body: unknown;
   headers: IncomingHttpHeaders;
   /** Date.now() when the request arrived. */
@@ -123,6 +139,8 @@ export interface RecordedRequest {
 export interface ScriptedModelServer {
   /** e.g. http://127.0.0.1:PORT/v1 — pass to `new OpenAI({ baseURL })`. */
   readonly baseUrl: string;
+  /** e.g. http://127.0.0.1:PORT — pass to `new Anthropic({ baseURL })` or Gemini's `httpOptions.baseUrl`. */
+  readonly origin: string;
   /** Every request received, including rejected ones, in arrival order. */
   readonly requests: RecordedRequest[];
   /** Steps still queued; assert 0 to check a script was fully consumed. */
@@ -144,7 +162,7 @@ export interface ScriptedModelServerOptions {
   models?: string[];
   /** Defaults to 384; a request's `dimensions` field wins. */
   embeddingDimensions?: number;
-  /** When set, requests must carry `Authorization: Bearer <apiKey>`, else 401. */
+  /** When set, requests must carry it (`Authorization: Bearer`, Anthropic's `x-api-key` or Gemini's `x-goog-api-key`), else 401. */
   apiKey?: string;
 }
 
@@ -173,6 +191,7 @@ class HttpError extends Error {
 
 class ScriptedModelServerImpl implements ScriptedModelServer {
   baseUrl = '';
+  origin = '';
   readonly requests: RecordedRequest[] = [];
   private readonly queue: ScriptStep[] = [];
   private chatResponder: ChatResponder | undefined;
@@ -194,7 +213,8 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
       this.http.listen(port, HOST, () => resolve());
     });
     const { port: actual } = this.http.address() as AddressInfo;
-    this.baseUrl = `http://${HOST}:${actual}/v1`;
+    this.origin = `http://${HOST}:${actual}`;
+    this.baseUrl = `${this.origin}/v1`;
   }
 
   enqueue(...steps: ScriptStep[]): void {
@@ -255,19 +275,21 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
     const kind = routeKind(method, path);
+    const wire = kind === 'chat' ? wireOf(path) : undefined;
     const raw = await readBody(req);
     const body = parseJson(raw);
-    this.requests.push({ method, path, kind, model: modelOf(body), body, headers: req.headers, at: Date.now() });
+    const model = wire === 'gemini' ? geminiModelOf(path) : modelOf(body);
+    this.requests.push({ method, path, kind, ...(wire ? { wire } : {}), model, body, headers: req.headers, at: Date.now() });
 
     if (!this.authorized(req)) {
-      sendError(res, { status: 401, message: 'Incorrect API key provided.', code: 'invalid_api_key' });
+      sendError(res, { status: 401, message: 'Incorrect API key provided.', code: 'invalid_api_key' }, wire);
       return;
     }
     if (raw.length > 0 && body === undefined) throw new HttpError(400, 'request body is not valid JSON');
 
     switch (kind) {
       case 'chat':
-        return this.handleChat(res, asChatBody(body), signal);
+        return this.handleChat(res, readChatRequest(wire ?? 'openai', body, path), signal);
       case 'embeddings':
         return this.handleEmbeddings(res, asEmbeddingsBody(body), signal);
       case 'models':
@@ -278,7 +300,8 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
   }
 
   private authorized(req: IncomingMessage): boolean {
-    return this.opts.apiKey === undefined || req.headers.authorization === `Bearer ${this.opts.apiKey}`;
+    const key = this.opts.apiKey;
+    return key === undefined || req.headers.authorization === `Bearer ${key}` || req.headers['x-api-key'] === key || req.headers['x-goog-api-key'] === key;
   }
 
   /** The first queued step (FIFO) whose match accepts this request; it is consumed. */
@@ -294,19 +317,26 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
 
   // --- chat ------------------------------------------------------------------------------------
 
-  private async handleChat(res: ServerResponse, body: ChatRequestBody, signal: AbortSignal): Promise<void> {
-    const streaming = body.stream === true;
+  private async handleChat(res: ServerResponse, chat: ChatRequestRead, signal: AbortSignal): Promise<void> {
+    const { body, wire, streaming } = chat;
     let outcome: ScriptStep | ChatOutcome = this.takeStep('chat', body.model) ?? (await this.respondToChat(body));
     if ('hangMs' in outcome) {
       if (!(await pause(outcome.hangMs, signal))) return;
       outcome = await this.respondToChat(body);
     }
-    if ('error' in outcome) return sendError(res, outcome.error);
-    if ('malformed' in outcome) return this.sendMalformed(res, outcome.malformed, 'chat', streaming, body.model);
+    if ('error' in outcome) return sendError(res, outcome.error, wire);
+    if ('malformed' in outcome) return this.sendMalformed(res, outcome.malformed, 'chat', streaming, body.model, wire);
     if (outcome.delayMs !== undefined && !(await pause(outcome.delayMs, signal))) return;
 
     const plan = this.planCompletion(body, outcome);
-    if (streaming) {
+    if (wire === 'anthropic') {
+      const message = toAnthropicMessage(plan, chat.forcedTool);
+      if (streaming) writeAnthropicStream(res, message);
+      else sendJson(res, 200, message);
+    } else if (wire === 'gemini') {
+      if (streaming) writeGeminiStream(res, plan);
+      else sendJson(res, 200, toGeminiResponse(plan));
+    } else if (streaming) {
       writeStream(res, plan, body.stream_options?.include_usage === true);
     } else {
       sendJson(res, 200, toCompletion(plan));
@@ -328,12 +358,19 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
     );
     const promptTokens = reply.usage?.promptTokens ?? estimateTokens(promptText(body));
     const completionTokens = reply.usage?.completionTokens ?? estimateTokens(completionChars);
+    const cachedReadTokens = reply.usage?.cachedReadTokens ?? 0;
     return {
       id,
       created: Math.floor(Date.now() / 1000),
       model: reply.model ?? body.model,
       choices,
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        ...(cachedReadTokens ? { prompt_tokens_details: { cached_tokens: cachedReadTokens } } : {}),
+      },
+      cache: { readTokens: cachedReadTokens, writeTokens: reply.usage?.cacheWriteTokens ?? 0 },
       logprobs: body.logprobs === true ? { topK: body.top_logprobs ?? 0 } : undefined,
     };
   }
@@ -383,7 +420,8 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
 
   // --- faults ----------------------------------------------------------------------------------
 
-  private sendMalformed(res: ServerResponse, kind: MalformedKind, path: ScriptPath, streaming: boolean, model: string): void {
+  private sendMalformed(res: ServerResponse, kind: MalformedKind, path: ScriptPath, streaming: boolean, model: string, wire: WireFormat = 'openai'): void {
+    if (wire !== 'openai') return this.sendMalformedOtherWire(res, kind, streaming, model, wire);
     if (kind === 'close-socket') {
       if (!streaming) {
         res.socket?.destroy();
@@ -414,6 +452,34 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
       : { object: 'list', model };
     sendJson(res, 200, withoutChoices);
   }
+
+  /** The same faults in Anthropic's and Gemini's formats: a body without content, a stream cut short. */
+  private sendMalformedOtherWire(res: ServerResponse, kind: MalformedKind, streaming: boolean, model: string, wire: 'anthropic' | 'gemini'): void {
+    const started = wire === 'anthropic'
+      ? anthropicEvent('message_start', { type: 'message_start', message: { ...anthropicMessageShell(this.nextId('msg'), model), content: [] } })
+      : sseFrame({ candidates: [{ content: { role: 'model', parts: [{ text: 'cut ' }] }, index: 0 }] });
+    if (kind === 'close-socket') {
+      if (!streaming) {
+        res.socket?.destroy();
+        return;
+      }
+      res.writeHead(200, SSE_HEADERS);
+      res.write(started, () => res.socket?.destroy());
+      return;
+    }
+    if (streaming) {
+      res.writeHead(200, SSE_HEADERS);
+      // invalid-json: an unparsable frame; missing-choices: a stream that ends without finishing.
+      res.end(kind === 'invalid-json' ? (wire === 'anthropic' ? 'event: message_start\ndata: {"type": "message_start", "message": {\n\n' : 'data: {"candidates": [\n\n') : started);
+      return;
+    }
+    if (kind === 'invalid-json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(wire === 'anthropic' ? '{"id": "broken", "content": [' : '{"candidates": [');
+      return;
+    }
+    sendJson(res, 200, wire === 'anthropic' ? { id: this.nextId('msg'), type: 'message', role: 'assistant', model } : { modelVersion: model });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,10 +487,22 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
 // ---------------------------------------------------------------------------------------------
 
 function routeKind(method: string, path: string): RecordedRequest['kind'] {
-  if (method === 'POST' && path === '/v1/chat/completions') return 'chat';
+  if (method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/messages' || GEMINI_PATH.test(path))) return 'chat';
   if (method === 'POST' && path === '/v1/embeddings') return 'embeddings';
   if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) return 'models';
   return 'other';
+}
+
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+function wireOf(path: string): WireFormat {
+  if (path === '/v1/messages') return 'anthropic';
+  return GEMINI_PATH.test(path) ? 'gemini' : 'openai';
+}
+
+function geminiModelOf(path: string): string | undefined {
+  const name = GEMINI_PATH.exec(path)?.[1];
+  return name === undefined ? undefined : decodeURIComponent(name);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -455,6 +533,98 @@ function asChatBody(body: unknown): ChatRequestBody {
   if (!isRecord(body) || !Array.isArray(body.messages)) throw new HttpError(400, "'messages' must be an array");
   if (typeof body.model !== 'string') throw new HttpError(400, "'model' must be a string");
   return body as unknown as ChatRequestBody;
+}
+
+/** A chat request in any wire format, read into the OpenAI shape that script steps and responders see. */
+interface ChatRequestRead {
+  wire: WireFormat;
+  body: ChatRequestBody;
+  streaming: boolean;
+  /** Anthropic's tool_choice naming one tool: the reply is that tool's call (how JSON output is asked for). */
+  forcedTool?: string;
+}
+
+function readChatRequest(wire: WireFormat, raw: unknown, path: string): ChatRequestRead {
+  if (wire === 'anthropic') return readAnthropicRequest(raw);
+  if (wire === 'gemini') return readGeminiRequest(raw, path);
+  const body = asChatBody(raw);
+  return { wire, body, streaming: body.stream === true };
+}
+
+type OpenAiMessage = ChatRequestBody['messages'][number];
+
+function readAnthropicRequest(raw: unknown): ChatRequestRead {
+  if (!isRecord(raw) || !Array.isArray(raw.messages)) throw new HttpError(400, 'messages: Field required');
+  if (typeof raw.model !== 'string') throw new HttpError(400, 'model: Field required');
+  if (typeof raw.max_tokens !== 'number') throw new HttpError(400, 'max_tokens: Field required');
+  const messages: OpenAiMessage[] = [];
+  const system = typeof raw.system === 'string' ? raw.system : textOf(raw.system);
+  if (system) messages.push({ role: 'system', content: system });
+  for (const m of raw.messages as unknown[]) {
+    if (!isRecord(m)) continue;
+    const blocks: unknown[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m.content) ? m.content : [];
+    for (const block of blocks) {
+      if (!isRecord(block)) continue;
+      if (block.type === 'text' && typeof block.text === 'string') messages.push({ role: m.role === 'assistant' ? 'assistant' : 'user', content: block.text });
+      if (block.type === 'tool_result') messages.push({ role: 'tool', tool_call_id: String(block.tool_use_id), content: textOf(block.content) || String(block.content ?? '') });
+      if (block.type === 'tool_use') {
+        messages.push({ role: 'assistant', content: null, tool_calls: [{ id: String(block.id), type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input) } }] });
+      }
+    }
+  }
+  const choice = isRecord(raw.tool_choice) && raw.tool_choice.type === 'tool' ? String(raw.tool_choice.name) : undefined;
+  const tools = Array.isArray(raw.tools) ? (raw.tools as Array<Record<string, unknown>>) : [];
+  const body = {
+    model: raw.model,
+    messages,
+    max_tokens: raw.max_tokens,
+    // A forced tool is Anthropic's JSON mode: responders see it as OpenAI's.
+    ...(choice ? { response_format: { type: 'json_object' as const } } : {}),
+    ...(tools.length && !choice
+      ? { tools: tools.map((t) => ({ type: 'function' as const, function: { name: String(t.name), description: String(t.description ?? ''), parameters: t.input_schema as Record<string, unknown> } })) }
+      : {}),
+  } satisfies ChatRequestBody;
+  return { wire: 'anthropic', body, streaming: raw.stream === true, forcedTool: choice };
+}
+
+function readGeminiRequest(raw: unknown, path: string): ChatRequestRead {
+  if (!isRecord(raw) || !Array.isArray(raw.contents)) throw new HttpError(400, "Invalid JSON payload: 'contents' must be an array");
+  const messages: OpenAiMessage[] = [];
+  const system = isRecord(raw.systemInstruction) ? textOf(raw.systemInstruction.parts) : '';
+  if (system) messages.push({ role: 'system', content: system });
+  for (const c of raw.contents as unknown[]) {
+    if (!isRecord(c) || !Array.isArray(c.parts)) continue;
+    for (const part of c.parts as unknown[]) {
+      if (!isRecord(part)) continue;
+      if (typeof part.text === 'string') messages.push({ role: c.role === 'model' ? 'assistant' : 'user', content: part.text });
+      if (isRecord(part.functionCall)) {
+        const call = part.functionCall;
+        messages.push({ role: 'assistant', content: null, tool_calls: [{ id: String(call.id ?? ''), type: 'function', function: { name: String(call.name), arguments: JSON.stringify(call.args ?? {}) } }] });
+      }
+      if (isRecord(part.functionResponse)) {
+        messages.push({ role: 'tool', tool_call_id: String(part.functionResponse.id ?? part.functionResponse.name), content: JSON.stringify(part.functionResponse.response) });
+      }
+    }
+  }
+  const config = isRecord(raw.generationConfig) ? raw.generationConfig : {};
+  const declarations = Array.isArray(raw.tools)
+    ? (raw.tools as unknown[]).flatMap((t) => (isRecord(t) && Array.isArray(t.functionDeclarations) ? (t.functionDeclarations as Array<Record<string, unknown>>) : []))
+    : [];
+  const body = {
+    model: geminiModelOf(path) ?? '',
+    messages,
+    ...(typeof config.maxOutputTokens === 'number' ? { max_tokens: config.maxOutputTokens } : {}),
+    ...(config.responseMimeType === 'application/json' ? { response_format: { type: 'json_object' as const } } : {}),
+    ...(declarations.length
+      ? {
+          tools: declarations.map((d) => ({
+            type: 'function' as const,
+            function: { name: String(d.name), description: String(d.description ?? ''), parameters: (d.parametersJsonSchema ?? d.parameters) as Record<string, unknown> },
+          })),
+        }
+      : {}),
+  } satisfies ChatRequestBody;
+  return { wire: 'gemini', body, streaming: path.endsWith(':streamGenerateContent') };
 }
 
 interface EmbeddingsBody {
@@ -515,6 +685,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
 
 interface PlannedToolCall {
   id: string;
+  /** The script named the id (Gemini's replies carry one only then, as its API often leaves it out). */
+  idScripted: boolean;
   name: string;
   arguments: string;
 }
@@ -533,6 +705,8 @@ interface CompletionPlan {
   model: string;
   choices: PlannedChoice[];
   usage: CompletionUsage;
+  /** The parts of prompt_tokens read from and written to the prompt cache. */
+  cache: { readTokens: number; writeTokens: number };
   /** Present only when the request asked for log-probabilities. */
   logprobs: { topK: number } | undefined;
 }
@@ -551,6 +725,7 @@ function planChoice(reply: ChatReply, index: number, completionId: string): Plan
   const logprobs = (typeof scripted === 'object' ? scripted.logprobs : undefined) ?? reply.logprobs ?? DEFAULT_LOGPROB;
   const toolCalls = (reply.toolCalls ?? []).map((call, i) => ({
     id: call.id ?? `call_${completionId.replace(/\W/g, '_')}_${index}_${i}`,
+    idScripted: call.id !== undefined,
     name: call.name,
     arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
   }));
@@ -669,6 +844,152 @@ function writeStream(res: ServerResponse, plan: CompletionPlan, includeUsage: bo
 }
 
 // ---------------------------------------------------------------------------------------------
+// Anthropic's Messages API
+// ---------------------------------------------------------------------------------------------
+
+type AnthropicBlock = { type: 'text'; text: string; citations: null } | { type: 'tool_use'; id: string; name: string; input: unknown };
+
+interface AnthropicMessage {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: AnthropicBlock[];
+  stop_reason: 'end_turn' | 'tool_use' | 'max_tokens' | null;
+  stop_sequence: null;
+  usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
+}
+
+function anthropicMessageShell(id: string, model: string): Omit<AnthropicMessage, 'content'> {
+  return {
+    id,
+    type: 'message',
+    role: 'assistant',
+    model,
+    stop_reason: null,
+    stop_sequence: null,
+    usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+  };
+}
+
+/** The first choice as Anthropic's message. Its input_tokens leaves out the cached parts, as Anthropic's does. */
+function toAnthropicMessage(plan: CompletionPlan, forcedTool: string | undefined): AnthropicMessage {
+  const choice = plan.choices[0]!;
+  const content: AnthropicBlock[] = [];
+  if (forcedTool && choice.toolCalls.length === 0) {
+    // A forced tool is always called: the scripted content becomes its input.
+    content.push({ type: 'tool_use', id: `toolu_${plan.id.replace(/\W/g, '_')}`, name: forcedTool, input: parseJsonObject(choice.content ?? '') });
+  } else if (choice.content) {
+    content.push({ type: 'text', text: choice.content, citations: null });
+  }
+  for (const call of choice.toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: parseJsonObject(call.arguments) });
+  const stopReason = choice.finishReason === 'length' ? 'max_tokens' : content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
+  const { readTokens, writeTokens } = plan.cache;
+  return {
+    ...anthropicMessageShell(plan.id.replace('chatcmpl', 'msg'), plan.model),
+    content,
+    stop_reason: stopReason,
+    usage: {
+      input_tokens: Math.max(0, plan.usage.prompt_tokens - readTokens - writeTokens),
+      output_tokens: plan.usage.completion_tokens,
+      cache_read_input_tokens: readTokens,
+      cache_creation_input_tokens: writeTokens,
+    },
+  };
+}
+
+function parseJsonObject(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { text };
+  }
+}
+
+function anthropicEvent(type: string, data: unknown): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The events Anthropic sends: message_start, each block's start / deltas / stop, message_delta (usage), message_stop. */
+function writeAnthropicStream(res: ServerResponse, message: AnthropicMessage): void {
+  res.writeHead(200, SSE_HEADERS);
+  const { input_tokens, cache_read_input_tokens, cache_creation_input_tokens } = message.usage;
+  res.write(anthropicEvent('message_start', {
+    type: 'message_start',
+    message: { ...message, content: [], stop_reason: null, usage: { input_tokens, output_tokens: 1, cache_read_input_tokens, cache_creation_input_tokens } },
+  }));
+  message.content.forEach((block, index) => {
+    const start = block.type === 'text' ? { type: 'text', text: '', citations: null } : { ...block, input: {} };
+    res.write(anthropicEvent('content_block_start', { type: 'content_block_start', index, content_block: start }));
+    if (block.type === 'text') {
+      for (const token of splitTokens(block.text)) {
+        res.write(anthropicEvent('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: token } }));
+      }
+    } else {
+      const json = JSON.stringify(block.input);
+      for (let at = 0; at < json.length; at += ARGUMENT_FRAGMENT_CHARS) {
+        const partial_json = json.slice(at, at + ARGUMENT_FRAGMENT_CHARS);
+        res.write(anthropicEvent('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } }));
+      }
+    }
+    res.write(anthropicEvent('content_block_stop', { type: 'content_block_stop', index }));
+  });
+  res.write(anthropicEvent('message_delta', {
+    type: 'message_delta',
+    delta: { stop_reason: message.stop_reason, stop_sequence: null },
+    usage: { output_tokens: message.usage.output_tokens },
+  }));
+  res.end(anthropicEvent('message_stop', { type: 'message_stop' }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gemini's generateContent
+// ---------------------------------------------------------------------------------------------
+
+function geminiUsage(plan: CompletionPlan) {
+  return {
+    promptTokenCount: plan.usage.prompt_tokens,
+    candidatesTokenCount: plan.usage.completion_tokens,
+    totalTokenCount: plan.usage.total_tokens,
+    ...(plan.cache.readTokens ? { cachedContentTokenCount: plan.cache.readTokens } : {}),
+  };
+}
+
+function geminiFinishReason(choice: PlannedChoice): string {
+  return choice.finishReason === 'length' ? 'MAX_TOKENS' : 'STOP';
+}
+
+/** The first choice as Gemini's response; a function call carries an id only when the script gave one, as the API often omits it. */
+function toGeminiResponse(plan: CompletionPlan) {
+  const choice = plan.choices[0]!;
+  const parts = [
+    ...(choice.content ? [{ text: choice.content }] : []),
+    ...choice.toolCalls.map((c) => ({ functionCall: { ...(c.idScripted ? { id: c.id } : {}), name: c.name, args: parseJsonObject(c.arguments) } })),
+  ];
+  return {
+    candidates: [{ content: { role: 'model', parts }, finishReason: geminiFinishReason(choice), index: 0 }],
+    usageMetadata: geminiUsage(plan),
+    modelVersion: plan.model,
+    responseId: plan.id,
+  };
+}
+
+/** Gemini streams whole response objects as SSE data frames; the last one has the finish reason and usage. */
+function writeGeminiStream(res: ServerResponse, plan: CompletionPlan): void {
+  res.writeHead(200, SSE_HEADERS);
+  const choice = plan.choices[0]!;
+  for (const token of splitTokens(choice.content ?? '')) {
+    res.write(sseFrame({ candidates: [{ content: { role: 'model', parts: [{ text: token }] }, index: 0 }], modelVersion: plan.model, responseId: plan.id }));
+  }
+  res.end(sseFrame({
+    candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, finishReason: geminiFinishReason(choice), index: 0 }],
+    usageMetadata: geminiUsage(plan),
+    modelVersion: plan.model,
+    responseId: plan.id,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Token estimates
 // ---------------------------------------------------------------------------------------------
 
@@ -748,9 +1069,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(payload);
 }
 
-function sendError(res: ServerResponse, error: ErrorReply['error']): void {
+function sendError(res: ServerResponse, error: ErrorReply['error'], wire: WireFormat = 'openai'): void {
   const headers: Record<string, string> = {};
   if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  const message = error.message ?? `scripted error ${error.status}`;
+  if (wire === 'anthropic') {
+    return sendJson(res, error.status, { type: 'error', error: { type: error.type ?? anthropicErrorType(error.status), message } }, headers);
+  }
+  if (wire === 'gemini') {
+    return sendJson(res, error.status, { error: { code: error.status, message, status: error.type ?? geminiErrorStatus(error.status) } }, headers);
+  }
   sendJson(
     res,
     error.status,
@@ -764,6 +1092,20 @@ function sendError(res: ServerResponse, error: ErrorReply['error']): void {
     },
     headers,
   );
+}
+
+function anthropicErrorType(status: number): string {
+  if (status === 429) return 'rate_limit_error';
+  if (status === 529) return 'overloaded_error';
+  if (status === 401) return 'authentication_error';
+  return status >= 500 ? 'api_error' : 'invalid_request_error';
+}
+
+function geminiErrorStatus(status: number): string {
+  if (status === 429) return 'RESOURCE_EXHAUSTED';
+  if (status === 503) return 'UNAVAILABLE';
+  if (status === 401) return 'UNAUTHENTICATED';
+  return status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
 }
 
 function defaultErrorType(status: number): string {

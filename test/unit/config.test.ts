@@ -61,6 +61,39 @@ describe('loadConfig', () => {
     expect(c.models.registry.find((m) => m.name === 'small')).toMatchObject({ apiKey: 'sk-small', providerModel: 'small-2024' });
   });
 
+  it('registers Anthropic and Gemini models with their endpoints, keys, capabilities and cache prices', () => {
+    const c = loadConfig({
+      ANTHROPIC_API_KEY: 'sk-ant',
+      GEMINI_BASE_URL: 'http://gemini.internal',
+      GEMINI_API_KEY: 'g-key',
+      GATEHOUSE_CHAT_MODEL: 'claude',
+      GATEHOUSE_MODELS: JSON.stringify([
+        { name: 'claude', provider: 'anthropic', providerModel: 'claude-sonnet-4-5', inputPricePerMTok: 3, outputPricePerMTok: 15, cachedInputPricePerMTok: 0.3, cacheWritePricePerMTok: 3.75 },
+        { name: 'flash', provider: 'gemini', inputPricePerMTok: 0.3, capabilities: { streaming: false } },
+      ]),
+    });
+    // No ANTHROPIC_BASE_URL: the SDK's own endpoint.
+    expect(c.models.registry.find((m) => m.name === 'claude')).toMatchObject({
+      provider: 'anthropic',
+      baseUrl: undefined,
+      apiKey: 'sk-ant',
+      cachedInputPricePerMTok: 0.3,
+      cacheWritePricePerMTok: 3.75,
+      capabilities: { tools: true, json: true, streaming: true },
+    });
+    // Unset cache prices are the input price: never cheaper than configured.
+    expect(c.models.registry.find((m) => m.name === 'flash')).toMatchObject({
+      provider: 'gemini',
+      baseUrl: 'http://gemini.internal',
+      apiKey: 'g-key',
+      cachedInputPricePerMTok: 0.3,
+      cacheWritePricePerMTok: 0.3,
+      capabilities: { tools: true, json: true, streaming: false },
+    });
+    expect(() => loadConfig({ GATEHOUSE_MODELS: JSON.stringify([{ name: 'x', provider: 'cohere' }]) })).toThrow(/GATEHOUSE_MODELS: \[0\.provider\]/);
+    expect(() => loadConfig({ GATEHOUSE_MODELS: JSON.stringify([{ name: 'x' }]) })).toThrow(/needs a baseUrl \(or set OPENAI_BASE_URL\)/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).api.port).toBe(8080);
   });
