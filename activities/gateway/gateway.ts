@@ -10,6 +10,7 @@ import type { ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
+import { GatewayLimits } from './limits/index.js';
 import { runLocalModel } from './local/index.js';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Attempt, AttemptOutcome, CallContext, ChatMessage, ChatRequest, ChatResult, ToolCall, Usage } from './types.js';
@@ -27,10 +28,12 @@ export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
   /** One function for the gateway's life: the local classifier caches its exemplar vectors per function. */
   private readonly embedQueries: ((texts: string[]) => Promise<Float32Array[]>) | undefined;
+  private readonly limits: GatewayLimits | undefined;
 
   constructor(private readonly opts: GatewayOptions) {
     const embedder = opts.embedder;
     this.embedQueries = embedder ? (texts) => embedder.embed(texts, 'query') : undefined;
+    this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
   }
 
   model(name: string): ModelSpec | undefined {
@@ -47,11 +50,36 @@ export class ModelGateway {
     });
   }
 
+  /**
+   * A model call, held to the caller's allow-lists, budgets and rate limits (limits/): admitted
+   * (and its estimate reserved) before, settled to its real usage after, released if it fails.
+   */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
+    const chain = this.chainFor(req.model);
+    if (!this.limits) return this.callChain(req, ctx, chain);
+    const promptTokens = estimatePromptTokens(req);
+    const maxTokens = req.maxTokens ?? 512;
+    const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
+      usd: price(spec, promptTokens, maxTokens).costUsd,
+      tokens: promptTokens + maxTokens,
+    }));
+    let result: ChatResult;
+    try {
+      result = await this.callChain(req, admission.context, admission.chain);
+    } catch (err) {
+      await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
+      throw err;
+    }
+    // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
+    await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
+    return result;
+  }
+
+  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[]): Promise<ChatResult> {
     const started = performance.now();
     const attempts: Attempt[] = [];
     const promptTokens = estimatePromptTokens(req);
-    for (const spec of this.chainFor(req.model)) {
+    for (const spec of chain) {
       if (promptTokens + (req.maxTokens ?? 512) > spec.contextWindow) {
         attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
         continue;
@@ -193,9 +221,9 @@ export class ModelGateway {
     if (!this.opts.db) return;
     try {
       await this.opts.db.query(
-        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, outcome, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null],
+        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, outcome, error, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null, ctx.keyId ?? null],
       );
     } catch (err) {
       // The answer matters more than its ledger line; the usage also travels in the task's steps.
