@@ -39,3 +39,7 @@ export type LimitRefusal = z.infer<typeof limitRefusal>;
 /** What a model allow-list refusal carries. */
 export const modelRefusal = z.object({ model: z.string(), list: z.string() });
 export type ModelRefusal = z.infer<typeof modelRefusal>;
+
+/** What GET /v1/usage can group model spend by (always within one tenant). */
+export const usageGroup = z.enum(['key', 'model', 'day', 'task']);
+export type UsageGroup = z.infer<typeof usageGroup>;

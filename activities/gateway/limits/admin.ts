@@ -1,6 +1,6 @@
 // Setting and reading a tenant's rules and spend: what the API's /v1/gateway/access,
 // /v1/budgets, /v1/rate-limits and /v1/usage routes call. Every statement is scoped to the tenant.
-import type { AccessScope, BudgetPeriod, BudgetScope, RateLimitScope } from '../../../contracts/gateway-limits.js';
+import { usageGroup, type AccessScope, type BudgetPeriod, type BudgetScope, type RateLimitScope, type UsageGroup } from '../../../contracts/gateway-limits.js';
 import type { Db } from '../../../infra/db/pool.js';
 import { periodStart } from './ledger.js';
 import { TENANT_SUBJECT, type AccessList, type BudgetRule, type RateRule } from './rules.js';
@@ -97,8 +97,6 @@ export async function listRateLimits(db: Db, tenantId: string): Promise<RateRule
   return rows.map((r) => ({ ...r, tpm: r.tpm === null ? null : Number(r.tpm) }));
 }
 
-export const USAGE_GROUPS = ['key', 'model', 'day', 'task'] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
 
 /** Each group's SQL: columns of model_usage, the day in UTC. */
 const GROUP_SQL: Record<UsageGroup, string> = {
@@ -126,7 +124,7 @@ export async function usageReport(
   tenantId: string,
   q: { groupBy: UsageGroup[]; from?: string; to?: string; keyId?: string; model?: string },
 ): Promise<UsageRow[]> {
-  const groups = USAGE_GROUPS.filter((g) => q.groupBy.includes(g));
+  const groups = usageGroup.options.filter((g) => q.groupBy.includes(g));
   const where = ['tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const filter = (sql: string, value: unknown) => {

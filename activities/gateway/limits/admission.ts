@@ -15,7 +15,7 @@ import type { ModelSpec } from '../../../infra/config.js';
 import type { Db } from '../../../infra/db/pool.js';
 import type { CallContext, Usage } from '../types.js';
 import { attemptKey } from './attempt-key.js';
-import { reserve, settle, type Estimate } from './ledger.js';
+import { exhaustedLimit, reserve, settle, type Estimate } from './ledger.js';
 import { accessListsFor, budgetsFor, loadRules, ratesFor, refusingList, type Caller } from './rules.js';
 
 /** A call let through: the models it may walk, its context with the caller filled in, and how to settle it. */
@@ -61,6 +61,24 @@ export class GatewayLimits {
       context,
       settle: (usage) => settle(this.db, key.id, usage ? { usd: usage.costUsd, tokens: usage.inputTokens + usage.outputTokens } : { usd: 0, tokens: 0 }),
     };
+  }
+
+  /**
+   * What would refuse a call by `caller` to `model` (or to any model, for limits) right now,
+   * counting nothing: the API asks before it starts a task. A model is checked only when named.
+   */
+  async refusalFor(caller: Caller, model: string | undefined): Promise<ApplicationFailure | undefined> {
+    const rules = await loadRules(this.db, caller.tenantId);
+    if (model) {
+      const list = refusingList(accessListsFor(rules, caller), model);
+      if (list) return modelNotAllowed(model, list);
+    }
+    // Rate limits per model apply only to the model named; the task's own budget does not exist yet.
+    const budgets = budgetsFor(rules, { ...caller, taskId: undefined });
+    const rates = ratesFor(rules, caller, model ?? '').filter((r) => r.scope !== 'model' || model);
+    if (!budgets.length && !rates.length) return undefined;
+    const outcome = await exhaustedLimit(this.db, { tenantId: caller.tenantId, budgets, rates });
+    return outcome.ok ? undefined : limitRefused(outcome);
   }
 
   /** The caller handed in, else the one who started the task, else the tenant alone. */

@@ -237,3 +237,34 @@ async function budgetRefusal(client: DbClient, tenantId: string, b: AppliedBudge
   const overUsd = b.usd !== null && Number(rows[0]?.usd ?? 0) + estimate.usd > b.usd;
   return { ok: false as const, limit: budgetName(b, overUsd || b.tokens === null ? 'usd' : 'tokens'), retryAfterSeconds: periodRetryAfter(b.period, now) };
 }
+
+/**
+ * The first limit already used up, counting nothing: what the API checks before it starts a
+ * task, so a caller over its budget or rate hears 429 at once rather than from a failed task.
+ */
+export async function exhaustedLimit(db: Db, opts: { tenantId: string; budgets: AppliedBudget[]; rates: AppliedRate[] }): Promise<ReserveOutcome> {
+  const { rows } = await db.query<{ now: Date }>('SELECT now() AS now');
+  const now = rows[0]!.now;
+  for (const b of opts.budgets) {
+    const windowStart = periodStart(b.period, now).toISOString();
+    const { rows: s } = await db.query<{ usd: string; tokens: string }>(
+      `SELECT spent_usd + reserved_usd AS usd, spent_tokens + reserved_tokens AS tokens FROM budget_spend
+       WHERE tenant_id = $1 AND scope = $2 AND subject = $3 AND period = $4 AND window_start = $5`,
+      [opts.tenantId, b.scope, b.counted, b.period, windowStart],
+    );
+    const used = { usd: Number(s[0]?.usd ?? 0), tokens: Number(s[0]?.tokens ?? 0) };
+    if (b.usd !== null && used.usd >= b.usd) return refusal(budgetName(b, 'usd'), periodRetryAfter(b.period, now));
+    if (b.tokens !== null && used.tokens >= b.tokens) return refusal(budgetName(b, 'tokens'), periodRetryAfter(b.period, now));
+  }
+  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  const retryAfter = Math.max(1, Math.ceil((minute.getTime() + 60_000 - now.getTime()) / 1000));
+  for (const r of opts.rates) {
+    const { rows: w } = await db.query<{ requests: number; tokens: string }>(
+      'SELECT requests, tokens FROM rate_windows WHERE tenant_id = $1 AND scope = $2 AND subject = $3 AND window_start = $4',
+      [opts.tenantId, r.scope, r.counted, minute.toISOString()],
+    );
+    if (r.rpm !== null && (w[0]?.requests ?? 0) >= r.rpm) return refusal(rateName(r, 'rpm'), retryAfter);
+    if (r.tpm !== null && Number(w[0]?.tokens ?? 0) >= r.tpm) return refusal(rateName(r, 'tpm'), retryAfter);
+  }
+  return { ok: true };
+}
