@@ -3,7 +3,7 @@
 // and task; requests and tokens per minute per tenant, key and model. And what the calls
 // spent, grouped (GET /v1/usage, usage:read). Every route is scoped to the caller's tenant.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   listAccessLists,
   listBudgets,
