@@ -333,7 +333,8 @@ export const budgetRequest = z
     scope: shared.budgetScope,
     subject: limitSubject,
     period: shared.budgetPeriod,
-    usd: z.number().nonnegative().max(1e9).nullable().default(null),
+    // numeric(14, 6): up to $10M a budget.
+    usd: z.number().nonnegative().max(1e7).nullable().default(null),
     tokens: z.number().int().nonnegative().max(1e15).nullable().default(null),
   })
   .meta({ id: 'BudgetRequest' });
@@ -364,7 +365,10 @@ export const rateLimitList = z
   .object({ limits: z.array(z.object({ scope: shared.rateLimitScope, subject: z.string(), rpm: z.number().nullable(), tpm: z.number().nullable() })) })
   .meta({ id: 'RateLimitList' });
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d), 'not a calendar date');
 export const usageQuery = z.object({
   groupBy: z
     .string()
