@@ -6,8 +6,8 @@
 // NOTHING: a key seen before counts nothing again), then one conditional upsert per counter,
 // in a fixed order (no deadlocks), each refusing when the counter would pass its limit. Any
 // refusal rolls the whole transaction back. Reserved amounts count as spent until settled, so
-// concurrent calls can never together reserve more than a budget; the most a budget can be
-// overspent by is what one call's real usage exceeds its estimate by.
+// concurrent calls can never together reserve more than a budget; it is overspent only by what
+// the calls in flight really use beyond their estimates (the estimate is meant as a bound).
 import type { BudgetPeriod } from '../../../contracts/gateway-limits.js';
 import { inTransaction, type Db, type DbClient } from '../../../infra/db/pool.js';
 import type { AttemptKey } from './attempt-key.js';
