@@ -44,7 +44,7 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   const gatewayLimits = new GatewayLimitPause({ desk, events, clock, phase });
   const turn = new AgentTurn({ task, options, state, models, tools, catalog, desk, budgets, gatewayLimits, conversation, continuation, clock, events, steps, phase });
   const answers = new AgentAnswers({ task, options, state, models, steps, review, turn, clock, events });
-  const plan = new PlanMode({ task, options, state, models, catalog, turn, budgets, steps, events, runChild: (args, o) => executeChild(self, { ...o, args: [args] }) });
+  const plan = new PlanMode({ task, options, state, models, catalog, turn, budgets, gatewayLimits, steps, events, runChild: (args, o) => executeChild(self, { ...o, args: [args] }) });
 
   // Every handler before the first await, in this order: a message that came before its
   // handler is delivered when the handler is set, so the order is part of the history.

@@ -28,6 +28,11 @@ export function gatewayRefusalOf(err: unknown): GatewayRefusal | undefined {
   return { ...details.data, kind: cause.type === RATE_LIMITED ? 'rate' : 'budget' };
 }
 
+/** The answer of a task the owner did not let go on past a gateway limit. */
+export function gatewayStopAnswer(refusal: GatewayRefusal): string {
+  return `Stopped: the gateway refused the task's model call (${refusal.limit}) and it was not extended.`;
+}
+
 export interface GatewayLimitsDeps {
   desk: Pick<ApprovalDesk, 'propose' | 'awaitDecision' | 'publish'>;
   events: Pick<EventStream, 'emit'>;

@@ -8,7 +8,7 @@ import { redactSecrets } from '../policy/redact.js';
 import type { ApprovalDesk, ToolResult } from './approval-desk.js';
 import type { Budgets } from './budgets.js';
 import type { Continuation } from './continue-as-new.js';
-import type { GatewayLimitPause } from './gateway-limits.js';
+import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { Conversation } from './conversation.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { PhaseTracker } from './phase.js';
@@ -62,7 +62,7 @@ export class AgentTurn {
 
       const decided = await this.decide(task, allowed, model, subtaskResults);
       if (!decided.ok) {
-        return { answer: `Stopped: the gateway refused the task's model call (${decided.refusal.limit}) and it was not extended.`, endReason: 'gateway_limit', model: state.lastModel };
+        return { answer: gatewayStopAnswer(decided.refusal), endReason: 'gateway_limit', model: state.lastModel };
       }
       const decision = decided.value;
       if (decision.calls.length === 0) {
