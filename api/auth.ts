@@ -15,7 +15,8 @@ import { ApiError } from './errors.js';
 // payloads:decode (and admin) may use the codec endpoint (api/routes/codec.ts) for their own
 // tenant's Temporal payloads; `operator` — the deployment's operators, not a tenant role, so
 // admin does not imply it — decodes every tenant's. pii:read sees the values behind PII
-// placeholders; reviews:write answers tasks handed off to a human (needs_review).
+// placeholders; reviews:write answers tasks handed off to a human (needs_review); usage:read
+// reads the tenant's model spend (GET /v1/usage).
 export const ROLES = [
   'admin',
   'tasks:read',
@@ -27,6 +28,7 @@ export const ROLES = [
   'payloads:decode',
   'pii:read',
   'reviews:write',
+  'usage:read',
   'operator',
 ] as const;
 export type Role = (typeof ROLES)[number];
@@ -38,6 +40,8 @@ export interface Principal {
   roles: Role[];
   /** The person behind the call; absent for a backend's key. */
   userId?: string;
+  /** The application the key is for, if its creator named one: allow-lists may apply to it. */
+  application?: string;
 }
 
 export function hashApiKey(key: string): string {
@@ -51,18 +55,19 @@ export async function ensureTenant(db: Db, tenantId: string, name = tenantId): P
 /** Create a key; the plain key is returned once and never stored. */
 export async function createApiKey(
   db: Db,
-  opts: { tenantId: string; roles: Role[]; name?: string; userId?: string },
+  opts: { tenantId: string; roles: Role[]; name?: string; userId?: string; application?: string },
 ): Promise<{ id: string; key: string }> {
   const id = randomBytes(6).toString('hex');
   const key = `gh_${id}_${randomBytes(32).toString('base64url')}`;
   await ensureTenant(db, opts.tenantId);
-  await db.query('INSERT INTO api_keys (id, tenant_id, key_hash, name, roles, user_id) VALUES ($1, $2, $3, $4, $5, $6)', [
+  await db.query('INSERT INTO api_keys (id, tenant_id, key_hash, name, roles, user_id, application) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
     id,
     opts.tenantId,
     hashApiKey(key),
     opts.name ?? '',
     opts.roles,
     opts.userId ?? null,
+    opts.application ?? null,
   ]);
   return { id, key };
 }
@@ -101,14 +106,20 @@ export async function upsertApiKey(db: Db, opts: { id: string; key: string; tena
   );
 }
 
-type KeyRow = { id: string; tenant_id: string; roles: Role[]; user_id: string | null };
+type KeyRow = { id: string; tenant_id: string; roles: Role[]; user_id: string | null; application: string | null };
 
 /** A key and its person: a key bound to a disabled (or another tenant's) user authenticates no one. */
-const KEY_QUERY = `SELECT k.id, k.tenant_id, k.roles, k.user_id FROM api_keys k
+const KEY_QUERY = `SELECT k.id, k.tenant_id, k.roles, k.user_id, k.application FROM api_keys k
   LEFT JOIN users u ON u.id = k.user_id
   WHERE k.revoked_at IS NULL AND (k.user_id IS NULL OR (u.disabled_at IS NULL AND u.tenant_id = k.tenant_id))`;
 
-const keyPrincipal = (r: KeyRow): Principal => ({ keyId: r.id, tenantId: r.tenant_id, roles: r.roles, ...(r.user_id ? { userId: r.user_id } : {}) });
+const keyPrincipal = (r: KeyRow): Principal => ({
+  keyId: r.id,
+  tenantId: r.tenant_id,
+  roles: r.roles,
+  ...(r.user_id ? { userId: r.user_id } : {}),
+  ...(r.application ? { application: r.application } : {}),
+});
 
 /**
  * Looks keys up by hash, with a short cache so a busy client does not cost a query per

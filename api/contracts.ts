@@ -250,7 +250,7 @@ export const taskView = z
   .meta({ id: 'Task' });
 
 export const taskResultResponse = z
-  .object({ taskId: z.string(), status: taskStatus, result: z.union([answerResult, agentResult]).optional(), error: z.object({ message: z.string() }).optional() })
+  .object({ taskId: z.string(), status: taskStatus, result: z.union([answerResult, agentResult]).optional(), error: z.object({ message: z.string(), type: z.string().optional() }).optional() })
   .meta({ id: 'TaskResult' });
 
 export const taskListQuery = z.object({
@@ -309,3 +309,94 @@ export const approvalTokenResponse = z
       .describe("What to send in the Temporal UI's Signal form (or `temporal workflow signal`, through the codec)"),
   })
   .meta({ id: 'ApprovalToken' });
+
+// ---------- gateway: model access, budgets, rate limits, usage ----------
+
+const limitSubject = z
+  .union([z.literal(shared.EVERY_SUBJECT), idString(100)])
+  .optional()
+  .describe('The key, person, task, application or model id; "*" for each one of the scope; omitted for the tenant');
+
+export const accessListRequest = z
+  .object({
+    scope: shared.accessScope,
+    subject: idString(100).optional().describe('The application name, user id or key id; omitted for the tenant'),
+    models: z.array(idString(100)).max(200).nullable().describe('The models the scope may call; null removes the list'),
+  })
+  .meta({ id: 'ModelAccessList' });
+export const accessLists = z
+  .object({ lists: z.array(z.object({ scope: shared.accessScope, subject: z.string(), models: z.array(z.string()) })) })
+  .meta({ id: 'ModelAccessLists' });
+
+export const budgetRequest = z
+  .object({
+    scope: shared.budgetScope,
+    subject: limitSubject,
+    period: shared.budgetPeriod,
+    // numeric(14, 6): up to $10M a budget.
+    usd: z.number().nonnegative().max(1e7).nullable().default(null),
+    tokens: z.number().int().nonnegative().max(1e15).nullable().default(null),
+  })
+  .meta({ id: 'BudgetRequest' });
+export const budgetList = z
+  .object({
+    budgets: z.array(
+      z.object({
+        scope: shared.budgetScope,
+        subject: z.string(),
+        period: shared.budgetPeriod,
+        usd: z.number().nullable(),
+        tokens: z.number().nullable(),
+        spent: z.object({ usd: z.number(), tokens: z.number(), reservedUsd: z.number(), reservedTokens: z.number(), windowStart: z.string() }).optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'BudgetList' });
+
+export const rateLimitRequest = z
+  .object({
+    scope: shared.rateLimitScope,
+    subject: limitSubject,
+    rpm: z.number().int().nonnegative().max(1e9).nullable().default(null),
+    tpm: z.number().int().nonnegative().max(1e15).nullable().default(null),
+  })
+  .meta({ id: 'RateLimitRequest' });
+export const rateLimitList = z
+  .object({ limits: z.array(z.object({ scope: shared.rateLimitScope, subject: z.string(), rpm: z.number().nullable(), tpm: z.number().nullable() })) })
+  .meta({ id: 'RateLimitList' });
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d), 'not a calendar date');
+export const usageQuery = z.object({
+  groupBy: z
+    .string()
+    .max(100)
+    .default('key,model,day')
+    .transform((s) => s.split(',').map((g) => g.trim()).filter(Boolean))
+    .pipe(z.array(shared.usageGroup))
+    .describe('Comma-separated: key, model, day, task (always per tenant)'),
+  from: isoDate.optional().describe('First day (UTC), inclusive'),
+  to: isoDate.optional().describe('Last day (UTC), inclusive'),
+  keyId: idString(100).optional(),
+  model: idString(100).optional(),
+});
+export const usageReport = z
+  .object({
+    groupBy: z.array(shared.usageGroup),
+    rows: z.array(
+      z.object({
+        tenantId: z.string(),
+        key: z.string().nullable().optional(),
+        model: z.string().optional(),
+        day: z.string().optional(),
+        task: z.string().nullable().optional(),
+        calls: z.number(),
+        inputTokens: z.number(),
+        outputTokens: z.number(),
+        costUsd: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'UsageReport' });

@@ -1,6 +1,7 @@
 // Errors the API answers with: always `{ error: { code, message, details } }`.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { BUDGET_EXCEEDED, MODEL_NOT_ALLOWED, RATE_LIMITED, type LimitRefusal, type ModelRefusal } from '../contracts/gateway-limits.js';
 import { updateRefusalCode, type UpdateRefusalCode } from '../contracts/refusals.js';
 
 export class ApiError extends Error {
@@ -9,6 +10,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Response headers that go with the error: a 429's Retry-After. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -88,4 +91,20 @@ export function updateRefusal(err: unknown): ApiError | undefined {
     }
   }
   return new ApiError(500, 'update_failed', cause?.message ?? err.message);
+}
+
+/**
+ * The gateway's refusals (contracts/gateway-limits.ts) as HTTP: a model off the caller's
+ * allow-list is a 403 naming it; a budget or rate limit a 429 naming the limit, with
+ * Retry-After when it resets by itself. Undefined for any other failure.
+ */
+export function gatewayRefusal(failure: unknown): ApiError | undefined {
+  if (!(failure instanceof ApplicationFailure)) return undefined;
+  const details = failure.details?.[0];
+  if (failure.type === MODEL_NOT_ALLOWED) return new ApiError(403, 'model_not_allowed', failure.message, details as ModelRefusal);
+  if (failure.type !== BUDGET_EXCEEDED && failure.type !== RATE_LIMITED) return undefined;
+  const refusal = details as LimitRefusal;
+  const code = failure.type === BUDGET_EXCEEDED ? 'budget_exceeded' : 'rate_limited';
+  const headers = refusal.retryAfterSeconds === null ? undefined : { 'retry-after': String(refusal.retryAfterSeconds) };
+  return new ApiError(429, code, failure.message, refusal, headers);
 }

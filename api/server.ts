@@ -20,6 +20,7 @@ import { ApiError, errorBody } from './errors.js';
 import type { ApiDeps } from './route-deps.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
+import { gatewayLimitRoutes } from './routes/gateway-limits.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 import { agentRoutes } from './routes/agents.js';
@@ -75,6 +76,7 @@ export async function buildApi(deps: ApiDeps) {
       return reply.code(400).send(errorBody('invalid_request', `${first.field}: ${first.message}`, details));
     }
     if (err instanceof ApiError) {
+      if (err.headers) reply.headers(err.headers);
       return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
     }
     if (isResponseSerializationError(err)) {
@@ -132,6 +134,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(apiKeyRoutes(deps, auth));
   await app.register(userRoutes(deps));
   await app.register(codecRoutes(deps, auth));
+  await app.register(gatewayLimitRoutes(deps));
   return app;
 }
 

@@ -102,6 +102,8 @@ export const agentEndReason = z.enum([
   'cost_budget',
   'tool_call_budget',
   'wall_time_budget',
+  /** A gateway budget (tenant, key, user, task) the owner did not go on past. */
+  'gateway_limit',
   'deadline',
   'malformed_tool_calls',
   'refused',

@@ -9,6 +9,7 @@ import type { ModelProviderName, ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
+import { GatewayLimits } from './limits/index.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
 
@@ -25,10 +26,12 @@ export interface GatewayOptions {
 
 export class ModelGateway {
   private readonly providers: Record<ModelProviderName, ModelProvider>;
+  private readonly limits: GatewayLimits | undefined;
 
   constructor(private readonly opts: GatewayOptions) {
     const embedder = opts.embedder;
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
+    this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
@@ -46,11 +49,36 @@ export class ModelGateway {
     });
   }
 
+  /**
+   * A model call, held to the caller's allow-lists, budgets and rate limits (limits/): admitted
+   * (and its estimate reserved) before, settled to its real usage after, released if it fails.
+   */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
+    const chain = this.chainFor(req.model);
+    if (!this.limits) return this.callChain(req, ctx, chain);
+    const promptTokens = estimatePromptTokens(req);
+    const maxTokens = req.maxTokens ?? 512;
+    const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
+      usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
+      tokens: promptTokens + maxTokens,
+    }));
+    let result: ChatResult;
+    try {
+      result = await this.callChain(req, admission.context, admission.chain);
+    } catch (err) {
+      await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
+      throw err;
+    }
+    // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
+    await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
+    return result;
+  }
+
+  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[]): Promise<ChatResult> {
     const started = performance.now();
     const attempts: Attempt[] = [];
     const promptTokens = estimatePromptTokens(req);
-    for (const spec of this.chainFor(req.model)) {
+    for (const spec of chain) {
       if (promptTokens + (req.maxTokens ?? 512) > spec.contextWindow) {
         attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
         continue;
@@ -102,11 +130,11 @@ export class ModelGateway {
     try {
       await this.opts.db.query(
         `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens,
-                                  cost_usd, latency_ms, outcome, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+                                  cost_usd, latency_ms, outcome, error, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens,
-          usage.cachedReadTokens ?? 0, usage.cacheWriteTokens ?? 0, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null,
+          usage.cachedReadTokens ?? 0, usage.cacheWriteTokens ?? 0, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null, ctx.keyId ?? null,
         ],
       );
     } catch (err) {

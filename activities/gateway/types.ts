@@ -82,6 +82,12 @@ export interface CallContext {
   tenantId?: string;
   taskId?: string;
   step?: string;
+  /** Who the call is for, when no task says so (limits/ resolves a task's caller from its row). */
+  keyId?: string;
+  userId?: string;
+  application?: string;
+  /** Outside an activity: the key that makes a retried request's reservation count once. */
+  requestId?: string;
 }
 
 export type AttemptOutcome =

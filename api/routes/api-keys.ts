@@ -15,6 +15,7 @@ const createKeyRequest = z
     name: storableString(200).default(''),
     roles: z.array(z.enum(ROLES)).min(1),
     backend: z.boolean().default(false).describe('A key for a backend: bound to no person, so it can never decide an approval'),
+    application: idString(100).optional().describe('The application the key is for: model allow-lists may apply to all its keys'),
   })
   .meta({ id: 'CreateApiKeyRequest' });
 const createdKey = z
@@ -24,6 +25,7 @@ const createdKey = z
     tenantId: z.string(),
     roles: z.array(z.enum(ROLES)),
     userId: z.string().optional().describe('The person the key speaks for: the one who created it'),
+    application: z.string().optional(),
   })
   .meta({ id: 'CreatedApiKey' });
 
@@ -38,9 +40,10 @@ export const apiKeyRoutes = (deps: ApiDeps, auth: Authenticator): FastifyPluginA
         throw new ApiError(403, 'forbidden', "body.roles: only a deployment operator may grant the \"operator\" role");
       }
       const userId = req.body.backend ? undefined : principal.userId;
-      const { id, key } = await createApiKey(deps.db, { tenantId: principal.tenantId, roles: req.body.roles, name: req.body.name, userId });
+      const { application } = req.body;
+      const { id, key } = await createApiKey(deps.db, { tenantId: principal.tenantId, roles: req.body.roles, name: req.body.name, userId, application });
       req.log.info({ keyId: id, tenantId: principal.tenantId, roles: req.body.roles, userId }, 'api key created');
-      return reply.code(201).send({ id, key, tenantId: principal.tenantId, roles: req.body.roles, ...(userId ? { userId } : {}) });
+      return reply.code(201).send({ id, key, tenantId: principal.tenantId, roles: req.body.roles, ...(userId ? { userId } : {}), ...(application ? { application } : {}) });
     },
   );
 

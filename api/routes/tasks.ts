@@ -22,6 +22,7 @@ import {
   type AnswerTaskInput,
   type StepRecord,
 } from '../../workflows/messages.js';
+import { GatewayLimits } from '../../activities/gateway/limits/index.js';
 import { agentView, type AgentView } from '../agent-view.js';
 import { PiiReveal } from '../reveal.js';
 import { ownedTask as ownedTaskOf } from '../owned-task.js';
@@ -40,7 +41,7 @@ import {
   type TaskRequest,
   type TaskStatus,
 } from '../contracts.js';
-import { ApiError, assertFitsTemporal, conflict, notFound, temporalError } from '../errors.js';
+import { ApiError, assertFitsTemporal, conflict, gatewayRefusal, notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
 
@@ -58,8 +59,9 @@ function sha256(text: string): string {
 
 function failureMessage(err: unknown): { message: string; type?: string } {
   if (err instanceof WorkflowFailedError) {
-    const cause = err.cause as { message?: string; type?: string; cause?: { message?: string } } | undefined;
-    return { message: cause?.cause?.message ?? cause?.message ?? err.message, type: cause?.type };
+    const cause = err.cause as { message?: string; type?: string; cause?: { message?: string; type?: string } } | undefined;
+    // An activity's failure wraps the activity's own: its type (e.g. the gateway's BudgetExceeded) says why.
+    return { message: cause?.cause?.message ?? cause?.message ?? err.message, type: cause?.type ?? cause?.cause?.type };
   }
   return { message: err instanceof Error ? err.message : String(err) };
 }
@@ -92,6 +94,7 @@ function pageTokenSigner(keyRing: ApiDeps['keyRing']) {
 export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
   const pageTokens = pageTokenSigner(deps.keyRing);
+  const limits = new GatewayLimits(db);
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
   const reveal = new PiiReveal(db, deps.keyRing);
@@ -182,7 +185,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         description: 'With an Idempotency-Key header, a retried request returns the task the first one started.',
         body: taskRequest,
         headers: idempotencyHeaders,
-        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 422: errorBody, 503: errorBody },
+        response: { 202: taskAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
     },
     async (req, reply) => {
@@ -196,12 +199,22 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       // this handler lands on the same workflow id, which Temporal will not start twice.
       let taskId = key ? `task_${sha256(`${principal.tenantId}\u0000${key}`).slice(0, 32)}` : `task_${randomUUID().replaceAll('-', '')}`;
 
+      // The caller is recorded with the task: the gateway holds every model call the task makes to
+      // this key's, person's and application's allow-lists, budgets and rate limits.
       const inserted = await db.query(
-        `INSERT INTO tasks (id, tenant_id, type, idempotency_key, request_hash) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO tasks (id, tenant_id, type, idempotency_key, request_hash, key_id, user_id, application) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT DO NOTHING RETURNING id`,
-        [taskId, principal.tenantId, req.body.type, key ?? null, requestHash],
+        [taskId, principal.tenantId, req.body.type, key ?? null, requestHash, principal.keyId, principal.userId ?? null, principal.application ?? null],
       );
-      if (!inserted.rowCount) {
+      if (inserted.rowCount) {
+        // A model off the allow-list, or a budget or rate limit already used up, refuses the task
+        // here (403, 429) rather than failing it at its first model call.
+        const refused = await limits.refusalFor({ ...principal }, req.body.options?.model);
+        if (refused) {
+          await db.query('DELETE FROM tasks WHERE id = $1', [taskId]);
+          throw gatewayRefusal(refused)!;
+        }
+      } else {
         const { rows } = await db.query<{ id: string; request_hash: string }>(
           'SELECT id, request_hash FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2',
           [principal.tenantId, key],

@@ -33,6 +33,7 @@ import {
   type AnswerTaskInput,
 } from '../../workflows/messages.js';
 import { GuardrailPolicies } from '../../activities/guardrails/policy.js';
+import { setBudget } from '../../activities/gateway/limits/index.js';
 import { agentInput, decide, waitForPending, waitForStatus } from './agents.js';
 import { indexDocuments } from './corpus.js';
 import { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog } from './harness-config.js';
@@ -209,6 +210,15 @@ try {
   await decide(budget, again!, { decision: 'reject', reason: 'enough', approver: admin });
   await record('runAgent-budget', budget);
   server.onChat(undefined);
+
+  // The gateway refuses the first decision (a tenant budget with room for none): the owner is
+  // asked, the budget is raised, the owner goes on, the task answers.
+  await setBudget(db, tenant, { scope: 'tenant', period: 'total', usd: null, tokens: 1 });
+  const refused = await agent('runAgent-gateway-budget', 'Say hello', { model: 'primary', tools: [] });
+  const [goOn] = await waitForPending(refused, 1);
+  await setBudget(db, tenant, { scope: 'tenant', period: 'total', usd: null, tokens: null });
+  await decide(refused, goOn!, { approver: admin });
+  await record('runAgent-gateway-budget', refused);
 } finally {
   worker.shutdown();
   await running;

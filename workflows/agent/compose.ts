@@ -6,6 +6,7 @@ import { openReviewDesk } from '../steps/index.js';
 import { AgentAnswers } from './answers.js';
 import { ApprovalDesk } from './approval-desk.js';
 import { Budgets } from './budgets.js';
+import { GatewayLimitPause } from './gateway-limits.js';
 import { Continuation } from './continue-as-new.js';
 import { Conversation } from './conversation.js';
 import { AnnouncedSteps, EventStream } from './events.js';
@@ -40,9 +41,10 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   const conversation = new Conversation({ task, options, state, models, steps, budgets, events, clock, phase, workflow });
   const continuation = new Continuation(input, state, clock);
   const catalog = new ToolCatalog(bookkeeping, options);
-  const turn = new AgentTurn({ task, options, state, models, tools, catalog, desk, budgets, conversation, continuation, clock, events, steps, phase });
+  const gatewayLimits = new GatewayLimitPause({ desk, events, clock, phase });
+  const turn = new AgentTurn({ task, options, state, models, tools, catalog, desk, budgets, gatewayLimits, conversation, continuation, clock, events, steps, phase });
   const answers = new AgentAnswers({ task, options, state, models, steps, review, turn, clock, events });
-  const plan = new PlanMode({ task, options, state, models, catalog, turn, budgets, steps, events, runChild: (args, o) => executeChild(self, { ...o, args: [args] }) });
+  const plan = new PlanMode({ task, options, state, models, catalog, turn, budgets, gatewayLimits, steps, events, runChild: (args, o) => executeChild(self, { ...o, args: [args] }) });
 
   // Every handler before the first await, in this order: a message that came before its
   // handler is delivered when the handler is set, so the order is part of the history.

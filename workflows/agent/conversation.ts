@@ -128,7 +128,7 @@ export class Conversation {
     try {
       const r = await this.deps.steps.run(
         'rewrite_query',
-        () => this.deps.models.rewriteQuestion({ question: text, conversation: state.conversation, model: options.model, context: { tenantId: task.tenantId } }),
+        () => this.deps.models.rewriteQuestion({ question: text, conversation: state.conversation, model: options.model, context: { tenantId: task.tenantId, taskId: task.taskId } }),
         (x) => ({ latencyMs: x.latencyMs, model: x.model, usage: x.usage, detail: { resolved: x.resolved, standalone: x.standalone } }),
       );
       this.deps.budgets.recordUsage(r.usage);

@@ -8,6 +8,7 @@ import type { AgentOptions, AgentResult, AgentTaskInput, PlanItem } from '../mes
 import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { Budgets } from './budgets.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
+import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { AgentState, TaskContext } from './state.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import type { AgentTurn, TurnOutcome } from './turn.js';
@@ -26,6 +27,7 @@ export interface PlanModeDeps {
   catalog: Pick<ToolCatalog, 'allowed' | 'readOnly'>;
   turn: Pick<AgentTurn, 'run'>;
   budgets: Pick<Budgets, 'recordUsage' | 'recordChild'>;
+  gatewayLimits: Pick<GatewayLimitPause, 'run'>;
   steps: Pick<AnnouncedSteps, 'run'>;
   events: Pick<EventStream, 'emit'>;
   runChild: RunChild;
@@ -37,18 +39,22 @@ export class PlanMode {
   async run(task: string): Promise<TurnOutcome> {
     const { task: ctx, options, state, models, budgets, steps } = this.deps;
     const allowed = await this.deps.catalog.allowed();
-    const initial = await steps.run(
-      'plan',
-      () => models.planTask({ tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
-      (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
+    const planned = await this.deps.gatewayLimits.run(() =>
+      steps.run(
+        'plan',
+        () => models.planTask({ tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
+        (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
+      ),
     );
+    if (!planned.ok) return { answer: gatewayStopAnswer(planned.refusal), endReason: 'gateway_limit', model: options.model ?? '' };
+    const initial = planned.value;
     budgets.recordUsage(initial.usage);
     state.plan = initial.subtasks.map((s) => ({ ...s, status: 'pending' as const }));
     // Sub-tasks research; they do not act: writes are proposed by this task, at its approval gate.
     const readOnly = this.deps.catalog.readOnly(allowed);
     for (let round = 0; round < PLAN_ROUNDS; round++) {
       await this.runReadySubtasks(readOnly);
-      const refined = await steps.run(
+      const refinedOrRefused = await this.deps.gatewayLimits.run(() => steps.run(
         'refine_plan',
         () =>
           models.planTask({
@@ -60,7 +66,9 @@ export class PlanMode {
             done: state.plan.map((p) => ({ id: p.id, title: p.title, result: p.result ?? `(${p.status})` })),
           }),
         (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { complete: p.complete, added: p.subtasks.length } }),
-      );
+      ));
+      if (!refinedOrRefused.ok) return { answer: gatewayStopAnswer(refinedOrRefused.refusal), endReason: 'gateway_limit', model: options.model ?? '' };
+      const refined = refinedOrRefused.value;
       budgets.recordUsage(refined.usage);
       if (refined.complete || refined.subtasks.length === 0) break;
       const known = new Set(state.plan.map((p) => p.id));

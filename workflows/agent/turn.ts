@@ -8,6 +8,7 @@ import { redactSecrets } from '../policy/redact.js';
 import type { ApprovalDesk, ToolResult } from './approval-desk.js';
 import type { Budgets } from './budgets.js';
 import type { Continuation } from './continue-as-new.js';
+import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { Conversation } from './conversation.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { PhaseTracker } from './phase.js';
@@ -34,6 +35,7 @@ export interface AgentTurnDeps {
   catalog: Pick<ToolCatalog, 'allowed'>;
   desk: Pick<ApprovalDesk, 'gate'>;
   budgets: Pick<Budgets, 'reached' | 'extend' | 'recordUsage' | 'countStep' | 'countToolCalls'>;
+  gatewayLimits: Pick<GatewayLimitPause, 'run'>;
   conversation: Pick<Conversation, 'guard' | 'waitForMessage'>;
   continuation: Pick<Continuation, 'due' | 'now'>;
   clock: Pick<WorkClock, 'pause' | 'pastDeadline'>;
@@ -58,7 +60,11 @@ export class AgentTurn {
       }
       if (continuation.due()) await continuation.now(task);
 
-      const decision = await this.decide(task, allowed, model, subtaskResults);
+      const decided = await this.decide(task, allowed, model, subtaskResults);
+      if (!decided.ok) {
+        return { answer: gatewayStopAnswer(decided.refusal), endReason: 'gateway_limit', model: state.lastModel };
+      }
+      const decision = decided.value;
       if (decision.calls.length === 0) {
         state.transcript.push({ role: 'assistant', content: decision.content });
         return { answer: decision.content, endReason: 'answered', model: decision.model };
@@ -86,10 +92,10 @@ export class AgentTurn {
     }
   }
 
-  /** The model's next move: an answer, or tool calls checked against the registry. */
-  private async decide(task: string, allowed: string[], model: string | undefined, subtaskResults: SubtaskResult[] | undefined): Promise<DecideOutput> {
+  /** The model's next move: an answer, or tool calls checked against the registry; paused while the gateway refuses it for a limit. */
+  private async decide(task: string, allowed: string[], model: string | undefined, subtaskResults: SubtaskResult[] | undefined) {
     const { task: ctx, state, budgets } = this.deps;
-    const decision = await this.deps.steps.run(
+    const decided = await this.deps.gatewayLimits.run(() => this.deps.steps.run(
       'decide',
       () =>
         this.deps.models.decideNextStep({
@@ -110,11 +116,13 @@ export class AgentTurn {
         usage: d.usage,
         detail: { calls: d.calls.map((c) => ({ tool: c.name, ok: c.ok, arguments: c.ok ? redactSecrets(c.arguments) : undefined, error: c.ok ? undefined : c.error })) },
       }),
-    );
+    ));
+    if (!decided.ok) return decided;
+    const decision: DecideOutput = decided.value;
     budgets.countStep();
     state.lastModel = decision.model;
     budgets.recordUsage(decision.usage);
-    return decision;
+    return decided;
   }
 
   private async runTool(call: ValidCall, rationale: string): Promise<ToolResult> {
