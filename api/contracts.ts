@@ -309,3 +309,16 @@ export const approvalTokenResponse = z
       .describe("What to send in the Temporal UI's Signal form (or `temporal workflow signal`, through the codec)"),
   })
   .meta({ id: 'ApprovalToken' });
+
+export const deploymentStatus = shared.deploymentStatus.meta({ id: 'DeploymentStatus' });
+export const gatewayDeployments = z
+  .object({
+    /**
+     * in_process: the deployments as this process's worker sees them (breakers are per worker
+     * process); absent: this API process runs no worker, so it has no breaker state to show.
+     */
+    gateway: z.enum(['in_process', 'absent']),
+    message: z.string().optional(),
+    deployments: z.array(deploymentStatus),
+  })
+  .meta({ id: 'GatewayDeployments' });

@@ -14,3 +14,4 @@ export * from './ingest.js';
 export * from './refusals.js';
 export * from './tools.js';
 export * from './search-attributes.js';
+export * from './gateway.js';
