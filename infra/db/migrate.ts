@@ -25,7 +25,7 @@ export async function migrate(db: Db, opts: MigrationOptions): Promise<string[]>
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   });
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  const files = orderedMigrations(await readdir(MIGRATIONS_DIR));
   const applied: string[] = [];
   for (const file of files) {
     const version = Number(file.slice(0, 3));
@@ -48,6 +48,19 @@ export async function migrate(db: Db, opts: MigrationOptions): Promise<string[]>
   }
   await checkEmbeddingSettings(db, opts);
   return applied;
+}
+
+/**
+ * The migration files in order. Versions are recorded by number, so two files with one number
+ * (two branches that each took the next) would apply only the first, silently: refuse instead.
+ */
+export function orderedMigrations(names: string[]): string[] {
+  const files = names.filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  files.forEach((file, i) => {
+    const previous = files[i - 1];
+    if (previous?.slice(0, 3) === file.slice(0, 3)) throw new ConfigError(`migrations ${previous} and ${file} share version ${file.slice(0, 3)}: renumber one`);
+  });
+  return files;
 }
 
 /** Record the embedding settings on first run; refuse to start if they changed since. */
