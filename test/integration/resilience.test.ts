@@ -51,10 +51,11 @@ describe('gateway resilience', () => {
   });
 
   describe('retries', () => {
-    it("waits out the provider's Retry-After, then retries the same deployment", async () => {
+    it.each(['openai', 'anthropic'] as const)("waits out the provider's Retry-After, then retries the same deployment (%s)", async (provider) => {
       a.enqueue({ error: { status: 429, retryAfterSeconds: 0.6 } });
       const t0 = performance.now();
-      const res = await gateway(['solo'], [{ name: 'solo' }]).chat(ask);
+      const env = { ANTHROPIC_BASE_URL: a.origin, ANTHROPIC_API_KEY: 'sk-test' };
+      const res = await gateway(['solo'], [{ name: 'solo', provider }], env).chat(ask);
       const elapsed = performance.now() - t0;
       expect(res.attempts.map((x) => [x.deployment, x.outcome])).toEqual([
         ['solo', 'rate_limited'],

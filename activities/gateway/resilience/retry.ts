@@ -26,7 +26,8 @@ export function retryDelayMs(
 
 /**
  * The wait a provider's error asks for: `retry-after-ms` (OpenAI's), else `retry-after` in seconds
- * (fractions allowed) or as an HTTP date. Every SDK we use exposes the response headers on its error.
+ * (fractions allowed) or as an HTTP date. The `openai` and `@anthropic-ai/sdk` errors carry the
+ * response headers; `@google/genai`'s ApiError does not, so Gemini's retries use the backoff.
  */
 export function retryAfterMs(err: unknown, now = Date.now()): number | undefined {
   const ms = header(err, 'retry-after-ms');
