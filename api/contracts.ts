@@ -400,3 +400,16 @@ export const usageReport = z
     ),
   })
   .meta({ id: 'UsageReport' });
+
+export const deploymentStatus = shared.deploymentStatus.meta({ id: 'DeploymentStatus' });
+export const gatewayDeployments = z
+  .object({
+    /**
+     * in_process: the deployments as this process's worker sees them (breakers are per worker
+     * process); absent: this API process runs no worker, so it has no breaker state to show.
+     */
+    gateway: z.enum(['in_process', 'absent']),
+    message: z.string().optional(),
+    deployments: z.array(deploymentStatus),
+  })
+  .meta({ id: 'GatewayDeployments' });

@@ -1,6 +1,7 @@
 // What every route gets: the services it talks to and the caller the auth hook found. Its own
 // module, so routes never import the app (server.ts) that registers them.
 import type { Client } from '@temporalio/client';
+import type { DeploymentStatusSource } from '../contracts/gateway.js';
 import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
 import type { Logger } from '../infra/logger.js';
@@ -14,6 +15,12 @@ export interface ApiDeps {
   keyRing: PayloadKeyRing;
   config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
   log: Logger;
+  /**
+   * The model gateway of this process's worker, whose deployments' breaker state the API shows.
+   * Absent when the API runs without a worker (GATEHOUSE_RUN_WORKER=false): breakers live in
+   * each worker's memory, and an idle gateway here would show a health it never measured.
+   */
+  gateway?: DeploymentStatusSource;
 }
 
 declare module 'fastify' {

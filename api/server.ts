@@ -18,6 +18,7 @@ import { jsonNestingExceeds, MAX_BODY_DEPTH, TOO_LARGE } from '../infra/input-li
 import { Authenticator } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
 import type { ApiDeps } from './route-deps.js';
+import { gatewayRoutes } from './routes/gateway.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
 import { gatewayLimitRoutes } from './routes/gateway-limits.js';
@@ -135,6 +136,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(userRoutes(deps));
   await app.register(codecRoutes(deps, auth));
   await app.register(gatewayLimitRoutes(deps));
+  await app.register(gatewayRoutes(deps));
   return app;
 }
 

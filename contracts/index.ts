@@ -15,3 +15,4 @@ export * from './refusals.js';
 export * from './tools.js';
 export * from './search-attributes.js';
 export * from './gateway-limits.js';
+export * from './gateway.js';

@@ -44,6 +44,24 @@ export const modelSpecSchema = z.object({
   /** Defaults to the input price (Anthropic charges 1.25× it for a 5-minute cache write: configure it). */
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /**
+   * Several endpoints serving this same model, load-balanced (activities/gateway/resilience/).
+   * Absent: the model's own baseUrl and key are its one deployment.
+   */
+  deployments: z
+    .array(
+      z.object({
+        /** Shown by GET /v1/gateway/deployments; defaults to `<model>#<n>`. */
+        id: z.string().min(1).optional(),
+        baseUrl: url.optional(),
+        apiKeyEnv: z.string().min(1).optional(),
+        weight: z.number().positive().default(1),
+      }),
+    )
+    .min(1)
+    .optional(),
+  /** How a call picks among the deployments: by weight, the lowest recent latency, or the fewest calls in flight. */
+  balance: z.enum(['weighted', 'least_latency', 'least_busy']).default('weighted'),
 });
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
@@ -96,6 +114,17 @@ const envSchema = z.object({
   GATEHOUSE_MODEL_FALLBACKS: z.string().optional(),
   GATEHOUSE_MODEL_TIMEOUT_MS: positiveInt.default(30_000),
   GATEHOUSE_REWRITE_MODEL: z.string().min(1).optional(),
+  /** Retries of one deployment on a 429 or 5xx before the chain moves on (0: move on at once). */
+  GATEHOUSE_MODEL_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** The longest Retry-After the gateway waits out; a longer one moves on to the next deployment at once. */
+  GATEHOUSE_MODEL_RETRY_MAX_WAIT_MS: positiveInt.default(5_000),
+  /** A deployment's breaker opens when this share of its calls in the window failed… */
+  GATEHOUSE_BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** …and at least this many calls ended in it (a quiet deployment is not judged on two calls). */
+  GATEHOUSE_BREAKER_MIN_CALLS: positiveInt.default(10),
+  GATEHOUSE_BREAKER_WINDOW_MS: positiveInt.default(60_000),
+  /** How long an open breaker refuses calls before one trial call (half-open) may test the deployment. */
+  GATEHOUSE_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
 
   EMBEDDING_PROVIDER: z.enum(['local', 'openai', 'hashing']).default('local'),
   EMBEDDING_MODEL: z.string().min(1).optional(),
@@ -153,6 +182,34 @@ export interface ModelSpec {
   cachedInputPricePerMTok: number;
   cacheWritePricePerMTok: number;
   timeoutMs: number;
+  /** At least one: the endpoints serving this model. */
+  deployments: ModelDeployment[];
+  balance: BalanceStrategy;
+}
+
+export type BalanceStrategy = 'weighted' | 'least_latency' | 'least_busy';
+
+/** One endpoint serving a model: its own breaker, latency and in-flight count (per worker process). */
+export interface ModelDeployment {
+  id: string;
+  /** The provider's endpoint; unset means the provider SDK's own default. */
+  baseUrl?: string;
+  apiKey?: string;
+  weight: number;
+}
+
+/** How the gateway survives a provider: retries of one deployment, and each deployment's circuit breaker. */
+export interface ResilienceSettings {
+  retries: number;
+  maxRetryWaitMs: number;
+  breaker: BreakerSettings;
+}
+
+export interface BreakerSettings {
+  failureRate: number;
+  minimumCalls: number;
+  windowMs: number;
+  cooldownMs: number;
 }
 
 export interface ModelCapabilities {
@@ -196,6 +253,7 @@ export interface Config {
     chain: string[];
     /** Question rewriting's model, when set: a small, cheap one. Otherwise the task's own model. */
     rewriteModel?: string;
+    resilience: ResilienceSettings;
   };
   embedding: {
     provider: 'local' | 'openai' | 'hashing';
@@ -249,6 +307,15 @@ export const LOCAL_MODEL: ModelSpec = {
   cachedInputPricePerMTok: 0,
   cacheWritePricePerMTok: 0,
   timeoutMs: 10_000,
+  deployments: [{ id: 'local', weight: 1 }],
+  balance: 'weighted',
+};
+
+/** The defaults of GATEHOUSE_MODEL_RETRIES… and GATEHOUSE_BREAKER_…, for a gateway built without a config. */
+export const DEFAULT_RESILIENCE: ResilienceSettings = {
+  retries: 2,
+  maxRetryWaitMs: 5_000,
+  breaker: { failureRate: 0.5, minimumCalls: 10, windowMs: 60_000, cooldownMs: 30_000 },
 };
 
 /**
@@ -335,7 +402,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       payloadKeys,
       uiOrigins,
     },
-    models: { registry, chain, rewriteModel },
+    models: {
+      registry,
+      chain,
+      rewriteModel,
+      resilience: {
+        retries: e.GATEHOUSE_MODEL_RETRIES,
+        maxRetryWaitMs: e.GATEHOUSE_MODEL_RETRY_MAX_WAIT_MS,
+        breaker: {
+          failureRate: e.GATEHOUSE_BREAKER_FAILURE_RATE,
+          minimumCalls: e.GATEHOUSE_BREAKER_MIN_CALLS,
+          windowMs: e.GATEHOUSE_BREAKER_WINDOW_MS,
+          cooldownMs: e.GATEHOUSE_BREAKER_COOLDOWN_MS,
+        },
+      },
+    },
     embedding: {
       provider: e.EMBEDDING_PROVIDER,
       model:
@@ -450,6 +531,8 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       cachedInputPricePerMTok: 0,
       cacheWritePricePerMTok: 0,
       timeoutMs: e.GATEHOUSE_MODEL_TIMEOUT_MS,
+      deployments: [{ id: name, baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, weight: 1 }],
+      balance: 'weighted',
     });
   }
   if (e.GATEHOUSE_MODELS) {
@@ -468,18 +551,33 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       const endpoint = providerEndpoints(e)[s.provider];
       const baseUrl = s.baseUrl ?? endpoint.baseUrl;
       // Anthropic's and Gemini's SDKs know their public endpoints; an OpenAI-compatible one must be named.
-      if (!baseUrl && s.provider === 'openai') {
+      if (!baseUrl && s.provider === 'openai' && !s.deployments) {
         throw new ConfigError(`GATEHOUSE_MODELS: model "${s.name}" needs a baseUrl (or set OPENAI_BASE_URL)`);
       }
       if (s.apiKeyEnv && !env[s.apiKeyEnv]) {
         throw new ConfigError(`${s.apiKeyEnv}: expected the API key of model "${s.name}" (named by GATEHOUSE_MODELS)`);
+      }
+      const apiKey = s.apiKeyEnv ? env[s.apiKeyEnv] : endpoint.apiKey;
+      const deployments = (s.deployments ?? [{ baseUrl: s.baseUrl, apiKeyEnv: s.apiKeyEnv, weight: 1 }]).map((d, i) => {
+        const deploymentUrl = d.baseUrl ?? baseUrl;
+        if (!deploymentUrl && s.provider === 'openai') {
+          throw new ConfigError(`GATEHOUSE_MODELS: deployment ${i + 1} of model "${s.name}" needs a baseUrl`);
+        }
+        if (d.apiKeyEnv && !env[d.apiKeyEnv]) {
+          throw new ConfigError(`${d.apiKeyEnv}: expected the API key of deployment ${i + 1} of model "${s.name}" (named by GATEHOUSE_MODELS)`);
+        }
+        const id = d.id ?? (s.deployments ? `${s.name}#${i + 1}` : s.name);
+        return { id, baseUrl: deploymentUrl, apiKey: d.apiKeyEnv ? env[d.apiKeyEnv] : apiKey, weight: d.weight };
+      });
+      if (new Set(deployments.map((d) => d.id)).size < deployments.length) {
+        throw new ConfigError(`GATEHOUSE_MODELS: model "${s.name}" names two deployments alike`);
       }
       const spec: ModelSpec = {
         name: s.name,
         providerModel: s.providerModel ?? s.name,
         provider: s.provider,
         baseUrl,
-        apiKey: s.apiKeyEnv ? env[s.apiKeyEnv] : endpoint.apiKey,
+        apiKey,
         contextWindow: s.contextWindow,
         capabilities: s.capabilities,
         inputPricePerMTok: s.inputPricePerMTok,
@@ -487,6 +585,8 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
         cachedInputPricePerMTok: s.cachedInputPricePerMTok ?? s.inputPricePerMTok,
         cacheWritePricePerMTok: s.cacheWritePricePerMTok ?? s.inputPricePerMTok,
         timeoutMs: s.timeoutMs ?? e.GATEHOUSE_MODEL_TIMEOUT_MS,
+        deployments,
+        balance: s.balance,
       };
       // A registry entry overrides the implicit one built from OPENAI_BASE_URL.
       const existing = registry.findIndex((m) => m.name === s.name);

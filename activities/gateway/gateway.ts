@@ -1,16 +1,25 @@
 // The model gateway: one interface to every model in the registry, whatever its provider. It
-// walks the fallback chain on rate limits, server errors, timeouts and malformed replies; skips
+// walks the fallback chain on rate limits, server errors, timeouts and malformed replies; within
+// a model, it spreads calls over the model's deployments and survives them (resilience/: retries
+// that honour Retry-After, a circuit breaker per deployment, the balancer, the broken-stream
+// rule); skips
 // models whose context window is too small or that cannot call the tools a request offers;
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
 // cost, latency, outcome) in model_usage.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ModelProviderName, ModelSpec } from '../../infra/config.js';
+import type { DeploymentStatus } from '../../contracts/gateway.js';
+import { DEFAULT_RESILIENCE, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
+import { balanceOrder } from './resilience/balancer.js';
+import type { BreakerTrip } from './resilience/breaker.js';
+import { Deployment } from './resilience/deployment.js';
+import { retryDelayMs, waitOrAbort } from './resilience/retry.js';
+import { ReleaseTracker, streamBrokenAfterRelease } from './resilience/stream-integrity.js';
 import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
 
 export { estimatePromptTokens, MalformedResponseError };
@@ -22,13 +31,25 @@ export interface GatewayOptions {
   log?: Logger;
   /** Lets the offline local model rank sentences by meaning, not only by shared words. */
   embedder?: Embedder;
+  /** Retries and breakers (config.models.resilience); the configuration's defaults when absent. */
+  resilience?: ResilienceSettings;
 }
+
+/** What a model answered, before the chain adds who answered and how long the whole call took. */
+type Answered = Pick<ChatResult, 'content' | 'toolCalls' | 'usage' | 'meanLogprob'>;
 
 export class ModelGateway {
   private readonly providers: Record<ModelProviderName, ModelProvider>;
   private readonly limits: GatewayLimits | undefined;
+  private readonly resilience: ResilienceSettings;
+  /** Each model's deployments, with their breakers, in this process's memory. */
+  private readonly deployments = new Map<string, Deployment[]>();
 
   constructor(private readonly opts: GatewayOptions) {
+    this.resilience = opts.resilience ?? DEFAULT_RESILIENCE;
+    for (const spec of opts.registry) {
+      this.deployments.set(spec.name, spec.deployments.map((d) => new Deployment(spec, d, this.resilience.breaker, (dep, trip) => this.onTrip(dep, trip))));
+    }
     const embedder = opts.embedder;
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
@@ -87,29 +108,8 @@ export class ModelGateway {
         attempts.push({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' });
         continue;
       }
-      const t0 = performance.now();
-      try {
-        const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, req);
-        // A model that did not stream still answers a streaming caller, in one piece.
-        if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
-        const usage = price(spec, tokens);
-        const latencyMs = Math.round(performance.now() - t0);
-        attempts.push({ model: spec.name, outcome: 'ok', latencyMs });
-        await this.record(spec, ctx, usage, latencyMs, 'ok');
-        return { content, toolCalls, model: spec.name, usage, latencyMs: Math.round(performance.now() - started), attempts, meanLogprob };
-      } catch (err) {
-        // Cancelled by the caller: not the model's fault, and no reason to try another.
-        if (req.signal?.aborted) throw err;
-        const latencyMs = Math.round(performance.now() - t0);
-        const outcome = this.providers[spec.provider].classify(err) ?? classify(err);
-        const message = err instanceof Error ? err.message : String(err);
-        attempts.push({ model: spec.name, outcome, latencyMs, error: message.slice(0, 200) });
-        await this.record(spec, ctx, { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, message);
-        this.opts.log?.warn({ model: spec.name, outcome, latencyMs, ...ctx }, 'model call failed');
-        if (outcome === 'rejected') {
-          throw ApplicationFailure.nonRetryable(`model ${spec.name} rejected the request: ${message}`, 'ModelRejected', { attempts });
-        }
-      }
+      const answered = await this.callModel(spec, req, ctx, attempts);
+      if (answered) return { ...answered, model: spec.name, latencyMs: Math.round(performance.now() - started), attempts };
     }
     if (attempts.every((a) => a.outcome === 'unsupported')) {
       throw ApplicationFailure.nonRetryable('no model in the chain calls tools', 'ToolsUnsupported', { attempts });
@@ -123,6 +123,78 @@ export class ModelGateway {
     }
     // Every model failed transiently: a plain error, so Temporal retries the activity with backoff.
     throw new AllModelsFailedError(attempts);
+  }
+
+  /** Every deployment's health as this process sees it (GET /v1/gateway/deployments). */
+  deploymentStatus(): DeploymentStatus[] {
+    return [...this.deployments.values()].flat().map((d) => d.status());
+  }
+
+  /**
+   * One model of the chain: its deployments in the balancer's order, each retried while the
+   * provider says the failure will pass. Undefined when every deployment failed transiently,
+   * so the chain moves on.
+   */
+  private async callModel(spec: ModelSpec, req: ChatRequest, ctx: CallContext, attempts: Attempt[]): Promise<Answered | undefined> {
+    for (const deployment of balanceOrder(spec.balance, this.deployments.get(spec.name)!)) {
+      for (let retries = 0; ; retries++) {
+        if (!deployment.breaker.tryAcquire()) {
+          attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'circuit_open', latencyMs: 0 });
+          break;
+        }
+        const tried = await this.attempt(deployment, req, ctx, attempts);
+        if ('answered' in tried) return tried.answered;
+        const delayMs = retryDelayMs(tried.outcome, tried.err, retries, this.resilience);
+        if (delayMs === undefined) break;
+        await waitOrAbort(delayMs, req.signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** One call to one deployment: recorded, counted by its breaker, and judged by the broken-stream rule. */
+  private async attempt(deployment: Deployment, req: ChatRequest, ctx: CallContext, attempts: Attempt[]): Promise<{ answered: Answered } | { outcome: AttemptOutcome; err: unknown }> {
+    const { spec } = deployment;
+    const releases = new ReleaseTracker(req.onDelta);
+    const t0 = performance.now();
+    deployment.started();
+    try {
+      const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, { ...req, onDelta: releases.forward });
+      // A model that did not stream still answers a streaming caller, in one piece.
+      if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
+      const usage = price(spec, tokens);
+      const latencyMs = Math.round(performance.now() - t0);
+      deployment.finished(latencyMs, 'ok');
+      attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'ok', latencyMs });
+      await this.record(spec, ctx, usage, latencyMs, 'ok');
+      return { answered: { content, toolCalls, usage, meanLogprob } };
+    } catch (err) {
+      const latencyMs = Math.round(performance.now() - t0);
+      // Cancelled by the caller: not the model's fault, and no reason to try another.
+      if (req.signal?.aborted) {
+        deployment.finished(latencyMs, 'cancelled');
+        throw err;
+      }
+      const outcome = this.providers[spec.provider].classify(err) ?? classify(err);
+      // A rejected request was answered: the deployment is up, the request is at fault.
+      deployment.finished(latencyMs, outcome === 'rejected' ? 'ok' : 'failed');
+      const message = err instanceof Error ? err.message : String(err);
+      attempts.push({ model: spec.name, deployment: deployment.id, outcome, latencyMs, error: message.slice(0, 200) });
+      await this.record(spec, ctx, { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, message);
+      this.opts.log?.warn({ model: spec.name, deployment: deployment.id, outcome, latencyMs, ...ctx }, 'model call failed');
+      if (outcome === 'rejected') {
+        throw ApplicationFailure.nonRetryable(`model ${spec.name} rejected the request: ${message}`, 'ModelRejected', { attempts });
+      }
+      if (releases.released) throw streamBrokenAfterRelease(deployment.id, releases.chars, message, attempts);
+      return { outcome, err };
+    }
+  }
+
+  private onTrip(deployment: Deployment, trip: BreakerTrip): void {
+    this.opts.log?.warn(
+      { model: deployment.spec.name, deployment: deployment.id, from: trip.from, failureRate: trip.failureRate, calls: trip.calls, trips: deployment.trips },
+      'circuit breaker opened',
+    );
   }
 
   private async record(spec: ModelSpec, ctx: CallContext, usage: Usage, latencyMs: number, outcome: AttemptOutcome, error?: string) {

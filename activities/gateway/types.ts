@@ -100,10 +100,14 @@ export type AttemptOutcome =
   | 'context_overflow'
   /** Skipped: the request needs something the model cannot do (tool calls). */
   | 'unsupported'
+  /** Skipped: the deployment's circuit breaker is open (activities/gateway/resilience/breaker.ts). */
+  | 'circuit_open'
   | 'rejected';
 
 export interface Attempt {
   model: string;
+  /** Which of the model's deployments was called (or skipped); absent when the model was skipped whole. */
+  deployment?: string;
   outcome: AttemptOutcome;
   latencyMs: number;
   error?: string;

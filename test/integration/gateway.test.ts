@@ -28,13 +28,15 @@ describe('model gateway', () => {
       GATEHOUSE_CHAT_MODEL: chain[0]!,
       GATEHOUSE_MODEL_FALLBACKS: chain.slice(1).join(','),
       GATEHOUSE_MODEL_TIMEOUT_MS: '400',
+      // The fallback chain alone: retries of one deployment have their own tests (resilience.test.ts).
+      GATEHOUSE_MODEL_RETRIES: '0',
       GATEHOUSE_MODELS: JSON.stringify([
         { name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 },
         { name: 'secondary', inputPricePerMTok: 1, outputPricePerMTok: 4 },
         { name: 'tiny', contextWindow: 64 },
       ]),
     });
-    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db: services.db, log: testLog });
+    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db: services.db, log: testLog });
   }
   const ask = { messages: [{ role: 'user' as const, content: 'What is the restocking fee?' }], maxTokens: 20 };
 
@@ -51,7 +53,7 @@ describe('model gateway', () => {
     const taskId = uniqueId('task');
     const res = await gateway(['primary', 'secondary']).chat(ask, { tenantId: 't', taskId, step: 'generate' });
     expect(res).toMatchObject({ content: 'It is 15% [1].', model: 'primary', usage: { inputTokens: 1000, outputTokens: 500, costUsd: 0.006 } });
-    expect(res.attempts).toEqual([{ model: 'primary', outcome: 'ok', latencyMs: expect.any(Number) }]);
+    expect(res.attempts).toEqual([{ model: 'primary', deployment: 'primary', outcome: 'ok', latencyMs: expect.any(Number) }]);
     expect(await usageRows(taskId)).toEqual([{ model: 'primary', outcome: 'ok', input_tokens: 1000, output_tokens: 500, cost: 0.006 }]);
     expect(server.requests[0]!.model).toBe('primary');
     expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-test');

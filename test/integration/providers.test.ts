@@ -4,7 +4,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
-import type { ChatMessage, ToolSpec } from '../../activities/gateway/types.js';
+import { STREAM_BROKEN_AFTER_RELEASE } from '../../activities/gateway/resilience/stream-integrity.js';
+import type { ChatMessage, ChatResult, ToolSpec } from '../../activities/gateway/types.js';
 import type { RemoteProvider } from '../../infra/config.js';
 import type { Services } from '../../infra/services.js';
 import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
@@ -44,9 +45,11 @@ describe('model providers', () => {
       GATEHOUSE_CHAT_MODEL: chain[0]!,
       GATEHOUSE_MODEL_FALLBACKS: chain.slice(1).join(','),
       GATEHOUSE_MODEL_TIMEOUT_MS: '400',
+      // The fallback chain alone: retries of one deployment have their own tests (resilience.test.ts).
+      GATEHOUSE_MODEL_RETRIES: '0',
       GATEHOUSE_MODELS: JSON.stringify(models.map((m) => ({ ...m, ...PRICES }))),
     });
-    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db: services.db, log: testLog });
+    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db: services.db, log: testLog });
   }
 
   async function usageRows(taskId: string) {
@@ -173,12 +176,21 @@ describe('model providers', () => {
       expect((await usageRows(taskId)).map((r) => r.outcome)).toEqual([outcome, 'ok']);
     });
 
-    it('falls back when a stream breaks mid-answer instead of returning it truncated', async () => {
+    it('never returns a stream that broke mid-answer as a success', async () => {
       server.enqueue({ malformed: 'close-socket', match: { model: primary } }, { content: 'whole answer', match: { model: secondary } });
       const deltas: string[] = [];
-      const res = await pair().chat({ ...ask, onDelta: (d) => deltas.push(d) });
-      expect(res).toMatchObject({ model: secondary, content: 'whole answer' });
-      expect(res.attempts[0]!.outcome).not.toBe('ok');
+      const res = await pair().chat({ ...ask, onDelta: (d) => deltas.push(d) }).catch((e: unknown) => e);
+      if (provider === 'gemini') {
+        // Gemini's cut stream carries text before the break: the caller saw part of an answer, so it fails loudly.
+        expect(deltas.join('')).toBe('cut ');
+        expect(res).toBeInstanceOf(ApplicationFailure);
+        expect(res).toMatchObject({ type: STREAM_BROKEN_AFTER_RELEASE, nonRetryable: false });
+      } else {
+        // Nothing shown yet: the next model answers in its place.
+        expect(res).toMatchObject({ model: secondary, content: 'whole answer' });
+        expect(deltas.join('')).toBe('whole answer');
+        expect((res as ChatResult).attempts[0]!.outcome).not.toBe('ok');
+      }
     });
 
     it('does not fall back on a request the provider rejects', async () => {

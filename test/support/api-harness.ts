@@ -34,6 +34,8 @@ export async function startTestApi(): Promise<TestApi> {
     temporal: worker.client,
     config: { ...config, temporal: { ...config.temporal, taskQueue: worker.taskQueue } },
     log: testLog,
+    // As under `npm start`: the API shows the breakers of the worker in its process.
+    gateway: services.gateway,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -51,6 +51,8 @@ const config = testConfig({
   GATEHOUSE_CHAT_MODEL: 'primary',
   GATEHOUSE_MODEL_FALLBACKS: 'secondary',
   GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary' }, { name: 'secondary' }]),
+  // The recorded failure path is the chain failing whole and Temporal retrying the activity.
+  GATEHOUSE_MODEL_RETRIES: '0',
 });
 const db = createPool(pg.url, 5);
 await migrate(db, { embeddingDimensions: TEST_EMBEDDER.dimensions, embedderId: TEST_EMBEDDER.id });
@@ -58,7 +60,7 @@ const services = {
   db,
   caps: await detectCapabilities(db),
   embedder: TEST_EMBEDDER,
-  gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, db }),
+  gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db }),
 };
 const tenant = 'recorder';
 await indexDocuments(services, { tenantId: tenant, collection: 'kb', documents: [{ id: 'r', text: 'Returns within 30 days get a refund minus a 15% restocking fee.' }] });

@@ -80,6 +80,12 @@ export interface ChatReply {
   delayMs?: number;
   /** Defaults to echoing the requested model. */
   model?: string;
+  /**
+   * Streaming (OpenAI's wire format) only, a stream that breaks mid-answer: `after` text chunks
+   * are sent, then the connection is dropped (`drop`) or closed cleanly with neither a finish
+   * reason nor [DONE] (`end`).
+   */
+  breakStream?: { after: number; how: 'drop' | 'end' };
 }
 
 export interface ErrorReply {
@@ -336,6 +342,8 @@ class ScriptedModelServerImpl implements ScriptedModelServer {
     } else if (wire === 'gemini') {
       if (streaming) writeGeminiStream(res, plan);
       else sendJson(res, 200, toGeminiResponse(plan));
+    } else if (streaming && outcome.breakStream) {
+      writeBrokenStream(res, plan, outcome.breakStream);
     } else if (streaming) {
       writeStream(res, plan, body.stream_options?.include_usage === true);
     } else {
@@ -841,6 +849,18 @@ function writeStream(res: ServerResponse, plan: CompletionPlan, includeUsage: bo
   }
   if (includeUsage) res.write(sseFrame({ ...chunkOf(plan.id, plan.model, [], plan.created), usage: plan.usage }));
   res.end(sseFrame('[DONE]'));
+}
+
+/** The first choice's role delta and its first `after` text chunks, then the break: no finish reason, no usage, no [DONE]. */
+function writeBrokenStream(res: ServerResponse, plan: CompletionPlan, { after, how }: NonNullable<ChatReply['breakStream']>): void {
+  res.writeHead(200, SSE_HEADERS);
+  const chunks = choiceChunks(plan.choices[0]!, plan.logprobs).filter((c) => c.finish_reason === null);
+  const sent = chunks.slice(0, 1 + after).map((c) => sseFrame(chunkOf(plan.id, plan.model, [c], plan.created))).join('');
+  if (how === 'end') {
+    res.end(sent);
+    return;
+  }
+  res.write(sent, () => res.socket?.destroy());
 }
 
 // ---------------------------------------------------------------------------------------------

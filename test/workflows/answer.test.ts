@@ -31,6 +31,8 @@ describe('answerQuestion workflow', () => {
       GATEHOUSE_CHAT_MODEL: 'primary',
       GATEHOUSE_MODEL_FALLBACKS: 'secondary',
       GATEHOUSE_MODEL_TIMEOUT_MS: '2000',
+      // The fallback chain alone: retries of one deployment have their own tests (resilience.test.ts).
+      GATEHOUSE_MODEL_RETRIES: '0',
       GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 1, outputPricePerMTok: 2 }, { name: 'secondary' }]),
     });
     services = await testServices('pglite', config);

@@ -262,6 +262,26 @@ describe('guardrails (answerQuestion)', () => {
     ]);
   });
 
+  it('a stream that breaks after sentences were released fails the attempt loudly; the retried step resets the stream and answers whole', async () => {
+    const tenant = await tenantWith();
+    const whole = `${GOOD} Defective printers are exempt from the fee [1].`;
+    // The first sentence and two words of the second reach the stream, then the connection drops.
+    const sent = GOOD.split(' ').length + 2;
+    server.enqueue({ content: whole, breakStream: { after: sent, how: 'drop' } }, { content: whole });
+    const handle = await start(input(tenant, 'What is the restocking fee?'));
+    const result = await handle.result();
+    expect(result.answer).toBe(whole);
+    const rows = await services.db.query<{ kind: string; text: string }>('SELECT kind, text FROM answer_stream WHERE task_id = $1 ORDER BY seq', [handle.workflowId]);
+    expect(rows.rows.map((r) => [r.kind, r.text])).toEqual([
+      ['reset', '1'],
+      ['sentence', GOOD],
+      // Temporal's retry of the failed step: clients drop what the broken stream released.
+      ['reset', '1'],
+      ['sentence', GOOD],
+      ['sentence', 'Defective printers are exempt from the fee [1].'],
+    ]);
+  });
+
   it('never streams a sentence the answer then fails for: toxic by the lexicon under a higher threshold', async () => {
     // "Shut up" scores 0.6: under the tenant's 0.8, yet toxic by the lexicon, which fails the answer.
     // The sentence is grounded, so only toxicity can hold it back.

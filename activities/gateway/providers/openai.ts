@@ -81,8 +81,10 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
   let usage: CompletionUsage | undefined;
   let logprobSum = 0;
   let logprobCount = 0;
+  let finished = false;
   for await (const chunk of chunks) {
     const choice = chunk.choices?.[0];
+    if (choice?.finish_reason) finished = true;
     const delta = choice?.delta?.content;
     if (delta) {
       content += delta;
@@ -94,6 +96,9 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
     }
     if (chunk.usage) usage = chunk.usage;
   }
+  // The client ends quietly when the connection closes cleanly before [DONE]: without a finish
+  // reason the answer was cut off, and a truncated answer is not an answer.
+  if (!finished) throw new MalformedResponseError('the stream ended without a finish reason');
   return {
     content,
     toolCalls: [],

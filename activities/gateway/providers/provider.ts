@@ -61,14 +61,15 @@ export function streams(spec: ModelSpec, req: ChatRequest): boolean {
   return Boolean(req.onDelta) && !req.tools?.length && spec.capabilities.streaming;
 }
 
-/** Clients cost a connection pool each: one per model, made on first use. */
+/** Clients cost a connection pool each: one per deployment of a model (its endpoint and key), made on first use. */
 export function clientCache<C>(make: (spec: ModelSpec) => C): (spec: ModelSpec) => C {
   const clients = new Map<string, C>();
   return (spec) => {
-    let client = clients.get(spec.name);
+    const key = `${spec.name}\n${spec.baseUrl ?? ''}\n${spec.apiKey ?? ''}`;
+    let client = clients.get(key);
     if (!client) {
       client = make(spec);
-      clients.set(spec.name, client);
+      clients.set(key, client);
     }
     return client;
   };
