@@ -16,7 +16,8 @@ import { ApiError } from './errors.js';
 // tenant's Temporal payloads; `operator` — the deployment's operators, not a tenant role, so
 // admin does not imply it — decodes every tenant's. pii:read sees the values behind PII
 // placeholders; reviews:write answers tasks handed off to a human (needs_review); usage:read
-// reads the tenant's model spend (GET /v1/usage).
+// reads the tenant's model spend (GET /v1/usage); models:call calls models through the
+// OpenAI-compatible proxy (POST /v1/chat/completions), under the key's limits.
 export const ROLES = [
   'admin',
   'tasks:read',
@@ -29,6 +30,7 @@ export const ROLES = [
   'pii:read',
   'reviews:write',
   'usage:read',
+  'models:call',
   'operator',
 ] as const;
 export type Role = (typeof ROLES)[number];

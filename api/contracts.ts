@@ -413,3 +413,90 @@ export const gatewayDeployments = z
     deployments: z.array(deploymentStatus),
   })
   .meta({ id: 'GatewayDeployments' });
+
+// ---------- the OpenAI-compatible proxy (POST /v1/chat/completions) ----------
+
+/** A message's text: a string, or OpenAI's list of text parts (images and audio are not accepted). */
+const proxyContent = z.union([
+  storableString(1_000_000),
+  z.array(z.object({ type: z.literal('text'), text: storableString(1_000_000) })).max(100),
+]);
+
+const proxyToolCall = z.object({
+  id: storableString(256).min(1),
+  type: z.literal('function'),
+  function: z.object({ name: storableString(128).min(1), arguments: storableString(ARGUMENTS_BYTES) }),
+});
+
+export const proxyMessage = z.discriminatedUnion('role', [
+  z.object({ role: z.enum(['system', 'developer']), content: proxyContent, name: storableString(128).optional() }),
+  z.object({ role: z.literal('user'), content: proxyContent, name: storableString(128).optional() }),
+  z.object({
+    role: z.literal('assistant'),
+    content: proxyContent.nullable().optional(),
+    tool_calls: z.array(proxyToolCall).max(128).optional(),
+    name: storableString(128).optional(),
+  }),
+  z.object({ role: z.literal('tool'), tool_call_id: storableString(256).min(1), content: proxyContent }),
+]);
+
+const toolName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only');
+
+export const chatCompletionRequest = z
+  .object({
+    model: storableString(128).min(1).optional().describe('A model of the registry; `auto` (or none) for the default chain. Fallbacks apply either way.'),
+    messages: z.array(proxyMessage).min(1).max(1_000),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    max_tokens: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    max_completion_tokens: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    tools: z
+      .array(
+        z.object({
+          type: z.literal('function'),
+          function: z.object({ name: toolName, description: storableString(4_000).optional(), parameters: jsonObject({ maxBytes: ARGUMENTS_BYTES }).optional() }),
+        }),
+      )
+      .max(128)
+      .optional(),
+    tool_choice: z
+      .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: toolName }) })])
+      .optional()
+      .describe('none drops the tools; a named function offers only that one; required is served as auto'),
+    response_format: z.discriminatedUnion('type', [z.object({ type: z.literal('text') }), z.object({ type: z.literal('json_object') })]).optional(),
+    stream: z.boolean().nullable().optional().describe('Server-sent events in OpenAI\'s chunk format, ending with `data: [DONE]`'),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+    user: storableString(256).optional(),
+  })
+  .meta({ id: 'ChatCompletionRequest' });
+export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
+
+export const proxyUsage = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int() }),
+});
+
+export const chatCompletion = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: z.number().int(),
+    model: z.string().describe('The registry model that answered (after any fallback)'),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string().nullable(),
+          refusal: z.null(),
+          tool_calls: z.array(proxyToolCall).optional(),
+        }),
+        finish_reason: z.enum(['stop', 'tool_calls']),
+        logprobs: z.null(),
+      }),
+    ),
+    usage: proxyUsage,
+  })
+  .meta({ id: 'ChatCompletion' });
+export type ChatCompletion = z.infer<typeof chatCompletion>;

@@ -1,6 +1,7 @@
 // What every route gets: the services it talks to and the caller the auth hook found. Its own
 // module, so routes never import the app (server.ts) that registers them.
 import type { Client } from '@temporalio/client';
+import type { CallContext, ChatRequest, ChatResult } from '../activities/gateway/types.js';
 import type { DeploymentStatusSource } from '../contracts/gateway.js';
 import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
@@ -19,8 +20,9 @@ export interface ApiDeps {
    * The model gateway of this process's worker, whose deployments' breaker state the API shows.
    * Absent when the API runs without a worker (GATEHOUSE_RUN_WORKER=false): breakers live in
    * each worker's memory, and an idle gateway here would show a health it never measured.
+   * The OpenAI-compatible proxy (POST /v1/chat/completions) calls models through it too.
    */
-  gateway?: DeploymentStatusSource;
+  gateway?: DeploymentStatusSource & { chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult> };
 }
 
 declare module 'fastify' {

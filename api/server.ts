@@ -26,6 +26,7 @@ import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
+import { openaiProxyRoutes } from './routes/openai-proxy.js';
 import { taskRoutes } from './routes/tasks.js';
 import { userRoutes } from './routes/users.js';
 
@@ -137,6 +138,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(codecRoutes(deps, auth));
   await app.register(gatewayLimitRoutes(deps));
   await app.register(gatewayRoutes(deps));
+  await app.register(openaiProxyRoutes(deps));
   return app;
 }
 

@@ -16,6 +16,8 @@ export interface TestApi {
   base: string;
   services: Services;
   worker: TestWorker;
+  /** The scripted model behind the gateway (registry model `primary`). */
+  model: ScriptedModelServer;
   tenant: string;
   otherTenant: string;
   keys: { admin: string; other: string };
@@ -49,6 +51,7 @@ export async function startTestApi(): Promise<TestApi> {
     base,
     services,
     worker,
+    model,
     tenant,
     otherTenant,
     keys,

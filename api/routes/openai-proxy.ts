@@ -1,0 +1,245 @@
+// POST /v1/chat/completions: Gatehouse as a drop-in OpenAI endpoint. The request and the reply
+// are OpenAI's shapes (the `openai` client works pointed at `<base>/v1`); the call goes through
+// the model gateway of this process's worker, so the key's allow-lists, budgets and rate limits,
+// the fallback chain and the retries apply as they do to a task's calls. `stream: true` answers
+// with server-sent events in OpenAI's chunk format, ending with `data: [DONE]`; a call that fails
+// after chunks went out ends with an `error` frame instead, never a clean [DONE].
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AllModelsFailedError } from '../../activities/gateway/gateway.js';
+import type { ChatMessage, ChatRequest, ChatResult, ToolSpec } from '../../activities/gateway/types.js';
+import { requireRole } from '../auth.js';
+import { chatCompletion, chatCompletionRequest, errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
+import { ApiError, errorBody as errorJson, gatewayRefusal } from '../errors.js';
+import { principalOf, type ApiDeps } from '../route-deps.js';
+
+type Content = ChatCompletionRequest['messages'][number]['content'];
+
+const text = (content: Content): string => (typeof content === 'string' ? content : (content ?? []).map((p) => p.text).join(''));
+
+/** OpenAI's messages as the gateway's: system and developer are both the system prompt. */
+export function toGatewayMessages(messages: ChatCompletionRequest['messages']): ChatMessage[] {
+  return messages.map((m): ChatMessage => {
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        return { role: 'system', content: text(m.content) };
+      case 'user':
+        return { role: 'user', content: text(m.content) };
+      case 'assistant':
+        return {
+          role: 'assistant',
+          content: text(m.content),
+          ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) } : {}),
+        };
+      case 'tool':
+        return { role: 'tool', toolCallId: m.tool_call_id, content: text(m.content) };
+    }
+  });
+}
+
+/** The tools offered, after tool_choice: `none` offers none, a named function only that one. */
+function toolsOf(body: ChatCompletionRequest): ToolSpec[] | undefined {
+  if (!body.tools?.length || body.tool_choice === 'none') return undefined;
+  const choice = body.tool_choice;
+  const offered = typeof choice === 'object' ? body.tools.filter((t) => t.function.name === choice.function.name) : body.tools;
+  if (typeof choice === 'object' && !offered.length) {
+    throw new ApiError(400, 'invalid_request', `tool_choice.function.name: "${choice.function.name}" is not one of the tools`);
+  }
+  return offered.map((t) => ({
+    name: t.function.name,
+    description: t.function.description ?? '',
+    parameters: t.function.parameters ?? { type: 'object', properties: {} },
+  }));
+}
+
+function usageOf(result: ChatResult): ChatCompletion['usage'] {
+  const { inputTokens, outputTokens, cachedReadTokens } = result.usage;
+  return { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens, prompt_tokens_details: { cached_tokens: cachedReadTokens ?? 0 } };
+}
+
+const toolCallsOf = (result: ChatResult) => result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+
+/** A failed gateway call as the HTTP error the caller gets. */
+export function proxyError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const refusal = gatewayRefusal(err);
+  if (refusal) return refusal;
+  if (err instanceof ApplicationFailure) {
+    switch (err.type) {
+      case 'UnknownModel':
+        return new ApiError(400, 'invalid_request', `model: ${err.message}`, { field: 'model' });
+      case 'ContextTooLarge':
+        return new ApiError(400, 'context_too_large', `messages: ${err.message}`);
+      case 'ToolsUnsupported':
+        return new ApiError(400, 'invalid_request', `tools: ${err.message}`);
+      case 'ModelRejected':
+        return new ApiError(400, 'model_rejected', err.message);
+    }
+  }
+  if (err instanceof AllModelsFailedError) return new ApiError(502, 'upstream_unavailable', err.message, { attempts: err.attempts });
+  return new ApiError(502, 'upstream_error', err instanceof Error ? err.message : String(err));
+}
+
+export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  app.post(
+    '/v1/chat/completions',
+    {
+      schema: {
+        tags: ['proxy'],
+        summary: 'OpenAI-compatible chat completions through the gateway (models:call)',
+        description:
+          "OpenAI's request and reply, on Gatehouse API keys: the key's allow-lists, budgets and rate limits, the fallback chain and retries apply. `model` names a registry model, or `auto` (or none) for the default chain. With `stream: true` the reply is `text/event-stream`: `data: <chat.completion.chunk>` frames, then `data: [DONE]`; a call that fails mid-stream ends with a `data: {\"error\": …}` frame instead.",
+        body: chatCompletionRequest,
+        response: {
+          200: {
+            description: 'The completion (JSON), or with stream: true its chunks as server-sent events',
+            content: {
+              'application/json': { schema: chatCompletion },
+              'text/event-stream': { schema: z.string().describe('data: <chat.completion.chunk> frames, then data: [DONE]') },
+            },
+          },
+          400: errorBody,
+          401: errorBody,
+          403: errorBody,
+          413: errorBody,
+          429: errorBody,
+          502: errorBody,
+          503: errorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'models:call');
+      const gateway = deps.gateway;
+      if (!gateway) {
+        throw new ApiError(503, 'gateway_unavailable', 'this API process runs no worker, so it has no model gateway to call: send proxy requests to a process started with GATEHOUSE_RUN_WORKER=true');
+      }
+      const body = req.body;
+      const tools = toolsOf(body);
+      const requestId = randomUUID();
+      const aborter = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) aborter.abort();
+      });
+      const chatReq: ChatRequest = {
+        messages: toGatewayMessages(body.messages),
+        model: body.model && body.model !== 'auto' ? body.model : undefined,
+        maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+        temperature: body.temperature ?? undefined,
+        responseFormat: body.response_format?.type === 'json_object' ? 'json' : undefined,
+        tools,
+        signal: aborter.signal,
+      };
+      const ctx = { tenantId: principal.tenantId, keyId: principal.keyId, userId: principal.userId, application: principal.application, requestId, step: 'proxy' };
+      const id = `chatcmpl-${requestId}`;
+      const created = Math.floor(Date.now() / 1000);
+
+      if (!body.stream) {
+        let result: ChatResult;
+        try {
+          result = await gateway.chat(chatReq, ctx);
+        } catch (err) {
+          throw proxyError(err);
+        }
+        const toolCalls = toolCallsOf(result);
+        return reply.code(200).type('application/json').send({
+          id,
+          object: 'chat.completion' as const,
+          created,
+          model: result.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant' as const, content: toolCalls.length && !result.content ? null : result.content, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+              finish_reason: toolCalls.length ? ('tool_calls' as const) : ('stop' as const),
+              logprobs: null,
+            },
+          ],
+          usage: usageOf(result),
+        });
+      }
+
+      // Streaming: the event stream opens at the first delta, so a refusal before any (a 403,
+      // a 429) is still an ordinary error response with its status.
+      const stream = new ChunkStream(reply, id, created, body.model && body.model !== 'auto' ? body.model : 'auto');
+      if (!tools) chatReq.onDelta = (delta) => stream.delta(delta);
+      let result: ChatResult;
+      try {
+        result = await gateway.chat(chatReq, ctx);
+      } catch (err) {
+        const mapped = proxyError(err);
+        if (!stream.opened) throw mapped;
+        stream.fail(mapped);
+        return reply;
+      }
+      stream.finish(result, body.stream_options?.include_usage === true);
+      return reply;
+    },
+  );
+};
+
+/** OpenAI's chunk stream on the raw response: opened lazily, ended with [DONE] or an error frame. */
+class ChunkStream {
+  opened = false;
+  private model: string;
+
+  constructor(private readonly reply: FastifyReply, private readonly id: string, private readonly created: number, model: string) {
+    this.model = model;
+  }
+
+  private open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.reply.hijack();
+    this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    this.write({ role: 'assistant', content: '' }, null);
+  }
+
+  private write(delta: Record<string, unknown>, finishReason: string | null, extra: Record<string, unknown> = {}, choices = true): void {
+    const chunk = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: choices ? [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] : [],
+      ...extra,
+    };
+    this.frame(JSON.stringify(chunk));
+  }
+
+  private frame(data: string): void {
+    if (!this.reply.raw.destroyed) this.reply.raw.write(`data: ${data}\n\n`);
+  }
+
+  delta(content: string): void {
+    if (!content) return;
+    this.open();
+    this.write({ content }, null);
+  }
+
+  finish(result: ChatResult, includeUsage: boolean): void {
+    this.model = result.model;
+    this.open();
+    const toolCalls = toolCallsOf(result);
+    if (toolCalls.length) {
+      // Tool calls are not streamed by the gateway: they come whole, in one chunk.
+      if (result.content) this.write({ content: result.content }, null);
+      this.write({ tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }, null);
+    }
+    this.write({}, toolCalls.length ? 'tool_calls' : 'stop');
+    if (includeUsage) this.write({}, null, { usage: usageOf(result) }, false);
+    this.frame('[DONE]');
+    this.reply.raw.end();
+  }
+
+  fail(err: ApiError): void {
+    // OpenAI's clients throw on a frame carrying `error`; no [DONE] follows.
+    this.frame(JSON.stringify({ error: { ...errorJson(err.code, err.message).error, type: err.code, status: err.statusCode } }));
+    this.reply.raw.end();
+  }
+}

@@ -1,0 +1,176 @@
+// Gatehouse as a drop-in OpenAI endpoint: the real `openai` client pointed at POST
+// /v1/chat/completions, the scripted model behind the gateway. Completions, tool calls and
+// streams come back in OpenAI's shapes; the key's allow-list and budget refuse with 403 and 429.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/api-harness.js';
+
+describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
+  let api: TestApi;
+  const client = (apiKey: string) => new OpenAI({ baseURL: `${api.base}/v1`, apiKey, maxRetries: 0 });
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api?.close());
+
+  async function newKey(roles: string[], body: Record<string, unknown> = {}) {
+    const r = await api.call('POST', '/v1/api-keys', { key: api.keys.admin, body: { roles, backend: true, ...body } });
+    expect(r.status).toBe(201);
+    return r.json as { id: string; key: string };
+  }
+
+  it('answers a completion in OpenAI\'s shape, with usage, through the gateway', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ content: 'Open the rear door.', usage: { promptTokens: 40, completionTokens: 5, cachedReadTokens: 8 } });
+    const done = await client(key).chat.completions.create({
+      model: 'auto',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'How do I clear a jam?' },
+      ],
+      temperature: 0,
+      max_tokens: 50,
+    });
+    expect(done).toMatchObject({
+      object: 'chat.completion',
+      model: 'primary',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Open the rear door.' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 40, completion_tokens: 5, total_tokens: 45, prompt_tokens_details: { cached_tokens: 8 } },
+    });
+    // What reached the model: the messages, the limits asked for.
+    const sent = api.model.requests.at(-1)!.body as { messages: Array<{ role: string; content: string }>; max_tokens?: number; max_completion_tokens?: number };
+    expect(sent.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(sent.max_tokens ?? sent.max_completion_tokens).toBe(50);
+    // And the call is on the key's ledger as a proxy step.
+    const usage = await api.services.db.query<{ step: string }>('SELECT step FROM model_usage WHERE tenant_id = $1 AND step = $2', [api.tenant, 'proxy']);
+    expect(usage.rows.length).toBeGreaterThan(0);
+  });
+
+  it('passes tools through and returns the model\'s tool call', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ toolCalls: [{ id: 'call_1', name: 'lookup_order', arguments: { orderId: 'A-17' } }] });
+    const done = await client(key).chat.completions.create({
+      model: 'primary',
+      messages: [{ role: 'user', content: 'Where is order A-17?' }],
+      tools: [{ type: 'function', function: { name: 'lookup_order', description: 'Find an order', parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } } }],
+      tool_choice: 'auto',
+    });
+    expect(done.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: { content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup_order' } }] },
+    });
+    const call = done.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ orderId: 'A-17' });
+    const sent = api.model.requests.at(-1)!.body as { tools?: Array<{ function: { name: string } }> };
+    expect(sent.tools?.map((t) => t.function.name)).toEqual(['lookup_order']);
+
+    // The tool's result goes back as a tool message, and the model answers.
+    api.model.enqueue({ content: 'It ships tomorrow.' });
+    const next = await client(key).chat.completions.create({
+      model: 'auto',
+      messages: [
+        { role: 'user', content: 'Where is order A-17?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup_order', arguments: '{"orderId":"A-17"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '{"status":"packed"}' },
+      ],
+      tools: [{ type: 'function', function: { name: 'lookup_order', parameters: { type: 'object', properties: {} } } }],
+    });
+    expect(next.choices[0]!.message.content).toBe('It ships tomorrow.');
+    const roles = (api.model.requests.at(-1)!.body as { messages: Array<{ role: string }> }).messages.map((m) => m.role);
+    expect(roles).toEqual(['user', 'assistant', 'tool']);
+  });
+
+  it('streams a completion as chunks ending with a finish reason', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ content: 'Lower the green levers, then close the door.' });
+    const stream = await client(key).chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'How do I clear a jam?' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const deltas: string[] = [];
+    const finishes: Array<string | null> = [];
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      for (const choice of chunk.choices) {
+        if (choice.delta.content) deltas.push(choice.delta.content);
+        if (choice.finish_reason) finishes.push(choice.finish_reason);
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('Lower the green levers, then close the door.');
+    expect(finishes).toEqual(['stop']);
+    expect(usage).toMatchObject({ total_tokens: expect.any(Number), prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it('ends a stream that breaks after chunks went out with an error, not [DONE]', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ content: 'One. Two. Three. Four. Five. Six.', breakStream: { after: 2, how: 'drop' } });
+    const res = await fetch(`${api.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], stream: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const text = await res.text();
+    expect(text).toContain('"chat.completion.chunk"');
+    expect(text).toMatch(/data: \{"error":\{"code":"[a-z_]+"/);
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('refuses a model off the key\'s allow-list with a 403, streaming or not', async () => {
+    const { id, key } = await newKey(['models:call']);
+    const set = await api.call('PUT', '/v1/gateway/access', { key: api.keys.admin, body: { scope: 'key', subject: id, models: ['cheap-model'] } });
+    expect(set.status).toBe(200);
+    const ask = { model: 'primary', messages: [{ role: 'user' as const, content: 'hi' }] };
+    const err = await client(key).chat.completions.create(ask).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(403);
+    const raw = await api.call('POST', '/v1/chat/completions', { key, body: { ...ask, stream: true } });
+    expect(raw).toMatchObject({ status: 403, json: { error: { code: 'model_not_allowed', message: expect.stringContaining('"primary"') } } });
+  });
+
+  it('refuses a key over its budget with a 429 and Retry-After', async () => {
+    const { id, key } = await newKey(['models:call']);
+    const budget = (tokens: number) => api.call('PUT', '/v1/budgets', { key: api.keys.admin, body: { scope: 'key', subject: id, period: 'day', tokens } });
+    // 300 tokens a day: the first call (its estimate ~206) fits and spends 260; the next one does not fit until the day turns.
+    expect((await budget(300)).status).toBe(200);
+    const ask = { model: 'auto', messages: [{ role: 'user' as const, content: 'How do I clear a jam?' }], max_tokens: 200 };
+    api.model.enqueue({ content: 'Open the door.', usage: { promptTokens: 10, completionTokens: 250 } });
+    const used = await client(key).chat.completions.create(ask);
+    expect(used.usage!.total_tokens).toBe(260);
+    const err = await client(key).chat.completions.create(ask).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const apiErr = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiErr.status).toBe(429);
+    const retryAfter = Number(apiErr.headers?.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(86_400);
+    const raw = await api.call('POST', '/v1/chat/completions', { key, body: { ...ask, stream: true } });
+    expect(raw).toMatchObject({ status: 429, json: { error: { code: 'budget_exceeded', details: { limit: `budget:key:${id}:day:tokens` } } } });
+  });
+
+  it('answers a bad body with a 400 naming the field, an unknown model too', async () => {
+    const { key } = await newKey(['models:call']);
+    const noMessages = await api.call('POST', '/v1/chat/completions', { key, body: { model: 'auto' } });
+    expect(noMessages).toMatchObject({ status: 400, json: { error: { code: 'invalid_request', message: expect.stringContaining('messages') } } });
+    const badTemp = await api.call('POST', '/v1/chat/completions', { key, body: { messages: [{ role: 'user', content: 'hi' }], temperature: 7 } });
+    expect(badTemp).toMatchObject({ status: 400, json: { error: { message: expect.stringContaining('temperature') } } });
+    const unknown = await client(key).chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect((unknown as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+  });
+
+  it('needs the models:call role (admin implies it), and a key', async () => {
+    const reader = await newKey(['tasks:read']);
+    const refused = await api.call('POST', '/v1/chat/completions', { key: reader.key, body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect(refused).toMatchObject({ status: 403, json: { error: { code: 'forbidden', message: expect.stringContaining('models:call') } } });
+    expect((await api.call('POST', '/v1/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }] } })).status).toBe(401);
+    const byAdmin = await client(api.keys.admin).chat.completions.create({ model: 'primary', messages: [{ role: 'user', content: 'hi' }] });
+    expect(byAdmin.choices[0]!.message.content).toEqual(expect.any(String));
+  });
+});
