@@ -3,7 +3,9 @@
 // streams come back in OpenAI's shapes; the key's allow-list and budget refuse with 403 and 429.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../api/server.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
+import { testConfig, testLog } from '../support/harness.js';
 
 describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
   let api: TestApi;
@@ -172,5 +174,29 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     expect((await api.call('POST', '/v1/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }] } })).status).toBe(401);
     const byAdmin = await client(api.keys.admin).chat.completions.create({ model: 'primary', messages: [{ role: 'user', content: 'hi' }] });
     expect(byAdmin.choices[0]!.message.content).toEqual(expect.any(String));
+  });
+
+  it('asks the model for JSON when response_format is json_object', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ content: '{"ok":true}' });
+    const done = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Reply in JSON.' }], response_format: { type: 'json_object' } });
+    expect(JSON.parse(done.choices[0]!.message.content!)).toEqual({ ok: true });
+    expect((api.model.requests.at(-1)!.body as { response_format?: unknown }).response_format).toEqual({ type: 'json_object' });
+  });
+
+  it('answers 503 when the API runs without a worker, so without a gateway', async () => {
+    const app = await buildApi({ db: api.services.db, keyRing: api.services.keyRing, temporal: api.worker.client, config: testConfig(), log: testLog });
+    try {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${api.keys.admin}`, 'content-type': 'application/json' },
+        payload: { messages: [{ role: 'user', content: 'hi' }] },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'gateway_unavailable', message: expect.stringContaining('runs no worker') } });
+    } finally {
+      await app.close();
+    }
   });
 });
