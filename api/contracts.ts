@@ -500,3 +500,23 @@ export const chatCompletion = z
   })
   .meta({ id: 'ChatCompletion' });
 export type ChatCompletion = z.infer<typeof chatCompletion>;
+
+// ---------- the OpenAI-compatible proxy (POST /v1/embeddings) ----------
+
+export const embeddingsRequest = z
+  .object({
+    model: storableString(128).min(1).optional().describe("The deployment's embedding model (see the reply's `model`), or `auto`"),
+    input: z.union([storableString(100_000).min(1), z.array(storableString(100_000).min(1)).min(1).max(256)]),
+    encoding_format: z.enum(['float', 'base64']).optional().describe('base64: little-endian float32, as OpenAI sends it'),
+    user: storableString(256).optional(),
+  })
+  .meta({ id: 'EmbeddingsRequest' });
+
+export const embeddingsResponse = z
+  .object({
+    object: z.literal('list'),
+    model: z.string(),
+    data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
+    usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+  })
+  .meta({ id: 'EmbeddingsResponse' });

@@ -2,6 +2,7 @@
 // module, so routes never import the app (server.ts) that registers them.
 import type { Client } from '@temporalio/client';
 import type { CallContext, ChatRequest, ChatResult } from '../activities/gateway/types.js';
+import type { Embedder } from '../activities/retrieval/embedder.js';
 import type { DeploymentStatusSource } from '../contracts/gateway.js';
 import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
@@ -14,7 +15,7 @@ export interface ApiDeps {
   temporal: Client;
   /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
   keyRing: PayloadKeyRing;
-  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents'>;
+  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents' | 'embedding'>;
   log: Logger;
   /**
    * The model gateway of this process's worker, whose deployments' breaker state the API shows.
@@ -23,6 +24,8 @@ export interface ApiDeps {
    * The OpenAI-compatible proxy (POST /v1/chat/completions) calls models through it too.
    */
   gateway?: DeploymentStatusSource & { chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult> };
+  /** The deployment's embedder, which POST /v1/embeddings serves; absent, that route answers 503. */
+  embedder?: Embedder;
 }
 
 declare module 'fastify' {

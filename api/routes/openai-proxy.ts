@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { AllModelsFailedError } from '../../activities/gateway/gateway.js';
 import type { ChatMessage, ChatRequest, ChatResult, ToolSpec } from '../../activities/gateway/types.js';
 import { requireRole } from '../auth.js';
-import { chatCompletion, chatCompletionRequest, errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
+import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
 import { ApiError, errorBody as errorJson, gatewayRefusal } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
@@ -179,6 +179,49 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       }
       stream.finish(result, body.stream_options?.include_usage === true);
       return reply;
+    },
+  );
+
+  app.post(
+    '/v1/embeddings',
+    {
+      schema: {
+        tags: ['proxy'],
+        summary: "OpenAI-compatible embeddings from the deployment's embedder (models:call)",
+        description: "OpenAI's request and reply. The vectors are the embedder Gatehouse indexes documents with; budgets and rate limits do not meter embeddings yet.",
+        body: embeddingsRequest,
+        response: { 200: embeddingsResponse, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 502: errorBody, 503: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'models:call');
+      const embedder = deps.embedder;
+      if (!embedder) throw new ApiError(503, 'embedder_unavailable', 'this API process has no embedder to serve embeddings');
+      const model = deps.config.embedding.model;
+      const asked = req.body.model;
+      if (asked && asked !== 'auto' && asked !== model && asked !== embedder.id) {
+        throw new ApiError(400, 'invalid_request', `model: "${asked}" is not this deployment's embedding model ("${model}", or "auto")`, { field: 'model' });
+      }
+      const texts = typeof req.body.input === 'string' ? [req.body.input] : req.body.input;
+      let vectors: Float32Array[];
+      try {
+        vectors = await embedder.embed(texts, 'document');
+      } catch (err) {
+        throw new ApiError(502, 'upstream_error', `the embedder failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const base64 = req.body.encoding_format === 'base64';
+      const tokens = texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
+      return {
+        object: 'list' as const,
+        model,
+        data: vectors.map((v, index) => ({
+          object: 'embedding' as const,
+          index,
+          embedding: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : Array.from(v),
+        })),
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      };
     },
   );
 };

@@ -199,4 +199,21 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
       await app.close();
     }
   });
+
+  it('serves embeddings from the deployment\'s embedder, base64 (the client\'s default) and float', async () => {
+    const { key } = await newKey(['models:call']);
+    const texts = ['paper jam', 'toner low'];
+    const expected = (await api.services.embedder.embed(texts, 'document')).map((v) => Array.from(v));
+    const viaBase64 = await client(key).embeddings.create({ model: 'auto', input: texts });
+    expect(viaBase64.data.map((d) => d.index)).toEqual([0, 1]);
+    viaBase64.data.forEach((d, i) => d.embedding.forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 5)));
+    const asFloats = await client(key).embeddings.create({ model: viaBase64.model, input: 'paper jam', encoding_format: 'float' });
+    expect(asFloats.data[0]!.embedding).toHaveLength(api.services.embedder.dimensions);
+    asFloats.data[0]!.embedding.forEach((x, j) => expect(x).toBeCloseTo(expected[0]![j]!, 5));
+    expect(asFloats.usage.total_tokens).toBeGreaterThan(0);
+    const wrong = await client(key).embeddings.create({ model: 'text-embedding-nope', input: 'x' }).catch((e: unknown) => e);
+    expect((wrong as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+    const reader = await newKey(['tasks:read']);
+    expect((await api.call('POST', '/v1/embeddings', { key: reader.key, body: { input: 'x' } })).status).toBe(403);
+  });
 });

@@ -38,6 +38,7 @@ export async function startTestApi(): Promise<TestApi> {
     log: testLog,
     // As under `npm start`: the API shows the breakers of the worker in its process.
     gateway: services.gateway,
+    embedder: services.embedder,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
