@@ -109,6 +109,34 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     expect(usage).toMatchObject({ total_tokens: expect.any(Number), prompt_tokens_details: { cached_tokens: 0 } });
   });
 
+  it('streams a tool call whole, finishing with tool_calls', async () => {
+    const { key } = await newKey(['models:call']);
+    api.model.enqueue({ toolCalls: [{ id: 'call_9', name: 'lookup_order', arguments: { orderId: 'B-2' } }] });
+    const stream = await client(key).chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Where is order B-2?' }],
+      tools: [{ type: 'function', function: { name: 'lookup_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } } }],
+      stream: true,
+    });
+    const calls: Array<{ id?: string; name?: string; arguments: string }> = [];
+    const finishes: Array<string | null> = [];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        for (const c of choice.delta.tool_calls ?? []) {
+          calls[c.index] ??= { arguments: '' };
+          calls[c.index]!.id ??= c.id;
+          calls[c.index]!.name ??= c.function?.name;
+          calls[c.index]!.arguments += c.function?.arguments ?? '';
+        }
+        if (choice.finish_reason) finishes.push(choice.finish_reason);
+      }
+    }
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ id: 'call_9', name: 'lookup_order' });
+    expect(JSON.parse(calls[0]!.arguments)).toEqual({ orderId: 'B-2' });
+    expect(finishes).toEqual(['tool_calls']);
+  });
+
   it('ends a stream that breaks after chunks went out with an error, not [DONE]', async () => {
     const { key } = await newKey(['models:call']);
     api.model.enqueue({ content: 'One. Two. Three. Four. Five. Six.', breakStream: { after: 2, how: 'drop' } });
