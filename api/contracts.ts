@@ -74,12 +74,8 @@ export const ingestionStatus = z
     ingestionId: z.string(),
     collection: z.string(),
     status: z.enum(['running', 'completed', 'failed']),
-    documents: z.number().int(),
-    processed: z.number().int(),
-    indexed: z.number().int(),
-    unchanged: z.number().int(),
-    failed: z.number().int(),
-    chunks: z.number().int(),
+    // The counts as the workflow's progress query reports them.
+    ...shared.ingestProgress.pick({ documents: true, processed: true, indexed: true, unchanged: true, failed: true, chunks: true }).shape,
     errors: z.array(z.object({ ordinal: z.number().int(), documentId: z.string(), message: z.string() })),
     createdAt: z.string(),
   })

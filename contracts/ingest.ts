@@ -1,5 +1,5 @@
 // ingestDocuments' contract: the staged ingestion it indexes and its progress. (Its totals,
-// IngestionSummary, are still declared with the activity that counts them, activities/index.ts.)
+// IngestionSummary, are declared with the SQL that counts them, activities/retrieval/ingest.ts.)
 import { z } from 'zod';
 
 export const ingestInput = z.object({
