@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Citation } from '../contracts/answer.js';
 import type { ActivityDeps } from './deps.js';
 import type { ModelGateway } from './gateway/gateway.js';
+import type { ContextFit, ContextOverflow } from './gateway/context-fit.js';
 import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
 import type { Passage } from './retrieval/types.js';
 import { GuardedAnswerStream } from './guardrails/answer-stream.js';
@@ -82,6 +83,8 @@ export interface GenerateInput {
   logprobs?: boolean;
   /** Stream the answer through the output checks to the task's event stream (this attempt). */
   stream?: { attempt: number };
+  /** The route's rule for a prompt that outgrows the model's window (context-fit.ts). */
+  overflow?: ContextOverflow;
 }
 
 export interface GenerateOutput {
@@ -92,6 +95,8 @@ export interface GenerateOutput {
   latencyMs: number;
   attempts: Attempt[];
   meanLogprob?: number;
+  /** What the gateway did to make the prompt fit the model's window. */
+  contextFit?: ContextFit;
   /** Set when streamed: sentences released, and the check that held the rest back. */
   streamed?: { released: number; held?: string };
 }
@@ -148,6 +153,7 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
       signal,
       onDelta,
       logprobs: input.logprobs,
+      overflow: input.overflow,
       offline: { kind: 'answer', question: input.question, passages: input.passages },
     },
     { ...input.context, step: 'generate' },
@@ -161,6 +167,7 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     latencyMs: res.latencyMs,
     attempts: res.attempts,
     meanLogprob: res.meanLogprob,
+    ...(res.contextFit ? { contextFit: res.contextFit } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Db, DbCapabilities } from '../infra/db/pool.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from './gateway/gateway.js';
 import type { Embedder } from './retrieval/embeddings.js';
+import type { Router } from './router/router.js';
 import type { ToolDefinition } from './tools/types.js';
 
 export interface ActivityDeps {
@@ -18,4 +19,6 @@ export interface ActivityDeps {
   keyRing: PayloadKeyRing;
   /** Tools a deployment adds to the built-in ones. */
   tools?: ToolDefinition[];
+  /** The router, shared with the API's proxy when one process runs both; built from the above when absent. */
+  router?: Router;
 }

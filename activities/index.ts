@@ -10,6 +10,7 @@ import { GuardrailPolicies } from './guardrails/policy.js';
 import { VaultBoundary } from './guardrails/vault-boundary.js';
 import { PiiVault } from './guardrails/vault.js';
 import { createRetrievalActivities } from './retrieval/activities.js';
+import { createRouterActivities } from './router/activities.js';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   const registry = new ToolRegistry([...builtinTools(deps.config.agents, deps.db), ...(deps.tools ?? [])]);
   return {
     ...createRetrievalActivities(deps),
+    ...createRouterActivities(deps),
     ...createAnsweringActivities(deps, { vault }),
     ...createGuardrailActivities(deps, { vault, policies, toolNames: registry.names() }),
     ...createAgentActivities(deps, { registry, boundary: new VaultBoundary(vault, policies) }),
@@ -30,3 +32,4 @@ export type { ActivityDeps };
 export type { TaskPolicy, GuardrailPolicy } from './guardrails/policy.js';
 export type { IngestionSummary } from './retrieval/ingest.js';
 export type { RetrieveInput } from './retrieval/activities.js';
+export type { RouteInput, RouteOutput } from './router/router.js';

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { guardrailOutcome } from './guardrails.js';
 import { retrievalMode, sequentialRerank } from './retrieval.js';
 import { pendingReview } from './review.js';
+import { agentBudgets, approvalExpiry } from './agent.js';
+import { routeDecision } from './routing.js';
 import { conversationTurn, stepRecord, usage } from './task.js';
 
 /** Retrieval and generation settings, the API's defaults filled in. */
@@ -17,6 +19,8 @@ export const answerOptions = z.object({
   model: z.string().optional(),
   /** Only passages whose metadata contains this object. */
   filter: z.record(z.string(), z.unknown()).optional(),
+  /** The agent settings a route to an agent runs with (the API fills them from the deployment's defaults). */
+  agent: z.object({ budgets: agentBudgets, approvalTimeoutSeconds: z.number(), onApprovalExpiry: approvalExpiry }).optional(),
 });
 export type AnswerOptions = z.infer<typeof answerOptions>;
 
@@ -54,8 +58,12 @@ export const answerResult = z.object({
   usage,
   steps: z.array(stepRecord),
   question: z.object({ original: z.string(), standalone: z.string().optional() }),
-  /** False when a follow-up referred to something the conversation does not establish. */
+  /** False when a follow-up referred to something the conversation does not establish, or the router asks what was meant. */
   resolved: z.boolean(),
+  /** The route the question took (absent for tasks started before the router). */
+  route: routeDecision.optional(),
+  /** When the route handed the question to an agent: the agent task's id (its approvals are asked there). */
+  agentTaskId: z.string().optional(),
 });
 export type AnswerResult = z.infer<typeof answerResult>;
 

@@ -22,6 +22,8 @@ export const usage = z.object({
 });
 export type Usage = z.infer<typeof usage>;
 
+export const NO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+
 /** Two usages summed; the cached parts only appear when either has them, so uncached sums keep their shape. */
 export function addUsage(a: Usage, b: Usage | undefined): Usage {
   if (!b) return a;

@@ -1,17 +1,22 @@
 // answerQuestion: one cited answer from the tenant's documents.
-//   input guard → rewrite (only with a conversation) → retrieve (hybrid) → screen the context
-//   → order → generate (streamed through the output checks) → output guard → failure policy
+//   input guard (beside the router) → rewrite (only with a conversation) → route → retrieve
+//   (hybrid) → screen the context → order → generate (streamed through the output checks)
+//   → output guard → failure policy
+// The route (the tenant's routing document) may answer without a model (a stock answer, a
+// clarifying question), pick the model or the collection, or hand the question to an agent.
 // Each step is recorded for the `status` query; the model steps are activities with their
 // own retries, retrieval and context screening are local activities (cheap, short).
 // PII the input guard masked stays masked here: history and the result hold placeholders.
-import { proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../contracts/search-attributes.js';
 import type { GenerateOutput } from '../activities/answering.js';
 import type { Activities, TaskPolicy } from '../activities/index.js';
 import type { Passage } from '../activities/retrieval/types.js';
-import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome } from './messages.js';
+import { runAgent } from './agent/index.js';
+import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome, type RouteDecision } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
 import { StepLog } from './policy/steps.js';
-import { answerWithoutModel, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, settleAnswer, type Checked } from './steps/index.js';
+import { answerWithoutModel, guardAndRoute, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, routeStep, settleAnswer, type Checked } from './steps/index.js';
 
 const models = proxyActivities<Activities>({
   // A model call may walk a fallback chain of several providers, each with its own timeout.
@@ -42,19 +47,30 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   };
 
   // 0. The input guard: PII masked (or the question refused), injection, scope, anomaly, handoff.
-  const guard = await guardInputStep(log, models, {
-    tenantId: input.tenantId,
-    vaultTaskId: taskId,
-    text: input.question,
-    conversation: input.conversation,
-    userTurns: input.conversation.filter((t) => t.role === 'user').length + 1,
-  });
+  const runGuard = () =>
+    guardInputStep(log, models, {
+      tenantId: input.tenantId,
+      vaultTaskId: taskId,
+      text: input.question,
+      conversation: input.conversation,
+      userTurns: input.conversation.filter((t) => t.role === 'user').length + 1,
+    });
+  // The router runs beside the guard when the question stands alone; a follow-up is routed once
+  // it has been rewritten to stand alone (below).
+  const routing = patched('router');
+  let route: RouteDecision | undefined;
+  let guard: Awaited<ReturnType<typeof runGuard>>;
+  if (routing && input.conversation.length === 0) {
+    ({ guarded: guard, route } = await guardAndRoute(log, local, runGuard, { tenantId: input.tenantId, taskId, text: input.question }));
+  } else {
+    guard = await runGuard();
+  }
   const policy: TaskPolicy = guard.policy;
   if (guard.action !== 'proceed') {
     // Refused: the stock response; handed off: a reviewer writes the answer.
     const { answer, guardrails } = await answerWithoutModel(guard, { review, steps: log });
     // A refused question is not echoed back: it may carry the very credential it was refused for.
-    return finish(answer, guardrails, { question: { original: guard.action === 'refuse' ? '(withheld by the input guard)' : guard.text } });
+    return finish(answer, guardrails, { question: { original: guard.action === 'refuse' ? '(withheld by the input guard)' : guard.text }, route });
   }
   const original = guard.text;
 
@@ -85,11 +101,26 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     log.record({ name: 'rewrite_query', status: 'skipped', detail: { reason: 'no conversation' } });
   }
 
+  // 1b. Route: a stock answer or a clarifying question needs no model; an agent route hands
+  // the question over; a model or retrieval route picks what the answer is written with.
+  if (routing && !route) {
+    const late = await routeStep(log, local, { tenantId: input.tenantId, taskId, text: question, masked: true });
+    route = late.decided ? late.decision : undefined;
+  }
+  const passed = () => guardrailOutcome(policy.version, 'passed');
+  const target = route?.target;
+  if (target?.kind === 'stock') return finish(target.answer, passed(), { question: { original, standalone }, route });
+  if (target?.kind === 'clarify') return finish(target.question, passed(), { question: { original, standalone }, route, resolved: false });
+  if (target?.kind === 'agent') return handToAgent(input, { taskId, question, original, standalone, route: route!, log, finish: (a, extra) => finish(a, passed(), extra) });
+  // The caller's own choice of model wins over the route's.
+  const model = input.options.model ?? route?.model;
+  const collection = target?.kind === 'retrieval' ? target.collection : input.collection;
+
   // 2. Retrieve, then screen the passages for injected instructions before a model reads them.
   phase = 'retrieving';
   const retrieved = await log.run(
     'retrieve',
-    () => local.retrieve({ tenantId: input.tenantId, collection: input.collection, query: question, ...input.options }),
+    () => local.retrieve({ tenantId: input.tenantId, collection, query: question, ...input.options }),
     (r) => ({
       latencyMs: Math.round(r.timings.totalMs),
       detail: {
@@ -121,8 +152,9 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
         models.generateAnswer({
           question,
           passages: ordered,
-          model: o.model ?? input.options.model,
+          model: o.model ?? model,
           context,
+          overflow: route && 'overflow' in route.target ? route.target.overflow : undefined,
           feedback: o.feedback,
           temperature: o.temperature,
           logprobs: policy.policy.failure.pickBy === 'logprob',
@@ -130,7 +162,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
           policy,
           taskId,
         }),
-      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined } }),
+      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit } }),
     );
   const check = async (g: { answer: string; model: string }): Promise<Checked> => {
     phase = 'checking';
@@ -170,7 +202,45 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     steps: log.steps,
     question: { original, standalone },
     resolved: true,
+    route,
   };
+}
+
+/**
+ * A route to an agent: the question becomes a child runAgent task with the route's tools, and
+ * its answer is this task's. Its approvals are asked on the child (`<taskId>.agent`), which the
+ * API serves under the parent's tenant like a plan's sub-tasks.
+ */
+async function handToAgent(
+  input: AnswerTaskInput,
+  o: { taskId: string; question: string; original: string; standalone?: string; route: RouteDecision; log: StepLog; finish: (answer: string, extra: Partial<AnswerResult> & Pick<AnswerResult, 'question'>) => AnswerResult },
+): Promise<AnswerResult> {
+  const target = o.route.target as Extract<RouteDecision['target'], { kind: 'agent' }>;
+  // The API fills the deployment's agent defaults; a task started without them gets small ones.
+  const defaults = input.options.agent ?? { budgets: { maxSteps: 10, maxToolCalls: 20, maxCostUsd: 0.5, maxTokens: 50_000, maxWallSeconds: 300 }, approvalTimeoutSeconds: 86_400, onApprovalExpiry: 'reject' as const };
+  const agentTaskId = `${o.taskId}.agent`;
+  const result = await o.log.run(
+    'agent',
+    () =>
+      executeChild(runAgent, {
+        workflowId: agentTaskId,
+        typedSearchAttributes: [
+          { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
+          { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'subtask' },
+        ],
+        args: [
+          {
+            tenantId: input.tenantId,
+            collection: input.collection,
+            input: o.question,
+            conversation: [],
+            options: { mode: 'loop', tools: target.tools, model: input.options.model ?? target.model, keepOpenSeconds: 0, maxMalformedToolCalls: 3, ...defaults },
+          },
+        ],
+      }),
+    (r) => ({ model: r.model, usage: r.usage, detail: { agentTaskId, endReason: r.endReason, actions: r.actions.length } }),
+  );
+  return o.finish(result.answer, { question: { original: o.original, standalone: o.standalone }, route: o.route, model: result.model, agentTaskId, guardrails: result.guardrails });
 }
 
 function roundTimings(t: Record<string, number>): Record<string, number> {

@@ -14,6 +14,7 @@ import type { ConversationTurn, Usage } from '../contracts/task.js';
 export type { ConversationTurn, StepRecord, StepStatus, Usage } from '../contracts/task.js';
 export type { AnswerOptions, AnswerResult, AnswerStatus, AnswerTaskInput, Citation } from '../contracts/answer.js';
 export type { GuardrailOutcome } from '../contracts/guardrails.js';
+export type { RouteDecision, RouteTarget } from '../contracts/routing.js';
 export type { PendingReview, ReviewDecision, ReviewOutcome } from '../contracts/review.js';
 export type { IngestInput, IngestProgress } from '../contracts/ingest.js';
 export type {

@@ -14,6 +14,7 @@ import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
+import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import { balanceOrder } from './resilience/balancer.js';
 import type { BreakerTrip } from './resilience/breaker.js';
@@ -75,8 +76,8 @@ export class ModelGateway {
    * (and its estimate reserved) before, settled to its real usage after, released if it fails.
    */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
-    const chain = this.chainFor(req.model);
-    if (!this.limits) return this.callChain(req, ctx, chain);
+    const { chain, moved } = this.fitChain(req, this.chainFor(req.model));
+    if (!this.limits) return withFit(await this.callChain(req, ctx, chain), moved);
     const promptTokens = estimatePromptTokens(req);
     const maxTokens = req.maxTokens ?? 512;
     const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
@@ -92,7 +93,16 @@ export class ModelGateway {
     }
     // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
-    return result;
+    return withFit(result, moved);
+  }
+
+  /** The larger_model rule: when the first model cannot hold the prompt, the smallest one that can goes first. */
+  private fitChain(req: ChatRequest, chain: ModelSpec[]): { chain: ModelSpec[]; moved?: Moved } {
+    const first = chain[0];
+    if (req.overflow !== 'larger_model' || !first || estimatePromptTokens(req) <= promptRoom(first, req)) return { chain };
+    const larger = largerModel(this.opts.registry, req);
+    if (!larger) return { chain };
+    return { chain: [larger, ...chain.filter((s) => s !== larger)], moved: { rule: 'larger_model', from: first.name, to: larger.name } };
   }
 
   private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[]): Promise<ChatResult> {
@@ -100,16 +110,23 @@ export class ModelGateway {
     const attempts: Attempt[] = [];
     const promptTokens = estimatePromptTokens(req);
     for (const spec of chain) {
-      if (promptTokens + (req.maxTokens ?? 512) > spec.contextWindow) {
-        attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
-        continue;
+      let request = req;
+      let cut: ContextFit | undefined;
+      if (promptTokens > promptRoom(spec, req)) {
+        const fitted = req.overflow === 'truncate' ? truncateToFit(req, promptRoom(spec, req)) : undefined;
+        if (!fitted) {
+          attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
+          continue;
+        }
+        request = fitted.req;
+        cut = { rule: 'truncate', model: spec.name, cutTokens: fitted.cutTokens };
       }
       if (req.tools?.length && !spec.capabilities.tools) {
         attempts.push({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' });
         continue;
       }
-      const answered = await this.callModel(spec, req, ctx, attempts);
-      if (answered) return { ...answered, model: spec.name, latencyMs: Math.round(performance.now() - started), attempts };
+      const answered = await this.callModel(spec, request, ctx, attempts);
+      if (answered) return { ...answered, model: spec.name, latencyMs: Math.round(performance.now() - started), attempts, ...(cut ? { contextFit: cut } : {}) };
     }
     if (attempts.every((a) => a.outcome === 'unsupported')) {
       throw ApplicationFailure.nonRetryable('no model in the chain calls tools', 'ToolsUnsupported', { attempts });
@@ -214,6 +231,13 @@ export class ModelGateway {
       this.opts.log?.error({ err: String(err), model: spec.name }, 'could not record model usage');
     }
   }
+}
+
+/** The larger_model move, reported with the result it led to (a truncation reports itself). */
+type Moved = Extract<ContextFit, { rule: 'larger_model' }>;
+
+function withFit(result: ChatResult, moved: Moved | undefined): ChatResult {
+  return moved && result.model === moved.to && !result.contextFit ? { ...result, contextFit: moved } : result;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The gateway's provider-neutral request and response shapes.
 import type { ConversationTurn, Usage } from '../../contracts/task.js';
 import type { Passage } from '../retrieval/types.js';
+import type { ContextFit, ContextOverflow } from './context-fit.js';
 
 export type { ConversationTurn, Usage };
 
@@ -76,6 +77,8 @@ export interface ChatRequest {
   onDelta?: (text: string) => void;
   /** Ask for token log-probabilities (best-of-n can pick by their mean). */
   logprobs?: boolean;
+  /** When the prompt outgrows a model's window: cut it, or move to a larger model (context-fit.ts); absent, the chain moves on. */
+  overflow?: ContextOverflow;
 }
 
 export interface CallContext {
@@ -124,4 +127,6 @@ export interface ChatResult {
   attempts: Attempt[];
   /** Mean token log-probability of the reply, when asked for and the provider reports it. */
   meanLogprob?: number;
+  /** What the gateway did to make the prompt fit the model's window, if anything. */
+  contextFit?: ContextFit;
 }

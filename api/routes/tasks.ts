@@ -131,6 +131,8 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         rerank: o.rerank,
         model: o.model,
         filter: o.filter,
+        // What a route to an agent (the tenant's routing document) runs with.
+        agent: { budgets: deps.config.agents.budgets, approvalTimeoutSeconds: deps.config.agents.approvalTimeoutSeconds, onApprovalExpiry: 'reject' },
       },
     };
   }

@@ -77,6 +77,7 @@ describe('answerQuestion workflow', () => {
     expect(result.citations[0]).toMatchObject({ documentId: 'returns', title: 'Returns' });
     expect(result.steps.map((s) => [s.name, s.status])).toEqual([
       ['input_guard', 'completed'],
+      ['route', 'completed'],
       ['rewrite_query', 'skipped'],
       ['retrieve', 'completed'],
       ['screen_context', 'completed'],

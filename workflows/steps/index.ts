@@ -4,3 +4,4 @@ export { handOffToReviewer, type HandOff } from './handoff.js';
 export { guardOutputStep } from './output-guard.js';
 export { openReviewDesk, type ReviewDesk } from './review-desk.js';
 export { settleAnswer, type Candidate, type Checked, type Settled } from './settle-answer.js';
+export { guardAndRoute, routeStep, routeSummary } from './route.js';

@@ -1,0 +1,168 @@
+// The intent classifier, in stages, cheapest first: keyword rules, then the nearest centroid of
+// each intent's labeled examples (their embeddings' mean), then — only if the document names
+// one — a small model through the gateway. Two intents nearly equally close make the request
+// ambiguous: the router then asks which one is meant rather than guessing.
+import { l2normalize } from '../retrieval/embeddings.js';
+import type { Embedder } from '../retrieval/embedder.js';
+import { matchesAnyPhrase } from '../guardrails/scope.js';
+import { contentTerms } from '../text.js';
+import type { Intent, RoutingDocument } from './document.js';
+
+export type Classification =
+  | { kind: 'intent'; intent: Intent; stage: 'rules' | 'centroid' | 'model'; similarity?: number; nearest?: Nearest[] }
+  | { kind: 'ambiguous'; between: [Intent, Intent]; stage: 'rules' | 'centroid' | 'model'; nearest?: Nearest[] }
+  | { kind: 'none'; nearest?: Nearest[] };
+
+export interface Nearest {
+  intent: string;
+  similarity: number;
+}
+
+/** The model stage: the document's classifier model, asked with the intents' names and descriptions. */
+export type AskModel = (prompt: string) => Promise<string>;
+
+export interface ClassifyOptions {
+  /** False when the text may not be embedded yet (a remote embedder before the PII mask): rules only. */
+  embed: boolean;
+  askModel?: AskModel;
+}
+
+/** Centroids are computed once per document version and embedder, then kept. */
+const CENTROID_CACHE_LIMIT = 256;
+
+export class IntentClassifier {
+  private readonly centroids = new Map<string, Promise<Array<Float32Array | undefined>>>();
+
+  constructor(private readonly embedder: Pick<Embedder, 'id' | 'embed'>) {}
+
+  async classify(doc: RoutingDocument, key: { tenantId: string; version: number }, text: string, opts: ClassifyOptions): Promise<Classification | { kind: 'deferred' }> {
+    if (doc.intents.length === 0) return { kind: 'none' };
+
+    // 1. Rules: one intent's keyword decides it. Keywords of several intents and nothing else
+    // ("Freezing": the account or the weather?) is the ambiguity examples cannot see — the
+    // query is as near to one as to the other only in the asker's head — so ask. Several with
+    // more words around them leave it to the examples.
+    const matched = doc.intents.flatMap((i) => {
+      const keyword = i.keywords.length > 0 ? matchesAnyPhrase(text, i.keywords) : undefined;
+      return keyword === undefined ? [] : [{ intent: i, keyword }];
+    });
+    if (matched.length === 1) return { kind: 'intent', intent: matched[0]!.intent, stage: 'rules' };
+    if (matched.length >= 2 && onlyKeywords(text, matched.map((m) => m.keyword))) {
+      return { kind: 'ambiguous', between: [matched[0]!.intent, matched[1]!.intent], stage: 'rules' };
+    }
+    if (!opts.embed) return { kind: 'deferred' };
+
+    // 2. Nearest centroid.
+    const nearest = await this.nearest(doc, key, text);
+    const [first, second] = nearest;
+    const { minSimilarity, ambiguityMargin } = doc.classifier;
+    const top = nearest.slice(0, 2).map((n) => ({ intent: n.intent.name, similarity: round(n.similarity) }));
+    if (first && first.similarity >= minSimilarity) {
+      if (second && first.similarity - second.similarity < ambiguityMargin) return { kind: 'ambiguous', between: [first.intent, second.intent], stage: 'centroid', nearest: top };
+      return { kind: 'intent', intent: first.intent, stage: 'centroid', similarity: round(first.similarity), nearest: top };
+    }
+
+    // 3. A small model, when the document names one.
+    if (opts.askModel && doc.classifier.model) {
+      const answer = await opts.askModel(modelPrompt(doc, text)).catch(() => undefined);
+      const named = answer ? parseModelAnswer(answer, doc) : undefined;
+      if (named?.kind === 'intent') return { kind: 'intent', intent: named.intent, stage: 'model', nearest: top };
+      if (named?.kind === 'ambiguous') return { kind: 'ambiguous', between: named.between, stage: 'model', nearest: top };
+    }
+    return { kind: 'none', nearest: top };
+  }
+
+  /** Intents with examples, nearest first. */
+  private async nearest(doc: RoutingDocument, key: { tenantId: string; version: number }, text: string) {
+    const [centroids, [query]] = await Promise.all([this.centroidsOf(doc, key), this.embedder.embed([text], 'query')]);
+    const scored: Array<{ intent: Intent; similarity: number }> = [];
+    doc.intents.forEach((intent, i) => {
+      const c = centroids[i];
+      if (c) scored.push({ intent, similarity: dot(c, l2normalize(query!)) });
+    });
+    return scored.sort((a, b) => b.similarity - a.similarity);
+  }
+
+  private centroidsOf(doc: RoutingDocument, key: { tenantId: string; version: number }): Promise<Array<Float32Array | undefined>> {
+    // The version is part of the key, and a version never changes once written.
+    const cacheKey = `${key.tenantId}\u0000${key.version}\u0000${this.embedder.id}`;
+    let pending = this.centroids.get(cacheKey);
+    if (!pending) {
+      pending = computeCentroids(doc, this.embedder);
+      pending.catch(() => this.centroids.delete(cacheKey));
+      if (this.centroids.size >= CENTROID_CACHE_LIMIT) this.centroids.delete(this.centroids.keys().next().value!);
+      this.centroids.set(cacheKey, pending);
+    }
+    return pending;
+  }
+}
+
+async function computeCentroids(doc: RoutingDocument, embedder: Pick<Embedder, 'embed'>): Promise<Array<Float32Array | undefined>> {
+  const all = doc.intents.flatMap((i) => i.examples);
+  const vectors = all.length ? await embedder.embed(all, 'query') : [];
+  let at = 0;
+  return doc.intents.map((i) => {
+    if (i.examples.length === 0) return undefined;
+    const sum = new Float32Array(vectors[0]!.length);
+    for (const v of vectors.slice(at, at + i.examples.length)) {
+      const n = l2normalize(v);
+      for (let d = 0; d < sum.length; d++) sum[d]! += n[d]!;
+    }
+    at += i.examples.length;
+    return l2normalize(sum);
+  });
+}
+
+/** The clarifying question for two intents: "Do you want to freeze your account, or are you talking about the weather?" */
+export function clarifyingQuestion(a: Intent, b: Intent): string {
+  const phrase = (i: Intent) => i.clarifyAs ?? `do you mean ${i.description ?? i.name.replace(/[_-]+/g, ' ')}`;
+  const first = phrase(a);
+  return `${first.charAt(0).toUpperCase()}${first.slice(1)}, or ${phrase(b)}?`;
+}
+
+function modelPrompt(doc: RoutingDocument, text: string): string {
+  const intents = doc.intents.map((i) => `- ${i.name}: ${i.description ?? i.examples.slice(0, 3).join(' | ')}`).join('\n');
+  return [
+    'Classify the user request into one of these intents.',
+    intents,
+    'Reply with JSON only: {"intent": "<name>"} for one intent, {"intent": null} for none, or {"ambiguous": ["<name>", "<name>"]} when it could equally be either.',
+    `Request: ${text}`,
+  ].join('\n\n');
+}
+
+type ModelAnswer = { kind: 'intent'; intent: Intent } | { kind: 'ambiguous'; between: [Intent, Intent] };
+
+function parseModelAnswer(answer: string, doc: RoutingDocument): ModelAnswer | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer);
+  } catch {
+    return undefined;
+  }
+  const byName = (n: unknown) => doc.intents.find((i) => i.name === n);
+  if (parsed && typeof parsed === 'object') {
+    const o = parsed as { intent?: unknown; ambiguous?: unknown };
+    if (Array.isArray(o.ambiguous)) {
+      const [a, b] = o.ambiguous.map(byName);
+      if (a && b && a !== b) return { kind: 'ambiguous', between: [a, b] };
+    }
+    const intent = byName(o.intent);
+    if (intent) return { kind: 'intent', intent };
+  }
+  return undefined;
+}
+
+/** True when every content word of the text belongs to one of the matched keywords. */
+function onlyKeywords(text: string, keywords: string[]): boolean {
+  const covered = keywords.flatMap(contentTerms);
+  const same = (a: string, b: string) => a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));
+  return contentTerms(text).every((t) => covered.some((k) => same(t, k)));
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

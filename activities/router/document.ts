@@ -1,0 +1,170 @@
+// A tenant's routing document: one validated, versioned document that names the intents its
+// users have, with labeled examples, and where each one goes — a model, a retrieval
+// collection, an agent with its tools, a stock answer, or a clarifying question. Tenants
+// without one get DEFAULT_ROUTING: every request to the deployment's default chain.
+// Stored in `routing_documents`; every change is a new version (like the guardrail policy).
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { contextOverflow, type RouteTarget } from '../../contracts/routing.js';
+import type { Db } from '../../infra/db/pool.js';
+import { storableString } from '../../infra/input-limits.js';
+import { modelName, phrase, prose } from '../guardrails/policy-fields.js';
+
+/** Bounds that keep a document cheap to classify against: every example is embedded once per version. */
+export const ROUTING_LIMITS = { maxIntents: 50, maxExamplesPerIntent: 100, maxExamples: 2_000, maxKeywordsPerIntent: 50, maxExampleChars: 500, maxTools: 30 } as const;
+const L = ROUTING_LIMITS;
+
+const intentName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, _ and -, starting with a letter (at most 64)');
+const toolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name');
+const collection = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a collection name');
+
+const learned = z
+  .object({
+    /** The models the preference router may choose among (more than one). */
+    candidates: z.array(modelName).min(2).max(10),
+    /** Route to the cheapest candidate whose predicted chance against the strongest is at least this. */
+    threshold: z.number().min(0).max(1).default(0.45),
+    /** Record what it would have chosen, and use the route's own model. */
+    shadow: z.boolean().default(true),
+  })
+  .strict();
+
+export const routeTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('model'), model: modelName.optional(), learned: learned.optional(), overflow: contextOverflow.optional() }).strict(),
+  z.object({ kind: z.literal('retrieval'), collection, model: modelName.optional(), overflow: contextOverflow.optional() }).strict(),
+  z.object({ kind: z.literal('agent'), tools: z.array(toolName).min(1).max(L.maxTools), model: modelName.optional(), overflow: contextOverflow.optional() }).strict(),
+  z.object({ kind: z.literal('stock'), answer: prose }).strict(),
+  z.object({ kind: z.literal('clarify'), question: prose }).strict(),
+]);
+
+const intent = z
+  .object({
+    name: intentName,
+    /** What the intent is, for the optional model classifier ("questions about an invoice or a charge"). */
+    description: storableString(300).optional(),
+    /**
+     * How a clarifying question names this intent: "do you want to freeze your account" and "are
+     * you talking about the weather" make "Do you want to freeze your account, or are you
+     * talking about the weather?"
+     */
+    clarifyAs: storableString(200).min(2).optional(),
+    /** Phrases that decide the intent outright (the rule stage: whole words, plural-tolerant). */
+    keywords: z.array(phrase).max(L.maxKeywordsPerIntent).default([]),
+    /** Labeled example requests: their embeddings' centroid is the intent's place in the nearest-centroid stage. */
+    examples: z.array(storableString(L.maxExampleChars).min(2)).max(L.maxExamplesPerIntent).default([]),
+    route: routeTargetSchema,
+  })
+  .strict();
+
+export const routingDocumentSchema = z
+  .object({
+    intents: z
+      .array(intent)
+      .max(L.maxIntents)
+      .default([])
+      .refine((xs) => new Set(xs.map((i) => i.name)).size === xs.length, 'intent names must be unique')
+      .refine((xs) => xs.reduce((n, i) => n + i.examples.length, 0) <= L.maxExamples, `at most ${L.maxExamples} examples across intents`),
+    /** Where a request no intent claims goes. */
+    fallback: routeTargetSchema.default({ kind: 'model' }),
+    classifier: z
+      .object({
+        /** Below this cosine similarity to the nearest intent, the centroid stage does not decide. */
+        minSimilarity: z.number().min(-1).max(1).default(0.45),
+        /** When the two nearest intents are this close, the request is ambiguous: ask which one is meant. */
+        ambiguityMargin: z.number().min(0).max(1).default(0.03),
+        /** A small model asked (through the gateway) when neither rules nor centroids decide. */
+        model: modelName.optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    doc.intents.forEach((i, n) => {
+      if (i.keywords.length === 0 && i.examples.length === 0) ctx.addIssue({ code: 'custom', path: ['intents', n], message: 'an intent needs keywords or examples' });
+    });
+  });
+
+export type RoutingDocument = z.infer<typeof routingDocumentSchema>;
+export type RoutingDocumentInput = z.input<typeof routingDocumentSchema>;
+export type Intent = RoutingDocument['intents'][number];
+
+export const DEFAULT_ROUTING: RoutingDocument = routingDocumentSchema.parse({});
+
+export interface VersionedRouting {
+  /** 0 is the built-in default. */
+  version: number;
+  document: RoutingDocument;
+}
+
+/** Checks a route makes against the deployment, not the document alone: its models and tools exist. */
+export function unknownNames(doc: RoutingDocument, known: { models: readonly string[]; tools: readonly string[] }): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const checkTarget = (t: RouteTarget, path: string) => {
+    const models = [...('model' in t && t.model ? [t.model] : []), ...(t.kind === 'model' && t.learned ? t.learned.candidates : [])];
+    for (const m of models) if (!known.models.includes(m)) problems.push({ path, message: `unknown model "${m}"` });
+    if (t.kind === 'agent') for (const tool of t.tools) if (!known.tools.includes(tool)) problems.push({ path: `${path}.tools`, message: `unknown tool "${tool}"` });
+  };
+  doc.intents.forEach((i, n) => checkTarget(i.route, `intents.${n}.route`));
+  checkTarget(doc.fallback, 'fallback');
+  if (doc.classifier.model && !known.models.includes(doc.classifier.model)) problems.push({ path: 'classifier.model', message: `unknown model "${doc.classifier.model}"` });
+  return problems;
+}
+
+/**
+ * Routing documents are read for every task; a short cache spares the query. A change is seen by
+ * other processes within the cache's lifetime; this process sees its own writes at once.
+ */
+export class RoutingDocuments {
+  private readonly cache = new Map<string, { value: VersionedRouting; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async current(tenantId: string): Promise<VersionedRouting> {
+    const hit = this.cache.get(tenantId);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const { rows } = await this.db.query<{ version: number; document: unknown }>(
+      'SELECT version, document FROM routing_documents WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
+      [tenantId],
+    );
+    const row = rows[0];
+    let value: VersionedRouting = { version: 0, document: DEFAULT_ROUTING };
+    if (row) {
+      // Valid when written; one that no longer parses fails the tenant's task at once, briefly.
+      const parsed = routingDocumentSchema.safeParse(row.document);
+      if (!parsed.success) throw invalidRouting(tenantId, row.version, parsed.error);
+      value = { version: row.version, document: parsed.data };
+    }
+    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
+    return value;
+  }
+
+  /** Store a new version (the caller validated the document). */
+  async save(tenantId: string, document: RoutingDocumentInput, createdBy: string): Promise<VersionedRouting> {
+    const parsed = routingDocumentSchema.parse(document);
+    const { rows } = await this.db.query<{ version: number }>(
+      `INSERT INTO routing_documents (tenant_id, version, document, created_by)
+       SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM routing_documents WHERE tenant_id = $1
+       RETURNING version`,
+      [tenantId, JSON.stringify(document), createdBy],
+    );
+    const value = { version: rows[0]!.version, document: parsed };
+    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
+    return value;
+  }
+}
+
+export const INVALID_ROUTING = 'InvalidRoutingDocument';
+
+function invalidRouting(tenantId: string, version: number, error: z.ZodError): ApplicationFailure {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  return ApplicationFailure.create({
+    message: `routing document version ${version} of tenant ${tenantId} cannot be used (${where}${(issue?.message ?? 'invalid').slice(0, 200)}); PUT /v1/router/document to replace it`,
+    type: INVALID_ROUTING,
+    nonRetryable: true,
+  });
+}

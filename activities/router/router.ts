@@ -1,0 +1,93 @@
+// The router: a request's text and its tenant's routing document in, the route it takes out.
+// Runs beside the input guard where it can (see `masked`): rules and an in-process embedder see
+// the raw text; anything that would send it out of the process (a remote embedder, the
+// classifier model) waits for the masked text instead.
+import type { RouteDecision, RouteTarget } from '../../contracts/routing.js';
+import { NO_USAGE, type Usage } from '../../contracts/task.js';
+import type { ModelGateway } from '../gateway/gateway.js';
+import type { CallContext } from '../gateway/types.js';
+import type { Embedder } from '../retrieval/embedder.js';
+import { clarifyingQuestion, IntentClassifier, type Classification } from './classify.js';
+import { INVALID_ROUTING, type RoutingDocument, type RoutingDocuments } from './document.js';
+
+export interface RouteInput {
+  tenantId: string;
+  taskId?: string;
+  text: string;
+  /** True once the input guard has masked the text's PII: only then may it leave this process. */
+  masked: boolean;
+  /** An intent the caller named (the proxy's `model: "route:<intent>"`): no classifier runs. */
+  named?: string;
+}
+
+export type RouteOutput =
+  | { decided: true; decision: RouteDecision; usage: Usage; latencyMs: number }
+  /** The raw text was not enough to decide without sending it out: route again with the masked text. */
+  | { decided: false; latencyMs: number };
+
+export { INVALID_ROUTING };
+
+export class Router {
+  private readonly classifier: IntentClassifier;
+  private readonly embedsInProcess: boolean;
+
+  constructor(
+    private readonly deps: { documents: RoutingDocuments; gateway: ModelGateway; embedder: Embedder },
+  ) {
+    this.classifier = new IntentClassifier(deps.embedder);
+    this.embedsInProcess = !deps.embedder.id.startsWith('openai:');
+  }
+
+  async route(input: RouteInput, signal?: AbortSignal): Promise<RouteOutput> {
+    const started = performance.now();
+    const { version, document } = await this.deps.documents.current(input.tenantId);
+    const elapsed = () => Math.round(performance.now() - started);
+    if (input.named !== undefined) {
+      const intent = document.intents.find((i) => i.name === input.named);
+      if (!intent) throw new UnknownRouteError(input.named, document);
+      return { decided: true, decision: decide(version, { kind: 'intent', intent, stage: 'rules' }, document, 'named'), usage: NO_USAGE, latencyMs: elapsed() };
+    }
+
+    let usage = NO_USAGE;
+    const canAskModel = input.masked && document.classifier.model !== undefined;
+    const ctx: CallContext = { tenantId: input.tenantId, taskId: input.taskId, step: 'route' };
+    const classified = await this.classifier.classify(document, { tenantId: input.tenantId, version }, input.text, {
+      embed: input.masked || this.embedsInProcess,
+      askModel: canAskModel
+        ? async (prompt) => {
+            const r = await this.deps.gateway.chat({ messages: [{ role: 'user', content: prompt }], model: document.classifier.model, responseFormat: 'json', maxTokens: 60, temperature: 0, signal }, ctx);
+            usage = r.usage;
+            return r.content;
+          }
+        : undefined,
+    });
+    if (classified.kind === 'deferred') return { decided: false, latencyMs: elapsed() };
+    // Undecided, and the model stage must wait for the masked text.
+    if (classified.kind === 'none' && !input.masked && document.classifier.model !== undefined) return { decided: false, latencyMs: elapsed() };
+    return { decided: true, decision: decide(version, classified, document), usage, latencyMs: elapsed() };
+  }
+}
+
+function decide(version: number, c: Classification, doc: RoutingDocument, stage?: 'named'): RouteDecision {
+  const nearest = c.nearest;
+  switch (c.kind) {
+    case 'intent':
+      return { version, intent: c.intent.name, stage: stage ?? c.stage, target: c.intent.route, model: modelOf(c.intent.route), similarity: c.similarity, nearest };
+    case 'ambiguous':
+      return { version, intent: null, stage: c.stage, target: { kind: 'clarify', question: clarifyingQuestion(c.between[0], c.between[1]) }, nearest };
+    case 'none':
+      return { version, intent: null, stage: 'fallback', target: doc.fallback, model: modelOf(doc.fallback), nearest };
+  }
+}
+
+const modelOf = (t: RouteTarget): string | undefined => ('model' in t ? t.model : undefined);
+
+/** The caller named a route the tenant's document does not have (the proxy answers 400). */
+export class UnknownRouteError extends Error {
+  constructor(
+    readonly route: string,
+    doc: RoutingDocument,
+  ) {
+    super(`unknown route "${route}"${doc.intents.length ? ` (routes: ${doc.intents.map((i) => i.name).join(', ')})` : ' (the tenant has no routing document)'}`);
+  }
+}
