@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { CallContext, ChatRequest, ChatResult } from '../activities/gateway/types.js';
 import type { Embedder } from '../activities/retrieval/embedder.js';
+import type { Router } from '../activities/router/router.js';
 import type { DeploymentStatusSource } from '../contracts/gateway.js';
 import type { Config, PayloadKeyRing } from '../infra/config.js';
 import type { Db } from '../infra/db/pool.js';
@@ -15,7 +16,7 @@ export interface ApiDeps {
   temporal: Client;
   /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
   keyRing: PayloadKeyRing;
-  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents' | 'embedding'>;
+  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents' | 'embedding' | 'models'>;
   log: Logger;
   /**
    * The model gateway of this process's worker, whose deployments' breaker state the API shows.
@@ -26,6 +27,8 @@ export interface ApiDeps {
   gateway?: DeploymentStatusSource & { chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult> };
   /** The deployment's embedder, which POST /v1/embeddings serves; absent, that route answers 503. */
   embedder?: Embedder;
+  /** The process's router (shared with its worker); built over the embedder when absent. */
+  router?: Pick<Router, 'route' | 'documents'>;
 }
 
 declare module 'fastify' {

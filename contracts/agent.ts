@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { approvalStatus, pendingApproval } from './approvals.js';
 import { guardrailOutcome } from './guardrails.js';
 import { pendingReview } from './review.js';
+import { routeDecision } from './routing.js';
 import { conversationTurn, stepRecord, usage } from './task.js';
 
 export const agentMode = z.enum(['loop', 'plan']);
@@ -154,5 +155,7 @@ export const agentResult = z.object({
   used: budgetUsage,
   steps: z.array(stepRecord),
   actions: z.array(agentAction),
+  /** The route the last request took (absent for tasks started before the router). */
+  route: routeDecision.optional(),
 });
 export type AgentResult = z.infer<typeof agentResult>;

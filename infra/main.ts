@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 
     // The breakers the API shows are the worker's: without one in this process there are none to show.
     const gateway = config.runWorker ? services.gateway : undefined;
-    const api = await buildApi({ db: services.db, temporal: client, config, log, keyRing, gateway, embedder: services.embedder });
+    const api = await buildApi({ db: services.db, temporal: client, config, log, keyRing, gateway, embedder: services.embedder, router: services.router });
     await api.listen({ port: config.api.port, host: config.api.host });
     stops.push(['api', () => api.close()]);
 

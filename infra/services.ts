@@ -3,6 +3,8 @@
 // standalone worker, by tests and by benchmarks, so they all wire things the same way.
 import { ModelGateway } from '../activities/gateway/gateway.js';
 import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
+import { RoutingDocuments } from '../activities/router/document.js';
+import { Router } from '../activities/router/router.js';
 import type { Config, PayloadKeyRing } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, detectCapabilities, type Db, type DbCapabilities } from './db/pool.js';
@@ -14,6 +16,8 @@ export interface Services {
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
+  /** The router: one per process, so the worker's activities and the API's proxy share its caches (built from the above when absent). */
+  router?: Router;
   /** The payload keys (PAYLOAD_ENCRYPTION_KEYS or the embedded mode's generated key); the PII vault derives its keys from them. */
   keyRing: PayloadKeyRing;
   close(): Promise<void>;
@@ -32,11 +36,13 @@ export async function createServices(
     const caps = await detectCapabilities(db);
     const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
+    const router = new Router({ documents: new RoutingDocuments(db), gateway, embedder });
     return {
       db,
       caps,
       embedder,
       gateway,
+      router,
       keyRing,
       async close() {
         await embedder.close?.();

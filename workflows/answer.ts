@@ -235,6 +235,8 @@ async function handToAgent(
             input: o.question,
             conversation: [],
             options: { mode: 'loop', tools: target.tools, model: input.options.model ?? target.model, keepOpenSeconds: 0, maxMalformedToolCalls: 3, ...defaults },
+            // A sub-task: it reads this task's PII vault (the question's placeholders) and is not routed again.
+            parent: { taskId: o.taskId, subtaskId: 'agent' },
           },
         ],
       }),

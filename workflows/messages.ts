@@ -14,6 +14,7 @@ import type { ConversationTurn, Usage } from '../contracts/task.js';
 export type { ConversationTurn, StepRecord, StepStatus, Usage } from '../contracts/task.js';
 export type { AnswerOptions, AnswerResult, AnswerStatus, AnswerTaskInput, Citation } from '../contracts/answer.js';
 export type { GuardrailOutcome } from '../contracts/guardrails.js';
+import type { RouteDecision } from '../contracts/routing.js';
 export type { RouteDecision, RouteTarget } from '../contracts/routing.js';
 export type { PendingReview, ReviewDecision, ReviewOutcome } from '../contracts/review.js';
 export type { IngestInput, IngestProgress } from '../contracts/ingest.js';
@@ -70,6 +71,8 @@ export interface AgentCarriedState {
   task: string;
   /** The guardrail policy the task runs under (fetched once, at its start). */
   policy?: TaskPolicy;
+  /** The route the current request took (the tenant's routing document). */
+  route?: RouteDecision;
 }
 
 export const agentStatusQuery = defineQuery<AgentStatus>('status');

@@ -10,12 +10,9 @@ import type { ContextOverflow } from '../../contracts/routing.js';
 import type { ModelSpec } from '../../infra/config.js';
 import { decode, encode } from '../tokens.js';
 import { estimatePromptTokens } from './providers/index.js';
-import type { ChatMessage, ChatRequest } from './types.js';
+import type { ChatMessage, ChatRequest, ContextFit } from './types.js';
 
-export type { ContextOverflow };
-
-/** What the gateway did to make a prompt fit, reported with the result. */
-export type ContextFit = { rule: 'truncate'; model: string; cutTokens: number } | { rule: 'larger_model'; from: string; to: string };
+export type { ContextFit, ContextOverflow };
 
 /** The room a model leaves for the prompt: its window less the reply's tokens. */
 export const promptRoom = (spec: ModelSpec, req: Pick<ChatRequest, 'maxTokens'>) => spec.contextWindow - (req.maxTokens ?? 512);

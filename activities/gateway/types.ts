@@ -1,7 +1,7 @@
 // The gateway's provider-neutral request and response shapes.
 import type { ConversationTurn, Usage } from '../../contracts/task.js';
 import type { Passage } from '../retrieval/types.js';
-import type { ContextFit, ContextOverflow } from './context-fit.js';
+import type { ContextOverflow } from '../../contracts/routing.js';
 
 export type { ConversationTurn, Usage };
 
@@ -115,6 +115,9 @@ export interface Attempt {
   latencyMs: number;
   error?: string;
 }
+
+/** What the gateway did to make a prompt fit a model's window (context-fit.ts). */
+export type ContextFit = { rule: 'truncate'; model: string; cutTokens: number } | { rule: 'larger_model'; from: string; to: string };
 
 export interface ChatResult {
   content: string;

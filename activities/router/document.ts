@@ -97,13 +97,12 @@ export interface VersionedRouting {
   document: RoutingDocument;
 }
 
-/** Checks a route makes against the deployment, not the document alone: its models and tools exist. */
-export function unknownNames(doc: RoutingDocument, known: { models: readonly string[]; tools: readonly string[] }): Array<{ path: string; message: string }> {
+/** What the document alone cannot say: that the models it names are in the deployment's registry. */
+export function unknownNames(doc: RoutingDocument, known: { models: readonly string[] }): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = [];
   const checkTarget = (t: RouteTarget, path: string) => {
     const models = [...('model' in t && t.model ? [t.model] : []), ...(t.kind === 'model' && t.learned ? t.learned.candidates : [])];
     for (const m of models) if (!known.models.includes(m)) problems.push({ path, message: `unknown model "${m}"` });
-    if (t.kind === 'agent') for (const tool of t.tools) if (!known.tools.includes(tool)) problems.push({ path: `${path}.tools`, message: `unknown tool "${tool}"` });
   };
   doc.intents.forEach((i, n) => checkTarget(i.route, `intents.${n}.route`));
   checkTarget(doc.fallback, 'fallback');

@@ -31,16 +31,21 @@ export class Router {
   private readonly classifier: IntentClassifier;
   private readonly embedsInProcess: boolean;
 
+  /** The documents it routes by: the API saves through them, so this process sees a change at once. */
+  readonly documents: RoutingDocuments;
+
   constructor(
-    private readonly deps: { documents: RoutingDocuments; gateway: ModelGateway; embedder: Embedder },
+    /** Without a gateway (an API process without a worker) the classifier's model stage is skipped. */
+    private readonly deps: { documents: RoutingDocuments; gateway?: Pick<ModelGateway, 'chat'>; embedder: Embedder },
   ) {
+    this.documents = deps.documents;
     this.classifier = new IntentClassifier(deps.embedder);
     this.embedsInProcess = !deps.embedder.id.startsWith('openai:');
   }
 
   async route(input: RouteInput, signal?: AbortSignal): Promise<RouteOutput> {
     const started = performance.now();
-    const { version, document } = await this.deps.documents.current(input.tenantId);
+    const { version, document } = await this.documents.current(input.tenantId);
     const elapsed = () => Math.round(performance.now() - started);
     if (input.named !== undefined) {
       const intent = document.intents.find((i) => i.name === input.named);
@@ -49,13 +54,14 @@ export class Router {
     }
 
     let usage = NO_USAGE;
-    const canAskModel = input.masked && document.classifier.model !== undefined;
+    const gateway = this.deps.gateway;
+    const canAskModel = input.masked && document.classifier.model !== undefined && gateway !== undefined;
     const ctx: CallContext = { tenantId: input.tenantId, taskId: input.taskId, step: 'route' };
     const classified = await this.classifier.classify(document, { tenantId: input.tenantId, version }, input.text, {
       embed: input.masked || this.embedsInProcess,
       askModel: canAskModel
         ? async (prompt) => {
-            const r = await this.deps.gateway.chat({ messages: [{ role: 'user', content: prompt }], model: document.classifier.model, responseFormat: 'json', maxTokens: 60, temperature: 0, signal }, ctx);
+            const r = await gateway!.chat({ messages: [{ role: 'user', content: prompt }], model: document.classifier.model, responseFormat: 'json', maxTokens: 60, temperature: 0, signal }, ctx);
             usage = r.usage;
             return r.content;
           }
@@ -63,7 +69,7 @@ export class Router {
     });
     if (classified.kind === 'deferred') return { decided: false, latencyMs: elapsed() };
     // Undecided, and the model stage must wait for the masked text.
-    if (classified.kind === 'none' && !input.masked && document.classifier.model !== undefined) return { decided: false, latencyMs: elapsed() };
+    if (classified.kind === 'none' && !input.masked && document.classifier.model !== undefined && gateway) return { decided: false, latencyMs: elapsed() };
     return { decided: true, decision: decide(version, classified, document), usage, latencyMs: elapsed() };
   }
 }

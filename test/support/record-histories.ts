@@ -33,6 +33,7 @@ import {
   type AnswerTaskInput,
 } from '../../workflows/messages.js';
 import { GuardrailPolicies } from '../../activities/guardrails/policy.js';
+import { RoutingDocuments } from '../../activities/router/document.js';
 import { setBudget } from '../../activities/gateway/limits/index.js';
 import { agentInput, decide, waitForPending, waitForStatus } from './agents.js';
 import { indexDocuments } from './corpus.js';
@@ -93,8 +94,9 @@ const answer = (question: string, extra: Partial<AnswerTaskInput> = {}): AnswerT
   ...extra,
 });
 let n = 0;
-const start = (input: AnswerTaskInput) =>
-  client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue, workflowId: `record-${n++}`, args: [input] });
+// A history that starts a child names its workflow id after the file: replay runs it under that id.
+const start = (input: AnswerTaskInput, workflowId = `record-${n++}`) =>
+  client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue, workflowId, args: [input] });
 
 try {
   server.enqueue({ content: 'A 15% fee [1].' });
@@ -221,6 +223,25 @@ try {
   await setBudget(db, tenant, { scope: 'tenant', period: 'total', usd: null, tokens: null });
   await decide(refused, goOn!, { approver: admin });
   await record('runAgent-gateway-budget', refused);
+
+  // The router (patched('router')): a route to a model, to an agent (a child runAgent), a stock answer.
+  await new RoutingDocuments(db).save(
+    tenant,
+    {
+      intents: [
+        { name: 'weather', keywords: ['weather'], route: { kind: 'stock', answer: 'I cannot tell you about the weather.' } },
+        { name: 'returns', keywords: ['restocking'], route: { kind: 'model', model: 'secondary' } },
+        { name: 'lookup', keywords: ['look up'], route: { kind: 'agent', tools: ['search_documents'] } },
+      ],
+    },
+    'recorder',
+  );
+  await settle();
+  server.enqueue({ content: 'A 15% fee [1].' });
+  await record('answerQuestion-routed', await start(answer('What is the restocking fee?')));
+  server.enqueue({ content: 'Found it: a 15% fee.' });
+  await record('answerQuestion-routed-agent', await start(answer('Please look up the fee'), 'answerQuestion-routed-agent'));
+  await record('runAgent-routed', await agent('runAgent-routed', 'What is the weather like?', { tools: [] }));
 } finally {
   worker.shutdown();
   await running;

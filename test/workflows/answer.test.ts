@@ -85,11 +85,11 @@ describe('answerQuestion workflow', () => {
       ['output_guard', 'completed'],
     ]);
     expect(result.guardrails).toMatchObject({ policyVersion: 0, verdict: 'passed', remedies: [] });
-    const generate = result.steps[4]!;
+    const generate = result.steps[5]!;
     expect(generate.usage).toEqual({ inputTokens: 300, outputTokens: 12, costUsd: 0.000324 });
     expect(generate.latencyMs).toBeGreaterThanOrEqual(0);
     expect(result.usage).toEqual({ inputTokens: 300, outputTokens: 12, costUsd: 0.000324 });
-    expect(result.steps[2]!.detail).toMatchObject({ mode: 'ensemble', passages: 3 });
+    expect(result.steps[3]!.detail).toMatchObject({ mode: 'ensemble', passages: 3 });
     // The prompt carried the passages in attention order with the question last.
     const prompt = String((server.requests[0]!.body as { messages: Array<{ content: string }> }).messages.at(-1)!.content);
     expect(prompt).toMatch(/^Passages:\n\n\[1\] <<<UNTRUSTED passage_1>>>/);

@@ -137,7 +137,7 @@ describe('guardrails (answerQuestion)', () => {
     const retryPrompt = JSON.stringify(chats()[1]!.body);
     expect(retryPrompt).toContain('not supported by the passages');
     expect(retryPrompt).toContain('40 percent');
-    expect(result.steps.map((s) => s.name)).toEqual(['input_guard', 'rewrite_query', 'route', 'retrieve', 'screen_context', 'generate', 'output_guard', 'output_policy', 'generate_2', 'output_guard']);
+    expect(result.steps.map((s) => s.name)).toEqual(['input_guard', 'route', 'rewrite_query', 'retrieve', 'screen_context', 'generate', 'output_guard', 'output_policy', 'generate_2', 'output_guard']);
   });
 
   it('samples best-of-n at once and keeps the best by mean log-probability', async () => {

@@ -19,6 +19,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from '../support/s
  * attributes (the server indexes them; ours hold tenant ids and phases) and the `data` detail
  * of local-activity markers, which the SDK's core writes itself (sequence number, attempt,
  * activity id and type, times); the marker's `result`, the activity's result, is encrypted.
+ * Patch markers (`patched('router')`) carry only the patch's name, also written by the core.
  */
 function payloadsIn(value: unknown, out: Payload[] = [], parent = ''): Payload[] {
   if (!value || typeof value !== 'object' || ArrayBuffer.isView(value)) return out;
@@ -35,6 +36,8 @@ function payloadsIn(value: unknown, out: Payload[] = [], parent = ''): Payload[]
     if (k === 'searchAttributes' || (parent === 'markerRecordedEventAttributes' && k === 'details')) continue;
     payloadsIn(v, out, k);
   }
+  // A patch marker (patched()) holds the patch's name and nothing else, written by the core too.
+  if (parent === 'markerRecordedEventAttributes' && record.markerName === 'core_patch') return out;
   if (parent === 'markerRecordedEventAttributes' && record.details) {
     const { data: _coreMetadata, ...details } = record.details as Record<string, unknown>;
     payloadsIn(details, out, 'details');

@@ -7,6 +7,7 @@ import { RoutingDocuments, type RoutingDocumentInput } from '../../activities/ro
 import type { Services } from '../../infra/services.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import type { AnswerTaskInput } from '../../workflows/messages.js';
+import { agentInput, startAgent } from '../support/agents.js';
 import { indexDocuments } from '../support/corpus.js';
 import { startTestWorker, testConfig, testServices, uniqueId, type TestWorker } from '../support/harness.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
@@ -138,5 +139,36 @@ describe('answerQuestion through the router', () => {
     // The agent was offered the route's tools and no others.
     const tools = (chats()[0]!.body as { tools?: Array<{ function: { name: string } }> }).tools?.map((t) => t.function.name);
     expect(tools).toEqual(['search_documents']);
+  });
+
+  describe('runAgent', () => {
+    const runAgentWith = async (text: string, options: Parameters<typeof agentInput>[2] = {}) => {
+      const handle = await startAgent(worker.client, worker.taskQueue, agentInput(tenant, text, { keepOpenSeconds: 0, ...options }, { collection: 'kb' }));
+      return handle.result();
+    };
+
+    it('answers a clarifying question or a stock answer without a model call, and records the route', async () => {
+      const clarify = await runAgentWith('Freezing');
+      expect(clarify.answer).toBe(FREEZE_OR_WEATHER);
+      expect(clarify.route).toMatchObject({ stage: 'rules', target: { kind: 'clarify' } });
+      const stock = await runAgentWith('Will it snow?');
+      expect(stock.answer).toBe("I can't tell you about the weather, sorry.");
+      expect(stock.steps.map((s) => s.name)).toEqual(['input_guard', 'route', 'route_answer']);
+      expect(chats()).toHaveLength(0);
+    });
+
+    it("offers only the route's tools, and uses the route's model", async () => {
+      server.onChat(() => ({ content: 'Done: your account is locked.' }));
+      const result = await runAgentWith('Please lock my account', { tools: ['search_documents', 'query_sql'] });
+      expect(result.route).toMatchObject({ intent: 'freeze_account', target: { kind: 'agent' } });
+      const offered = (chats()[0]!.body as { tools?: Array<{ function: { name: string } }> }).tools?.map((t) => t.function.name);
+      expect(offered).toEqual(['search_documents']);
+
+      server.reset();
+      server.onChat(() => ({ content: 'You get a refund minus a fee.' }));
+      const returns = await runAgentWith('Can I get a refund?');
+      expect(returns.route).toMatchObject({ intent: 'returns', model: 'large' });
+      expect(chats().map((r) => r.model)).toEqual(['large']);
+    });
   });
 });

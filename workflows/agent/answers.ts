@@ -2,8 +2,8 @@
 // same steps answerQuestion runs, workflows/steps/), or — when the input guard let no model
 // answer — the stock response or a reviewer's answer; then released on the event stream.
 import type { Activities } from '../../activities/index.js';
-import type { AgentOptions, GuardrailOutcome } from '../messages.js';
-import { answerWithoutModel, guardOutputStep, settleAnswer, type Checked, type GuardedInput, type ReviewDesk } from '../steps/index.js';
+import type { AgentOptions, GuardrailOutcome, RouteDecision } from '../messages.js';
+import { answerWithoutModel, guardOutputStep, guardrailOutcome, settleAnswer, type Checked, type GuardedInput, type ReviewDesk } from '../steps/index.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { AgentState, TaskContext } from './state.js';
 import type { AgentTurn, TurnOutcome } from './turn.js';
@@ -56,6 +56,20 @@ export class AgentAnswers {
   async withoutModel(guard: GuardedInput): Promise<AnsweredTurn> {
     const { answer, guardrails } = await answerWithoutModel(guard, { review: this.deps.review, steps: this.deps.steps, clampWait: (ms) => this.deps.clock.untilDeadline(ms) });
     return { answer, endReason: guard.action === 'refuse' ? 'refused' : 'answered', model: 'none', guardrails };
+  }
+
+  /** A request its route answers without a model: the tenant's stock answer, or a question back to the user. */
+  byRoute(route: RouteDecision | undefined): AnsweredTurn | undefined {
+    const target = route?.target;
+    if (target?.kind !== 'stock' && target?.kind !== 'clarify') return undefined;
+    const policy = this.deps.state.policy;
+    this.deps.steps.record({ name: 'route_answer', status: 'completed', detail: { target: target.kind, intent: route!.intent } });
+    return {
+      answer: target.kind === 'stock' ? target.answer : target.question,
+      endReason: 'answered',
+      model: 'none',
+      guardrails: policy ? guardrailOutcome(policy.version, 'passed') : undefined,
+    };
   }
 
   /** The answer joins the conversation and is released on the event stream: sentence by sentence (it passed its checks), then whole. */

@@ -38,7 +38,7 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   const review = openReviewDesk(input.tenantId, () => phase.reviewChanged(review.pending()));
   const desk = new ApprovalDesk({ task, options, state, actions, bookkeeping, events, steps, clock, phase, workflow });
   const budgets = new Budgets({ state, clock, desk, events, phase });
-  const conversation = new Conversation({ task, options, state, models, steps, budgets, events, clock, phase, workflow });
+  const conversation = new Conversation({ task, options, state, models, router: input.parent ? undefined : bookkeeping, steps, budgets, events, clock, phase, workflow });
   const continuation = new Continuation(input, state, clock);
   const catalog = new ToolCatalog(bookkeeping, options);
   const gatewayLimits = new GatewayLimitPause({ desk, events, clock, phase });

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { UpdateRefusal } from '../../contracts/refusals.js';
 import { sendMessageUpdate, type AgentOptions, type AgentTaskInput, type ConversationTurn } from '../messages.js';
-import { guardInputStep, type GuardedInput } from '../steps/index.js';
+import { guardAndRoute, guardInputStep, routeStep, type GuardedInput } from '../steps/index.js';
 import type { Budgets } from './budgets.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { PhaseTracker } from './phase.js';
@@ -19,20 +19,28 @@ export interface UserRequest {
   withheld?: GuardedInput;
 }
 
+/** The patch that routes each request (the tenant's routing document); runs recorded before it route nothing. */
+export const ROUTER_PATCH = 'router';
+
 /** What the transcript shows for a message the input guard did not let through. */
 const WITHHELD = '(withheld by the input guard)';
 
 export interface ConversationDeps {
   task: TaskContext;
   options: Pick<AgentOptions, 'model' | 'keepOpenSeconds'>;
-  state: Pick<AgentState, 'conversation' | 'transcript' | 'pendingMessages' | 'answers' | 'evidence' | 'policy' | 'finished'>;
+  state: Pick<AgentState, 'conversation' | 'transcript' | 'pendingMessages' | 'answers' | 'evidence' | 'policy' | 'finished' | 'route'>;
   models: Pick<Activities, 'guardInput' | 'rewriteQuestion'>;
+  /**
+   * The router, as a regular activity (a local one's marker could replay out of order with an
+   * Update's events); absent for a sub-task, whose parent routed the request.
+   */
+  router?: Pick<Activities, 'routeRequest'>;
   steps: Pick<AnnouncedSteps, 'run' | 'record'>;
   budgets: Pick<Budgets, 'recordUsage'>;
   events: Pick<EventStream, 'emit'>;
   clock: Pick<WorkClock, 'pause' | 'resume' | 'untilDeadline'>;
   phase: Pick<PhaseTracker, 'set'>;
-  workflow: Pick<WorkflowCalls, 'condition' | 'setHandler'>;
+  workflow: Pick<WorkflowCalls, 'condition' | 'setHandler' | 'patched'>;
 }
 
 export class Conversation {
@@ -81,16 +89,41 @@ export class Conversation {
     return workflow.condition(() => state.pendingMessages.length > 0, clock.untilDeadline(ms));
   }
 
-  /** The task's first message: nothing the user wrote reaches a model (or this run's state) before the input guard. */
+  /**
+   * The task's first message: nothing the user wrote reaches a model (or this run's state) before
+   * the input guard. A message that stands alone is routed beside the guard; one that follows a
+   * conversation, once it has been made to stand alone.
+   */
   async open(input: Pick<AgentTaskInput, 'input' | 'conversation'>): Promise<UserRequest> {
-    const { state } = this.deps;
-    const g = await this.guard(input.input, input.conversation);
+    const { state, task: ctx } = this.deps;
+    const routing = this.routes();
+    let g: GuardedInput;
+    if (routing && input.conversation.length === 0) {
+      const routed = await guardAndRoute(this.deps.steps, this.deps.router!, () => this.guard(input.input, input.conversation), { tenantId: ctx.tenantId, taskId: ctx.taskId, text: input.input });
+      g = routed.guarded;
+      state.route = routed.route;
+    } else {
+      g = await this.guard(input.input, input.conversation);
+    }
     state.conversation.splice(0, state.conversation.length, ...g.conversation);
     for (const turn of g.conversation) state.transcript.push({ role: turn.role, content: turn.content });
     state.transcript.push({ role: 'user', content: g.action === 'proceed' ? g.text : WITHHELD });
     const task = g.action === 'proceed' ? await this.standalone(g.text) : g.text;
     state.conversation.push({ role: 'user', content: task });
-    return g.action === 'proceed' ? { task } : { task, withheld: g };
+    if (g.action !== 'proceed') return { task, withheld: g };
+    if (routing && input.conversation.length > 0) await this.route(task);
+    return { task };
+  }
+
+  private routes(): boolean {
+    return this.deps.router !== undefined && this.deps.workflow.patched(ROUTER_PATCH);
+  }
+
+  /** The route a request takes, on its masked, standalone text; kept in the state for the turn. */
+  private async route(task: string): Promise<void> {
+    const { task: ctx, state } = this.deps;
+    const r = await routeStep(this.deps.steps, this.deps.router!, { tenantId: ctx.tenantId, taskId: ctx.taskId, text: task, masked: true });
+    state.route = r.decided ? r.decision : undefined;
   }
 
   /**
@@ -113,6 +146,7 @@ export class Conversation {
     const task = await this.standalone(g.text);
     // The standalone form, so the next follow-up resolves against what was really asked.
     state.conversation.push({ role: 'user', content: task });
+    if (this.routes()) await this.route(task);
     return { task };
   }
 

@@ -21,9 +21,10 @@ export async function runAgent(input: AgentTaskInput): Promise<AgentResult> {
     let firstTurn = !input.carried;
     for (;;) {
       const { task, withheld } = request;
+      const routed = withheld ? undefined : answers.byRoute(agent.state.route);
       last = withheld
         ? await answers.withoutModel(withheld)
-        : await answers.settle(task, firstTurn && input.options.mode === 'plan' ? await plan.run(task) : await turn.run(task));
+        : (routed ?? (await answers.settle(task, firstTurn && input.options.mode === 'plan' ? await plan.run(task) : await turn.run(task))));
       firstTurn = false;
       answers.deliver(last);
       // A refused message ends the turn, not the conversation.
@@ -58,6 +59,7 @@ async function finishTask({ state, clock, events, phase, steps, budgets }: Agent
     used: budgets.used(),
     steps: steps.steps,
     actions: state.approvals.map((a) => ({ approvalId: a.approvalId, tool: a.tool, status: a.status, result: a.result })),
+    ...(state.route ? { route: state.route } : {}),
   };
 }
 

@@ -56,6 +56,7 @@ export function restoreState(input: AgentTaskInput): AgentState {
     usage: carried?.usage ?? NO_USAGE,
     // Fetched by the first input guard and kept for the whole task.
     policy: carried?.policy,
+    route: carried?.route,
     evidence: [],
     plan: [],
     finished: false,
@@ -80,6 +81,7 @@ export function carriedState(state: AgentState, task: string): AgentCarriedState
     pendingMessages: [...state.pendingMessages],
     task,
     policy: state.policy,
+    route: state.route,
   };
 }
 

@@ -47,10 +47,12 @@ export interface AgentTurnDeps {
 export class AgentTurn {
   constructor(private readonly deps: AgentTurnDeps) {}
 
-  async run(task: string, subtaskResults?: SubtaskResult[], model = this.deps.options.model): Promise<TurnOutcome> {
+  async run(task: string, subtaskResults?: SubtaskResult[], model = this.deps.options.model ?? this.deps.state.route?.model): Promise<TurnOutcome> {
     const { options, state, clock, budgets, continuation } = this.deps;
     let malformedInARow = 0;
-    const allowed = await this.deps.catalog.allowed();
+    // A route to an agent names the tools this request may use, within the task's own.
+    const target = state.route?.target;
+    const allowed = (await this.deps.catalog.allowed()).filter((t) => target?.kind !== 'agent' || target.tools.includes(t));
     for (;;) {
       if (clock.pastDeadline()) return { answer: `Stopped: the task reached its deadline (${options.deadlineAt}).`, endReason: 'deadline', model: state.lastModel };
       const over = budgets.reached();
@@ -137,7 +139,7 @@ export class AgentTurn {
           taskId: task.taskId,
           vaultTaskId: task.vaultTaskId,
           policy: state.policy,
-          collection: task.collection,
+          collection: state.route?.target.kind === 'retrieval' ? state.route.target.collection : task.collection,
           callId: call.id,
           tool: call.name,
           arguments: call.arguments,
