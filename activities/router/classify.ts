@@ -46,8 +46,23 @@ export class IntentClassifier {
       const keyword = i.keywords.length > 0 ? matchesAnyPhrase(text, i.keywords) : undefined;
       return keyword === undefined ? [] : [{ intent: i, keyword }];
     });
-    if (matched.length === 1) return { kind: 'intent', intent: matched[0]!.intent, stage: 'rules' };
-    if (matched.length >= 2 && onlyKeywords(text, matched.map((m) => m.keyword))) {
+    const bare = onlyKeywords(text, matched.map((m) => m.keyword));
+    const { minSimilarity, ambiguityMargin, keywordOverrideMargin } = doc.classifier;
+    if (matched.length === 1) {
+      const ruled = { kind: 'intent', intent: matched[0]!.intent, stage: 'rules' } as const;
+      // A keyword in a sentence may only name a thing the sentence is not about: where the text
+      // may be embedded, the examples can outvote it — by a clear margin, not a close call.
+      if (bare || !opts.embed || keywordOverrideMargin > 1) return ruled;
+      const nearest = await this.nearest(doc, key, text);
+      const [first] = nearest;
+      const own = nearest.find((n) => n.intent === ruled.intent)?.similarity;
+      const top = nearest.slice(0, 2).map((n) => ({ intent: n.intent.name, similarity: round(n.similarity) }));
+      if (first && own !== undefined && first.intent !== ruled.intent && first.similarity >= minSimilarity && first.similarity - own >= keywordOverrideMargin) {
+        return { kind: 'intent', intent: first.intent, stage: 'centroid', similarity: round(first.similarity), nearest: top };
+      }
+      return { ...ruled, nearest: top };
+    }
+    if (matched.length >= 2 && bare) {
       return { kind: 'ambiguous', between: [matched[0]!.intent, matched[1]!.intent], stage: 'rules' };
     }
     if (!opts.embed) return { kind: 'deferred' };
@@ -55,7 +70,6 @@ export class IntentClassifier {
     // 2. Nearest centroid.
     const nearest = await this.nearest(doc, key, text);
     const [first, second] = nearest;
-    const { minSimilarity, ambiguityMargin } = doc.classifier;
     const top = nearest.slice(0, 2).map((n) => ({ intent: n.intent.name, similarity: round(n.similarity) }));
     if (first && first.similarity >= minSimilarity) {
       if (second && first.similarity - second.similarity < ambiguityMargin) return { kind: 'ambiguous', between: [first.intent, second.intent], stage: 'centroid', nearest: top };

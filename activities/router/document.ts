@@ -72,6 +72,12 @@ export const routingDocumentSchema = z
         minSimilarity: z.number().min(-1).max(1).default(0.45),
         /** When the two nearest intents are this close, the request is ambiguous: ask which one is meant. */
         ambiguityMargin: z.number().min(0).max(1).default(0.03),
+        /**
+         * A lone keyword is outvoted by the examples when another intent's centroid is nearer than
+         * the keyword's intent by at least this ("still waiting on my toner shipment": "toner" is a
+         * supplies keyword, the sentence is about an order). 2 turns it off: keywords always decide.
+         */
+        keywordOverrideMargin: z.number().min(0).max(2).default(0.1),
         /** A small model asked (through the gateway) when neither rules nor centroids decide. */
         model: modelName.optional(),
       })
