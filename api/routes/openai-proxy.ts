@@ -10,10 +10,13 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AllModelsFailedError } from '../../activities/gateway/gateway.js';
-import type { ChatMessage, ChatRequest, ChatResult, ToolSpec } from '../../activities/gateway/types.js';
+import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { countTokens } from '../../activities/tokens.js';
+import type { ChatMessage, ChatRequest, ChatResult, ToolChoice } from '../../activities/gateway/types.js';
 import { requireRole } from '../auth.js';
-import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
-import { ApiError, errorBody as errorJson, gatewayRefusal } from '../errors.js';
+import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, openAiErrorBody as errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
+import { errorHandler, openAiErrorShape } from '../error-reply.js';
+import { ApiError, gatewayRefusal } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 type Content = ChatCompletionRequest['messages'][number]['content'];
@@ -41,19 +44,24 @@ export function toGatewayMessages(messages: ChatCompletionRequest['messages']): 
   });
 }
 
-/** The tools offered, after tool_choice: `none` offers none, a named function only that one. */
-function toolsOf(body: ChatCompletionRequest): ToolSpec[] | undefined {
-  if (!body.tools?.length || body.tool_choice === 'none') return undefined;
+/**
+ * The tools offered, after tool_choice: `none` offers none; `required` makes the model call one
+ * of them, a named function that one (and only it is offered); `auto` leaves it to the model.
+ */
+function toolsOf(body: ChatCompletionRequest): Pick<ChatRequest, 'tools' | 'toolChoice'> {
+  if (!body.tools?.length || body.tool_choice === 'none') return {};
   const choice = body.tool_choice;
   const offered = typeof choice === 'object' ? body.tools.filter((t) => t.function.name === choice.function.name) : body.tools;
   if (typeof choice === 'object' && !offered.length) {
-    throw new ApiError(400, 'invalid_request', `tool_choice.function.name: "${choice.function.name}" is not one of the tools`);
+    throw new ApiError(400, 'invalid_request', `tool_choice.function.name: "${choice.function.name}" is not one of the tools`, { field: 'tool_choice' });
   }
-  return offered.map((t) => ({
+  const tools = offered.map((t) => ({
     name: t.function.name,
     description: t.function.description ?? '',
     parameters: t.function.parameters ?? { type: 'object', properties: {} },
   }));
+  const toolChoice: ToolChoice | undefined = typeof choice === 'object' ? { name: choice.function.name } : choice === 'required' ? 'required' : undefined;
+  return { tools, ...(toolChoice ? { toolChoice } : {}) };
 }
 
 function usageOf(result: ChatResult): ChatCompletion['usage'] {
@@ -73,9 +81,9 @@ export function proxyError(err: unknown): ApiError {
       case 'UnknownModel':
         return new ApiError(400, 'invalid_request', `model: ${err.message}`, { field: 'model' });
       case 'ContextTooLarge':
-        return new ApiError(400, 'context_too_large', `messages: ${err.message}`);
+        return new ApiError(400, 'context_too_large', `messages: ${err.message}`, { field: 'messages' });
       case 'ToolsUnsupported':
-        return new ApiError(400, 'invalid_request', `tools: ${err.message}`);
+        return new ApiError(400, 'invalid_request', `tools: ${err.message}`, { field: 'tools' });
       case 'ModelRejected':
         return new ApiError(400, 'model_rejected', err.message);
     }
@@ -85,6 +93,10 @@ export function proxyError(err: unknown): ApiError {
 }
 
 export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  const limits = new GatewayLimits(deps.db);
+  // These routes answer in OpenAI's error shape, validation and authentication errors included
+  // (this plugin's own context: the rest of the API keeps its shape).
+  app.setErrorHandler(errorHandler(openAiErrorShape));
   app.post(
     '/v1/chat/completions',
     {
@@ -120,7 +132,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         throw new ApiError(503, 'gateway_unavailable', 'this API process runs no worker, so it has no model gateway to call: send proxy requests to a process started with GATEHOUSE_RUN_WORKER=true');
       }
       const body = req.body;
-      const tools = toolsOf(body);
+      const { tools, toolChoice } = toolsOf(body);
       const requestId = randomUUID();
       const aborter = new AbortController();
       reply.raw.on('close', () => {
@@ -133,6 +145,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         temperature: body.temperature ?? undefined,
         responseFormat: body.response_format?.type === 'json_object' ? 'json' : undefined,
         tools,
+        toolChoice,
         signal: aborter.signal,
       };
       const ctx = { tenantId: principal.tenantId, keyId: principal.keyId, userId: principal.userId, application: principal.application, requestId, step: 'proxy' };
@@ -188,9 +201,10 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       schema: {
         tags: ['proxy'],
         summary: "OpenAI-compatible embeddings from the deployment's embedder (models:call)",
-        description: "OpenAI's request and reply. The vectors are the embedder Gatehouse indexes documents with; budgets and rate limits do not meter embeddings yet.",
+        description:
+          "OpenAI's request and reply. The vectors are the embedder Gatehouse indexes documents with. The caller's rate limits (rpm, tpm) and token budgets count them, as they count chat calls (429 with Retry-After); dollar budgets do not, as no price is configured for the embedder.",
         body: embeddingsRequest,
-        response: { 200: embeddingsResponse, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 502: errorBody, 503: errorBody },
+        response: { 200: embeddingsResponse, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 429: errorBody, 502: errorBody, 503: errorBody },
       },
     },
     async (req) => {
@@ -204,14 +218,28 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         throw new ApiError(400, 'invalid_request', `model: "${asked}" is not this deployment's embedding model ("${model}", or "auto")`, { field: 'model' });
       }
       const texts = typeof req.body.input === 'string' ? [req.body.input] : req.body.input;
+      // Held to the caller's rate limits (rpm, tpm) and token budgets like a chat call, under
+      // this request's id. No dollars: the config prices no embedder, so embeddings count tokens only.
+      const tokens = texts.reduce((n, t) => n + countTokens(t), 0);
+      let admission: Awaited<ReturnType<GatewayLimits['admitUsage']>>;
+      try {
+        admission = await limits.admitUsage(
+          { tenantId: principal.tenantId, keyId: principal.keyId, userId: principal.userId, application: principal.application, requestId: `emb_${randomUUID()}`, step: 'proxy_embeddings' },
+          model,
+          { usd: 0, tokens },
+        );
+      } catch (err) {
+        throw proxyError(err);
+      }
       let vectors: Float32Array[];
       try {
         vectors = await embedder.embed(texts, 'document');
       } catch (err) {
+        await admission.settle(undefined).catch((e: unknown) => req.log.error({ err: String(e) }, 'could not release a reservation'));
         throw new ApiError(502, 'upstream_error', `the embedder failed: ${err instanceof Error ? err.message : String(err)}`);
       }
+      await admission.settle({ inputTokens: tokens, outputTokens: 0, costUsd: 0 }).catch((e: unknown) => req.log.error({ err: String(e) }, 'could not settle a reservation'));
       const base64 = req.body.encoding_format === 'base64';
-      const tokens = texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
       return {
         object: 'list' as const,
         model,
@@ -282,7 +310,7 @@ class ChunkStream {
 
   fail(err: ApiError): void {
     // OpenAI's clients throw on a frame carrying `error`; no [DONE] follows.
-    this.frame(JSON.stringify({ error: { ...errorJson(err.code, err.message).error, type: err.code, status: err.statusCode } }));
+    this.frame(JSON.stringify({ error: { ...openAiErrorShape(err).error, status: err.statusCode } }));
     this.reply.raw.end();
   }
 }

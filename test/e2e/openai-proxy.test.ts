@@ -83,6 +83,24 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     expect(roles).toEqual(['user', 'assistant', 'tool']);
   });
 
+  it('forces a tool call with tool_choice required, or the function named', async () => {
+    const { key } = await newKey(['models:call']);
+    const tools = ['lookup_order', 'cancel_order'].map((name) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: {} } } }));
+    const ask = { model: 'auto', messages: [{ role: 'user' as const, content: 'Order A-17, please.' }], tools };
+    api.model.enqueue({ toolCalls: [{ id: 'call_r', name: 'lookup_order', arguments: {} }] });
+    const required = await client(key).chat.completions.create({ ...ask, tool_choice: 'required' });
+    expect(required.choices[0]!.finish_reason).toBe('tool_calls');
+    const sentRequired = api.model.requests.at(-1)!.body as { tool_choice?: unknown; tools?: Array<{ function: { name: string } }> };
+    expect(sentRequired.tool_choice).toBe('required');
+    expect(sentRequired.tools?.map((t) => t.function.name)).toEqual(['lookup_order', 'cancel_order']);
+
+    api.model.enqueue({ toolCalls: [{ id: 'call_n', name: 'cancel_order', arguments: {} }] });
+    await client(key).chat.completions.create({ ...ask, tool_choice: { type: 'function', function: { name: 'cancel_order' } } });
+    const sentNamed = api.model.requests.at(-1)!.body as { tool_choice?: unknown; tools?: Array<{ function: { name: string } }> };
+    expect(sentNamed.tool_choice).toEqual({ type: 'function', function: { name: 'cancel_order' } });
+    expect(sentNamed.tools?.map((t) => t.function.name)).toEqual(['cancel_order']);
+  });
+
   it('streams a completion as chunks ending with a finish reason', async () => {
     const { key } = await newKey(['models:call']);
     api.model.enqueue({ content: 'Lower the green levers, then close the door.' });
@@ -149,7 +167,7 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text();
     expect(text).toContain('"chat.completion.chunk"');
-    expect(text).toMatch(/data: \{"error":\{"code":"[a-z_]+"/);
+    expect(text).toMatch(/data: \{"error":\{"message":"[^"]*","type":"api_error","param":null,"code":"[a-z_]+"/);
     expect(text).not.toContain('[DONE]');
   });
 
@@ -243,5 +261,63 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     expect((wrong as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
     const reader = await newKey(['tasks:read']);
     expect((await api.call('POST', '/v1/embeddings', { key: reader.key, body: { input: 'x' } })).status).toBe(403);
+  });
+
+  it('holds embeddings to the key\'s rate limit: a 429 with Retry-After once the minute\'s requests are used', async () => {
+    const { id, key } = await newKey(['models:call']);
+    const set = await api.call('PUT', '/v1/rate-limits', { key: api.keys.admin, body: { scope: 'key', subject: id, rpm: 2 } });
+    expect(set.status).toBe(200);
+    await client(key).embeddings.create({ model: 'auto', input: 'paper jam' });
+    await client(key).embeddings.create({ model: 'auto', input: ['toner low', 'tray empty'] });
+    const err = await client(key).embeddings.create({ model: 'auto', input: 'one more' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const apiErr = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiErr).toMatchObject({ status: 429, code: 'rate_limited', type: 'rate_limit_error' });
+    const retryAfter = Number(apiErr.headers?.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // The window counted both requests and their tokens: the ledger holds the proxy's reservations.
+    const counted = await api.services.db.query<{ requests: number; tokens: string }>(
+      `SELECT requests, tokens FROM rate_windows WHERE tenant_id = $1 AND scope = 'key' AND subject = $2`,
+      [api.tenant, id],
+    );
+    expect(counted.rows.reduce((n, r) => n + Number(r.requests), 0)).toBe(2);
+    expect(counted.rows.reduce((n, r) => n + Number(r.tokens), 0)).toBeGreaterThan(0);
+  });
+
+  it('holds embeddings to a token budget', async () => {
+    const { id, key } = await newKey(['models:call']);
+    expect((await api.call('PUT', '/v1/budgets', { key: api.keys.admin, body: { scope: 'key', subject: id, period: 'day', tokens: 5 } })).status).toBe(200);
+    const err = await client(key).embeddings.create({ model: 'auto', input: 'a sentence that is longer than five tokens by some way' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429, code: 'budget_exceeded', type: 'rate_limit_error' });
+  });
+
+  it('answers errors in OpenAI\'s shape, so the client\'s APIError has code, param and type', async () => {
+    const { key } = await newKey(['models:call']);
+    const ask = { model: 'auto', messages: [{ role: 'user' as const, content: 'hi' }] };
+    const badTemp = await client(key).chat.completions.create({ ...ask, temperature: 7 }).catch((e: unknown) => e);
+    expect(badTemp).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(badTemp).toMatchObject({ status: 400, code: 'invalid_request', param: 'temperature', type: 'invalid_request_error', message: expect.stringContaining('temperature') });
+    const unknownModel = await client(key).chat.completions.create({ ...ask, model: 'no-such-model' }).catch((e: unknown) => e);
+    expect(unknownModel).toMatchObject({ status: 400, code: 'invalid_request', param: 'model' });
+    const badChoice = await client(key)
+      .chat.completions.create({ ...ask, tools: [{ type: 'function', function: { name: 'lookup_order' } }], tool_choice: { type: 'function', function: { name: 'nope' } } })
+      .catch((e: unknown) => e);
+    expect(badChoice).toMatchObject({ status: 400, param: 'tool_choice' });
+    const noKey = await client('gh_not_a_key').chat.completions.create(ask).catch((e: unknown) => e);
+    expect(noKey).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(noKey).toMatchObject({ status: 401, type: 'authentication_error', code: expect.any(String) });
+    const reader = await newKey(['tasks:read']);
+    const forbidden = await client(reader.key).embeddings.create({ model: 'auto', input: 'x' }).catch((e: unknown) => e);
+    expect(forbidden).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(forbidden).toMatchObject({ code: 'forbidden', type: 'permission_error', param: null });
+    const wrongEmbedder = await client(key).embeddings.create({ model: 'text-embedding-nope', input: 'x' }).catch((e: unknown) => e);
+    expect(wrongEmbedder).toMatchObject({ status: 400, param: 'model' });
+    const badJson = await api.call('POST', '/v1/chat/completions', { key, raw: '{"messages": [' });
+    expect(badJson).toMatchObject({ status: 400, json: { error: { code: 'invalid_json', type: 'invalid_request_error', param: null } } });
+    // The rest of the API keeps its own shape.
+    const elsewhere = await api.call('POST', '/v1/tasks', { key, body: {} });
+    expect(elsewhere.json.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+    expect(elsewhere.json.error.type).toBeUndefined();
   });
 });
