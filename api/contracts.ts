@@ -501,7 +501,7 @@ export const chatCompletion = z
           refusal: z.null(),
           tool_calls: z.array(proxyToolCall).optional(),
         }),
-        finish_reason: z.enum(['stop', 'tool_calls']),
+        finish_reason: z.enum(['stop', 'tool_calls', 'content_filter']).describe('content_filter: the tenant\'s guardrail policy refused the input or the answer, and the content is its stock response'),
         logprobs: z.null(),
       }),
     ),

@@ -3,9 +3,10 @@
 // streams come back in OpenAI's shapes; the key's allow-list and budget refuse with 403 and 429.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
-import { testConfig, testLog } from '../support/harness.js';
+import { testConfig, testLog, uniqueId } from '../support/harness.js';
 
 describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
   let api: TestApi;
@@ -103,7 +104,8 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
 
   it('streams a completion as chunks ending with a finish reason', async () => {
     const { key } = await newKey(['models:call']);
-    api.model.enqueue({ content: 'Lower the green levers, then close the door.' });
+    // Released sentence by sentence, each after the guardrail policy's sentence checks (below).
+    api.model.enqueue({ content: 'Lower the green levers. Then close the door.' });
     const stream = await client(key).chat.completions.create({
       model: 'auto',
       messages: [{ role: 'user', content: 'How do I clear a jam?' }],
@@ -121,8 +123,7 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
       }
       if (chunk.usage) usage = chunk.usage;
     }
-    expect(deltas.length).toBeGreaterThan(1);
-    expect(deltas.join('')).toBe('Lower the green levers, then close the door.');
+    expect(deltas).toEqual(['Lower the green levers.', ' Then close the door.']);
     expect(finishes).toEqual(['stop']);
     expect(usage).toMatchObject({ total_tokens: expect.any(Number), prompt_tokens_details: { cached_tokens: 0 } });
   });
@@ -319,5 +320,155 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
     const elsewhere = await api.call('POST', '/v1/tasks', { key, body: {} });
     expect(elsewhere.json.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
     expect(elsewhere.json.error.type).toBeUndefined();
+  });
+
+  describe("the tenant's guardrail policy", () => {
+    // A tenant of its own: policies are cached for a few seconds, as a worker's are.
+    let admin: string;
+    const email = 'jane.doe@example.com';
+    const stock = 'We only talk printers here.';
+    const failureStock = 'Sorry, I cannot answer that. Our team can help.';
+    const guardedKey = async (roles: string[]) => {
+      const r = await api.call('POST', '/v1/api-keys', { key: admin, body: { roles, backend: true } });
+      expect(r.status).toBe(201);
+      return (r.json as { key: string }).key;
+    };
+    const chats = () => api.model.requests.filter((r) => r.kind === 'chat').length;
+    const userText = () => (api.model.requests.at(-1)!.body as { messages: Array<{ role: string; content: string }> }).messages.filter((m) => m.role === 'user').map((m) => m.content);
+
+    beforeAll(async () => {
+      admin = (await createApiKey(api.services.db, { tenantId: uniqueId('guarded'), roles: ['admin'] })).key;
+      const set = await api.call('PUT', '/v1/guardrails/policy', {
+        key: admin,
+        body: {
+          pii: { input: { EMAIL_ADDRESS: 'mask', CREDENTIAL: 'block' }, output: { EMAIL_ADDRESS: 'mask', CREDENTIAL: 'block' } },
+          scope: { blockedTopics: [{ topic: 'crypto', phrases: ['bitcoin'] }], stockResponse: stock },
+          output: { brand: { competitors: ['Globex'], action: 'block' } },
+          failure: { stockResponse: failureStock },
+        },
+      });
+      expect(set.status).toBe(200);
+    });
+
+    it('masks an email before the model sees it; the placeholder stays for a caller without pii:read, the email comes back with it', async () => {
+      const ask = { model: 'auto', messages: [{ role: 'user' as const, content: `Please send the invoice to ${email} today.` }] };
+      api.model.enqueue({ content: 'I will send it to [EMAIL_ADDRESS_1] today.' });
+      const plain = await client(await guardedKey(['models:call'])).chat.completions.create(ask).withResponse();
+      expect(userText()).toEqual(['Please send the invoice to [EMAIL_ADDRESS_1] today.']);
+      expect(JSON.stringify(api.model.requests.at(-1)!.body)).not.toContain(email);
+      expect(plain.data.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'I will send it to [EMAIL_ADDRESS_1] today.' } });
+      expect(plain.response.headers.get('x-gatehouse-guardrails')).toBe('masked');
+
+      api.model.enqueue({ content: 'I will send it to [EMAIL_ADDRESS_1] today.' });
+      const reader = await client(await guardedKey(['models:call', 'pii:read'])).chat.completions.create(ask);
+      expect(JSON.stringify(api.model.requests.at(-1)!.body)).not.toContain(email);
+      expect(reader.choices[0]!.message.content).toBe(`I will send it to ${email} today.`);
+
+      // Earlier turns of the history are masked too; an email the model writes is masked per the output policy.
+      api.model.enqueue({ content: 'Noted: write to ops@inkwell.example as well.' });
+      const history = await client(await guardedKey(['models:call'])).chat.completions.create({
+        model: 'auto',
+        messages: [
+          { role: 'user', content: `My address is ${email}.` },
+          { role: 'assistant', content: `Thanks, ${email} is noted.` },
+          { role: 'user', content: 'Who else should get it?' },
+        ],
+      });
+      const sent = JSON.stringify(api.model.requests.at(-1)!.body);
+      expect(sent).not.toContain(email);
+      expect(sent).toContain('[EMAIL_ADDRESS_1]');
+      expect(history.choices[0]!.message.content).toBe('Noted: write to [EMAIL_ADDRESS_2] as well.');
+    });
+
+    it('answers a blocked topic, a credential or a handoff request with the stock response and content_filter, calling no model', async () => {
+      const key = await guardedKey(['models:call']);
+      const before = chats();
+      const topic = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Should I buy bitcoin now?' }] }).withResponse();
+      expect(topic.data.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { role: 'assistant', content: stock } });
+      expect(topic.data.usage).toMatchObject({ total_tokens: 0 });
+      expect(topic.response.headers.get('x-gatehouse-guardrails')).toBe('refused');
+      const credential = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'My password: Tr0ub4dor&3 does not work.' }] });
+      expect(credential.choices[0]!.finish_reason).toBe('content_filter');
+      expect(credential.choices[0]!.message.content).toContain('password');
+      // An earlier turn carrying one is refused too: the whole history reaches the model.
+      const earlier = await client(key).chat.completions.create({
+        model: 'auto',
+        messages: [
+          { role: 'user', content: 'Use sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z for the API.' },
+          { role: 'user', content: 'And clear the jam?' },
+        ],
+      });
+      expect(earlier.choices[0]!.finish_reason).toBe('content_filter');
+      // A handoff cannot wait for a reviewer here: refused the same way.
+      const handoff = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'I want to speak to a human.' }] });
+      expect(handoff.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: failureStock } });
+      const streamed = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Is bitcoin a good idea?' }], stream: true });
+      const parts: string[] = [];
+      const finishes: Array<string | null> = [];
+      for await (const chunk of streamed) {
+        for (const c of chunk.choices) {
+          if (c.delta.content) parts.push(c.delta.content);
+          if (c.finish_reason) finishes.push(c.finish_reason);
+        }
+      }
+      expect(parts.join('')).toBe(stock);
+      expect(finishes).toEqual(['content_filter']);
+      expect(chats()).toBe(before);
+    });
+
+    it('refuses an answer that fails an output check: a credential, a competitor the policy blocks', async () => {
+      const key = await guardedKey(['models:call', 'pii:read']);
+      const ask = { model: 'auto', messages: [{ role: 'user' as const, content: 'How do I connect?' }] };
+      api.model.enqueue({ content: 'Use the key AKIAIOSFODNN7EXAMPLE to connect.' });
+      const leaked = await client(key).chat.completions.create(ask).withResponse();
+      expect(leaked.data.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: failureStock } });
+      expect(JSON.stringify(leaked.data)).not.toContain('AKIAIOSFODNN7EXAMPLE');
+      expect(leaked.response.headers.get('x-gatehouse-guardrails')).toBe('refused');
+      api.model.enqueue({ content: 'Honestly, a Globex printer would suit you better.' });
+      const brand = await client(key).chat.completions.create(ask);
+      expect(brand.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: failureStock } });
+      // A passing answer goes through untouched.
+      api.model.enqueue({ content: 'Plug in the USB cable.' });
+      const fine = await client(key).chat.completions.create(ask).withResponse();
+      expect(fine.data.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Plug in the USB cable.' } });
+      expect(fine.response.headers.get('x-gatehouse-guardrails')).toBe('passed');
+    });
+
+    it('never streams a sentence that fails a check, nor anything after it', async () => {
+      const key = await guardedKey(['models:call']);
+      api.model.enqueue({ content: 'Open the rear door. Globex printers never jam like this. Then pull the sheet out.' });
+      const stream = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'How do I clear a jam?' }], stream: true });
+      const parts: string[] = [];
+      const finishes: Array<string | null> = [];
+      for await (const chunk of stream) {
+        for (const c of chunk.choices) {
+          if (c.delta.content) parts.push(c.delta.content);
+          if (c.finish_reason) finishes.push(c.finish_reason);
+        }
+      }
+      expect(parts).toEqual(['Open the rear door.']);
+      expect(finishes).toEqual(['content_filter']);
+
+      // A streamed email is masked for a caller without pii:read.
+      api.model.enqueue({ content: `Write to ${email} for help. Thanks.` });
+      const masked = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Who do I write to?' }], stream: true });
+      const text: string[] = [];
+      for await (const chunk of masked) for (const c of chunk.choices) if (c.delta.content) text.push(c.delta.content);
+      expect(text.join('')).toBe('Write to [EMAIL_ADDRESS_1] for help. Thanks.');
+    });
+
+    it('passes tool calls through, with placeholders in their arguments restored only for pii:read', async () => {
+      const tools = [{ type: 'function' as const, function: { name: 'send_invoice', parameters: { type: 'object', properties: { to: { type: 'string' } } } } }];
+      const ask = { model: 'auto', messages: [{ role: 'user' as const, content: `Send the invoice to ${email}.` }], tools };
+      api.model.enqueue({ toolCalls: [{ id: 'call_i', name: 'send_invoice', arguments: { to: '[EMAIL_ADDRESS_1]' } }] });
+      const plain = await client(await guardedKey(['models:call'])).chat.completions.create(ask);
+      const call = plain.choices[0]!.message.tool_calls![0]!;
+      expect(plain.choices[0]!.finish_reason).toBe('tool_calls');
+      expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ to: '[EMAIL_ADDRESS_1]' });
+      api.model.enqueue({ toolCalls: [{ id: 'call_j', name: 'send_invoice', arguments: { to: '[EMAIL_ADDRESS_1]' } }] });
+      const reader = await client(await guardedKey(['models:call', 'pii:read'])).chat.completions.create(ask);
+      const revealed = reader.choices[0]!.message.tool_calls![0]!;
+      expect(revealed.type === 'function' && JSON.parse(revealed.function.arguments)).toEqual({ to: email });
+    });
   });
 });
