@@ -13,13 +13,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AllModelsFailedError } from '../../activities/gateway/gateway.js';
 import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { INVALID_GUARDRAIL_POLICY } from '../../activities/guardrails/policy.js';
 import { countTokens } from '../../activities/tokens.js';
 import type { ChatMessage, ChatRequest, ChatResult, ToolCall, ToolChoice } from '../../activities/gateway/types.js';
 import { requireRole } from '../auth.js';
 import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, openAiErrorBody as errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
 import { errorHandler, openAiErrorShape } from '../error-reply.js';
 import { ApiError, gatewayRefusal } from '../errors.js';
-import { GUARDRAILS_HEADER, ProxyGuard } from '../proxy-guard.js';
+import { GUARDRAILS_HEADER, ProxyGuard, type GuardedRequest } from '../proxy-guard.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 type Content = ChatCompletionRequest['messages'][number]['content'];
@@ -90,6 +91,9 @@ export function proxyError(err: unknown): ApiError {
         return new ApiError(400, 'invalid_request', `tools: ${err.message}`, { field: 'tools' });
       case 'ModelRejected':
         return new ApiError(400, 'model_rejected', err.message);
+      case INVALID_GUARDRAIL_POLICY:
+        // The tenant's stored policy no longer validates: nothing is sent unguarded.
+        return new ApiError(503, 'guardrail_policy_invalid', err.message);
     }
   }
   if (err instanceof AllModelsFailedError) return new ApiError(502, 'upstream_unavailable', err.message, { attempts: err.attempts });
@@ -160,7 +164,15 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       const asked = body.model && body.model !== 'auto' ? body.model : 'auto';
 
       // The tenant's guardrail policy (api/proxy-guard.ts): the model sees masked messages, or none.
-      const guarded = await guard.screen(principal, chatReq.messages, (tools ?? []).map((t) => t.name), aborter.signal);
+      let guarded: GuardedRequest;
+      try {
+        guarded = await guard.screen(principal, chatReq.messages, (tools ?? []).map((t) => t.name), aborter.signal);
+      } catch (err) {
+        // A policy that cannot be used is the guard's own refusal; anything else is ours (a 500).
+        throw err instanceof ApplicationFailure ? proxyError(err) : err;
+      }
+      // The request's verdict in the log, once it is final (the checks were logged as they ran).
+      reply.raw.once('close', () => req.log.info({ tenantId: principal.tenantId, guardScope: guarded.id, guardrails: guarded.verdict }, 'proxy guardrails'));
       chatReq.messages = guarded.messages;
       const verdictHeader = () => ({ [GUARDRAILS_HEADER]: guarded.verdict });
 

@@ -457,6 +457,16 @@ describe('POST /v1/chat/completions (the OpenAI-compatible proxy)', () => {
       expect(text.join('')).toBe('Write to [EMAIL_ADDRESS_1] for help. Thanks.');
     });
 
+    it('answers 503 and calls no model when the tenant\'s stored policy no longer validates', async () => {
+      const tenantId = uniqueId('badpolicy');
+      const { key } = await createApiKey(api.services.db, { tenantId, roles: ['admin'] });
+      await api.services.db.query(`INSERT INTO guardrail_policies (tenant_id, version, document, created_by) VALUES ($1, 1, $2, 'test')`, [tenantId, JSON.stringify({ nope: true })]);
+      const before = chats();
+      const err = await client(key).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 503, code: 'guardrail_policy_invalid', type: 'api_error' });
+      expect(chats()).toBe(before);
+    });
+
     it('passes tool calls through, with placeholders in their arguments restored only for pii:read', async () => {
       const tools = [{ type: 'function' as const, function: { name: 'send_invoice', parameters: { type: 'object', properties: { to: { type: 'string' } } } } }];
       const ask = { model: 'auto', messages: [{ role: 'user' as const, content: `Send the invoice to ${email}.` }], tools };
