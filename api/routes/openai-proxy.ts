@@ -161,7 +161,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       const id = `chatcmpl-${requestId}`;
       const created = Math.floor(Date.now() / 1000);
 
-      const asked = body.model && body.model !== 'auto' ? body.model : 'auto';
+      const asked = chatReq.model ?? 'auto';
 
       // The tenant's guardrail policy (api/proxy-guard.ts): the model sees masked messages, or none.
       let guarded: GuardedRequest;
