@@ -27,6 +27,19 @@ export const errorBody = z
   })
   .meta({ id: 'Error' });
 
+/** The error body of the OpenAI-compatible routes: OpenAI's shape, Gatehouse's details beside it. */
+export const openAiErrorBody = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().describe("OpenAI's error type: invalid_request_error, authentication_error, permission_error, not_found_error, rate_limit_error, api_error"),
+      param: z.string().nullable().describe('The request field the error is about, if one is'),
+      code: z.string().describe("Gatehouse's machine-readable code, e.g. invalid_request, budget_exceeded, rate_limited"),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'OpenAIError' });
+
 // ---------- documents and ingestions ----------
 
 export const documentInput = z.object({
@@ -457,7 +470,7 @@ export const chatCompletionRequest = z
     tool_choice: z
       .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: toolName }) })])
       .optional()
-      .describe('none drops the tools; a named function offers only that one; required is served as auto'),
+      .describe('none drops the tools; required makes the model call one of them; a named function makes it call that one'),
     response_format: z.discriminatedUnion('type', [z.object({ type: z.literal('text') }), z.object({ type: z.literal('json_object') })]).optional(),
     stream: z.boolean().nullable().optional().describe('Server-sent events in OpenAI\'s chunk format, ending with `data: [DONE]`'),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -488,7 +501,7 @@ export const chatCompletion = z
           refusal: z.null(),
           tool_calls: z.array(proxyToolCall).optional(),
         }),
-        finish_reason: z.enum(['stop', 'tool_calls']),
+        finish_reason: z.enum(['stop', 'tool_calls', 'content_filter']).describe('content_filter: the tenant\'s guardrail policy refused the input or the answer, and the content is its stock response'),
         logprobs: z.null(),
       }),
     ),

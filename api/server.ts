@@ -4,18 +4,11 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
-import {
-  hasZodFastifySchemaValidationErrors,
-  isResponseSerializationError,
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
-import { jsonNestingExceeds, MAX_BODY_DEPTH, TOO_LARGE } from '../infra/input-limits.js';
+import Fastify, { type FastifyReply } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonNestingExceeds, MAX_BODY_DEPTH } from '../infra/input-limits.js';
 import { Authenticator } from './auth.js';
+import { errorHandler, gatehouseErrorShape } from './error-reply.js';
 import { ApiError, errorBody } from './errors.js';
 import type { ApiDeps } from './route-deps.js';
 import { gatewayRoutes } from './routes/gateway.js';
@@ -65,37 +58,7 @@ export async function buildApi(deps: ApiDeps) {
     }
     parseJson(req, body as string, done);
   });
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      const issues = err.validation.map((v) => {
-        const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
-        const tooLarge = (v.params as { params?: { httpStatus?: number } } | undefined)?.params?.httpStatus === TOO_LARGE.httpStatus;
-        return { field: [err.validationContext, path].filter(Boolean).join('.'), message: v.message, tooLarge };
-      });
-      // A field over its size limit is a 413 (it could not be stored or sent); anything else a 400.
-      const first = issues[0]!;
-      const details = { issues: issues.map(({ field, message }) => ({ field, message })) };
-      if (first.tooLarge) return reply.code(413).send(errorBody('payload_too_large', `${first.field}: ${first.message}`, details));
-      return reply.code(400).send(errorBody('invalid_request', `${first.field}: ${first.message}`, details));
-    }
-    if (err instanceof ApiError) {
-      if (err.headers) reply.headers(err.headers);
-      return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
-    }
-    if (isResponseSerializationError(err)) {
-      req.log.error({ issues: err.cause.issues }, 'response did not match its schema');
-      return reply.code(500).send(errorBody('internal', 'internal error'));
-    }
-    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && err instanceof SyntaxError)) {
-      return reply.code(400).send(errorBody('invalid_json', `body: ${err.message}`));
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      const code = err.statusCode === 413 ? 'payload_too_large' : err.statusCode === 415 ? 'unsupported_media_type' : 'bad_request';
-      return reply.code(err.statusCode).send(errorBody(code, err.message));
-    }
-    req.log.error({ err }, 'unhandled error');
-    return reply.code(500).send(errorBody('internal', 'internal error'));
-  });
+  app.setErrorHandler(errorHandler(gatehouseErrorShape));
   // A known path asked with a method it does not have is a 405 with an Allow header, not a 404.
   const routes: Array<{ pattern: RegExp; method: string }> = [];
   app.addHook('onRoute', (route) => {

@@ -61,6 +61,9 @@ export interface SqlTableSummary {
   columns: Array<{ name: string; type: string }>;
 }
 
+/** A forced tool call: any of the tools offered, or the one named. */
+export type ToolChoice = 'required' | { name: string };
+
 export interface ChatRequest {
   messages: ChatMessage[];
   /** Start the fallback chain at this model instead of the configured default. */
@@ -71,6 +74,11 @@ export interface ChatRequest {
   offline?: OfflineTask;
   /** Tools the model may call; its reply then carries either content or tool calls. */
   tools?: ToolSpec[];
+  /**
+   * Whether the model must call a tool: `required` forces a call of any of `tools`, `{ name }` a
+   * call of that one. Absent, the model decides (auto). Ignored without tools.
+   */
+  toolChoice?: ToolChoice;
   /** Aborts the call, e.g. when the task is cancelled. */
   signal?: AbortSignal;
   /** Stream the reply: called with each piece of text as it arrives (answers only, no tools). */

@@ -28,8 +28,11 @@ const PROMPTS: Record<ClassifierKind, string> = {
     'You grade an assistant\'s answer against a rubric, using the question and the context it was given. Reply with JSON only: {"score": <0..1, 1 = fully meets the rubric>, "reason": "<short>"}.',
 };
 
+/** What the checks need of the gateway: its `chat` (the API's proxy hands in its process's gateway). */
+export type ClassifierGateway = Pick<ModelGateway, 'chat'>;
+
 export async function classifyWithModel(
-  gateway: ModelGateway,
+  gateway: ClassifierGateway,
   opts: { kind: ClassifierKind; model: string; text: string; extra?: string; context: CallContext; signal?: AbortSignal },
 ): Promise<ClassifierVerdict> {
   const res = await gateway.chat(
@@ -69,7 +72,7 @@ export class ClassifierCalls {
   modelMs = 0;
 
   constructor(
-    private readonly gateway: ModelGateway,
+    private readonly gateway: ClassifierGateway,
     private readonly context: CallContext,
     private readonly signal?: AbortSignal,
   ) {}

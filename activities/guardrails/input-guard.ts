@@ -3,9 +3,8 @@
 // classifier model), scope (configured phrases, plus an optional classifier), the anomaly
 // flag, and the handoff triggers (key phrases, frustration, turn count). Masked values go to
 // the task's vault; the text that goes on carries placeholders.
-import type { ModelGateway } from '../gateway/gateway.js';
 import type { ConversationTurn, Usage } from '../gateway/types.js';
-import { ClassifierCalls } from './classifier.js';
+import { ClassifierCalls, type ClassifierGateway } from './classifier.js';
 import { detectInjection } from './injection.js';
 import { detectFrustration } from './frustration.js';
 import { countByClass, detectPii } from './pii.js';
@@ -44,7 +43,7 @@ export interface InputGuardOutput {
 
 export interface GuardServices {
   vault: PiiVault;
-  gateway: ModelGateway;
+  gateway: ClassifierGateway;
   /** The tools this worker's agents can call: text that orders one used is an injection signal. */
   toolNames: readonly string[];
 }

@@ -3,17 +3,24 @@
 // the model gateway of this process's worker, so the key's allow-lists, budgets and rate limits,
 // the fallback chain and the retries apply as they do to a task's calls. `stream: true` answers
 // with server-sent events in OpenAI's chunk format, ending with `data: [DONE]`; a call that fails
-// after chunks went out ends with an `error` frame instead, never a clean [DONE].
+// after chunks went out ends with an `error` frame instead, never a clean [DONE]. The tenant's
+// guardrail policy holds on the way in and out (api/proxy-guard.ts: what it checks, and what a
+// refusal answers); errors are in OpenAI's shape (api/error-reply.ts).
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AllModelsFailedError } from '../../activities/gateway/gateway.js';
-import type { ChatMessage, ChatRequest, ChatResult, ToolSpec } from '../../activities/gateway/types.js';
+import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { INVALID_GUARDRAIL_POLICY } from '../../activities/guardrails/policy.js';
+import { countTokens } from '../../activities/tokens.js';
+import type { ChatMessage, ChatRequest, ChatResult, ToolCall, ToolChoice } from '../../activities/gateway/types.js';
 import { requireRole } from '../auth.js';
-import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
-import { ApiError, errorBody as errorJson, gatewayRefusal } from '../errors.js';
+import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsResponse, openAiErrorBody as errorBody, type ChatCompletion, type ChatCompletionRequest } from '../contracts.js';
+import { errorHandler, openAiErrorShape } from '../error-reply.js';
+import { ApiError, gatewayRefusal } from '../errors.js';
+import { GUARDRAILS_HEADER, ProxyGuard, type GuardedRequest } from '../proxy-guard.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 type Content = ChatCompletionRequest['messages'][number]['content'];
@@ -41,27 +48,33 @@ export function toGatewayMessages(messages: ChatCompletionRequest['messages']): 
   });
 }
 
-/** The tools offered, after tool_choice: `none` offers none, a named function only that one. */
-function toolsOf(body: ChatCompletionRequest): ToolSpec[] | undefined {
-  if (!body.tools?.length || body.tool_choice === 'none') return undefined;
+/**
+ * The tools offered, after tool_choice: `none` offers none; `required` makes the model call one
+ * of them, a named function that one (and only it is offered); `auto` leaves it to the model.
+ */
+function toolsOf(body: ChatCompletionRequest): Pick<ChatRequest, 'tools' | 'toolChoice'> {
+  if (!body.tools?.length || body.tool_choice === 'none') return {};
   const choice = body.tool_choice;
   const offered = typeof choice === 'object' ? body.tools.filter((t) => t.function.name === choice.function.name) : body.tools;
   if (typeof choice === 'object' && !offered.length) {
-    throw new ApiError(400, 'invalid_request', `tool_choice.function.name: "${choice.function.name}" is not one of the tools`);
+    throw new ApiError(400, 'invalid_request', `tool_choice.function.name: "${choice.function.name}" is not one of the tools`, { field: 'tool_choice' });
   }
-  return offered.map((t) => ({
+  const tools = offered.map((t) => ({
     name: t.function.name,
     description: t.function.description ?? '',
     parameters: t.function.parameters ?? { type: 'object', properties: {} },
   }));
+  const toolChoice: ToolChoice | undefined = typeof choice === 'object' ? { name: choice.function.name } : choice === 'required' ? 'required' : undefined;
+  return { tools, ...(toolChoice ? { toolChoice } : {}) };
 }
 
-function usageOf(result: ChatResult): ChatCompletion['usage'] {
-  const { inputTokens, outputTokens, cachedReadTokens } = result.usage;
+/** The call's usage; none when no model was called (a refused input). */
+function usageOf(result: ChatResult | undefined): ChatCompletion['usage'] {
+  const { inputTokens, outputTokens, cachedReadTokens } = result?.usage ?? { inputTokens: 0, outputTokens: 0, cachedReadTokens: 0 };
   return { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens, prompt_tokens_details: { cached_tokens: cachedReadTokens ?? 0 } };
 }
 
-const toolCallsOf = (result: ChatResult) => result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+const toolCallsOf = (calls: ToolCall[]) => calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
 
 /** A failed gateway call as the HTTP error the caller gets. */
 export function proxyError(err: unknown): ApiError {
@@ -73,11 +86,14 @@ export function proxyError(err: unknown): ApiError {
       case 'UnknownModel':
         return new ApiError(400, 'invalid_request', `model: ${err.message}`, { field: 'model' });
       case 'ContextTooLarge':
-        return new ApiError(400, 'context_too_large', `messages: ${err.message}`);
+        return new ApiError(400, 'context_too_large', `messages: ${err.message}`, { field: 'messages' });
       case 'ToolsUnsupported':
-        return new ApiError(400, 'invalid_request', `tools: ${err.message}`);
+        return new ApiError(400, 'invalid_request', `tools: ${err.message}`, { field: 'tools' });
       case 'ModelRejected':
         return new ApiError(400, 'model_rejected', err.message);
+      case INVALID_GUARDRAIL_POLICY:
+        // The tenant's stored policy no longer validates: nothing is sent unguarded.
+        return new ApiError(503, 'guardrail_policy_invalid', err.message);
     }
   }
   if (err instanceof AllModelsFailedError) return new ApiError(502, 'upstream_unavailable', err.message, { attempts: err.attempts });
@@ -85,6 +101,11 @@ export function proxyError(err: unknown): ApiError {
 }
 
 export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  const limits = new GatewayLimits(deps.db);
+  const guard = deps.gateway ? new ProxyGuard({ db: deps.db, keyRing: deps.keyRing, gateway: deps.gateway, log: deps.log }) : undefined;
+  // These routes answer in OpenAI's error shape, validation and authentication errors included
+  // (this plugin's own context: the rest of the API keeps its shape).
+  app.setErrorHandler(errorHandler(openAiErrorShape));
   app.post(
     '/v1/chat/completions',
     {
@@ -92,7 +113,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         tags: ['proxy'],
         summary: 'OpenAI-compatible chat completions through the gateway (models:call)',
         description:
-          "OpenAI's request and reply, on Gatehouse API keys: the key's allow-lists, budgets and rate limits, the fallback chain and retries apply. `model` names a registry model, or `auto` (or none) for the default chain. With `stream: true` the reply is `text/event-stream`: `data: <chat.completion.chunk>` frames, then `data: [DONE]`; a call that fails mid-stream ends with a `data: {\"error\": …}` frame instead.",
+          "OpenAI's request and reply, on Gatehouse API keys: the key's allow-lists, budgets and rate limits, the fallback chain and retries apply. `model` names a registry model, or `auto` (or none) for the default chain. With `stream: true` the reply is `text/event-stream`: `data: <chat.completion.chunk>` frames, then `data: [DONE]`; a call that fails mid-stream ends with a `data: {\"error\": …}` frame instead. The tenant's guardrail policy applies: user messages are PII-masked (placeholders restored in the reply for pii:read only) and a refused input or a failing answer is answered with the policy's stock response and `finish_reason: content_filter`; streams are released sentence by sentence after the sentence checks. The `x-gatehouse-guardrails` header says passed, masked or refused.",
         body: chatCompletionRequest,
         response: {
           200: {
@@ -116,11 +137,11 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       const principal = principalOf(req);
       requireRole(principal, 'models:call');
       const gateway = deps.gateway;
-      if (!gateway) {
+      if (!gateway || !guard) {
         throw new ApiError(503, 'gateway_unavailable', 'this API process runs no worker, so it has no model gateway to call: send proxy requests to a process started with GATEHOUSE_RUN_WORKER=true');
       }
       const body = req.body;
-      const tools = toolsOf(body);
+      const { tools, toolChoice } = toolsOf(body);
       const requestId = randomUUID();
       const aborter = new AbortController();
       reply.raw.on('close', () => {
@@ -133,51 +154,91 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         temperature: body.temperature ?? undefined,
         responseFormat: body.response_format?.type === 'json_object' ? 'json' : undefined,
         tools,
+        toolChoice,
         signal: aborter.signal,
       };
       const ctx = { tenantId: principal.tenantId, keyId: principal.keyId, userId: principal.userId, application: principal.application, requestId, step: 'proxy' };
       const id = `chatcmpl-${requestId}`;
       const created = Math.floor(Date.now() / 1000);
 
+      const asked = chatReq.model ?? 'auto';
+
+      // The tenant's guardrail policy (api/proxy-guard.ts): the model sees masked messages, or none.
+      let guarded: GuardedRequest;
+      try {
+        guarded = await guard.screen(principal, chatReq.messages, (tools ?? []).map((t) => t.name), aborter.signal);
+      } catch (err) {
+        // A policy that cannot be used is the guard's own refusal; anything else is ours (a 500).
+        throw err instanceof ApplicationFailure ? proxyError(err) : err;
+      }
+      // The request's verdict in the log, once it is final (the checks were logged as they ran).
+      reply.raw.once('close', () => req.log.info({ tenantId: principal.tenantId, guardScope: guarded.id, guardrails: guarded.verdict }, 'proxy guardrails'));
+      chatReq.messages = guarded.messages;
+      const verdictHeader = () => ({ [GUARDRAILS_HEADER]: guarded.verdict });
+
       if (!body.stream) {
-        let result: ChatResult;
-        try {
-          result = await gateway.chat(chatReq, ctx);
-        } catch (err) {
-          throw proxyError(err);
+        let answer: Awaited<ReturnType<typeof guarded.answer>>;
+        let result: ChatResult | undefined;
+        if (guarded.refusal !== undefined) answer = { refused: true, content: guarded.refusal, toolCalls: [] };
+        else {
+          try {
+            result = await gateway.chat(chatReq, ctx);
+          } catch (err) {
+            throw proxyError(err);
+          }
+          answer = await guarded.answer(result);
         }
-        const toolCalls = toolCallsOf(result);
-        return reply.code(200).type('application/json').send({
-          id,
-          object: 'chat.completion' as const,
-          created,
-          model: result.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant' as const, content: toolCalls.length && !result.content ? null : result.content, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
-              finish_reason: toolCalls.length ? ('tool_calls' as const) : ('stop' as const),
-              logprobs: null,
-            },
-          ],
-          usage: usageOf(result),
-        });
+        const toolCalls = toolCallsOf(answer.toolCalls);
+        return reply
+          .code(200)
+          .headers(verdictHeader())
+          .type('application/json')
+          .send({
+            id,
+            object: 'chat.completion' as const,
+            created,
+            model: result?.model ?? asked,
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant' as const, content: answer.content, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+                finish_reason: answer.refused ? ('content_filter' as const) : toolCalls.length ? ('tool_calls' as const) : ('stop' as const),
+                logprobs: null,
+              },
+            ],
+            usage: usageOf(result),
+          });
       }
 
-      // Streaming: the event stream opens at the first delta, so a refusal before any (a 403,
-      // a 429) is still an ordinary error response with its status.
-      const stream = new ChunkStream(reply, id, created, body.model && body.model !== 'auto' ? body.model : 'auto');
-      if (!tools) chatReq.onDelta = (delta) => stream.delta(delta);
+      // Streaming: the event stream opens at the first released text, so a refusal before any (a
+      // 403, a 429) is still an ordinary error response with its status. The guard header goes
+      // out with the stream's head: the input's verdict (and any sentence's until then); a later
+      // refusal shows as finish_reason content_filter.
+      const stream = new ChunkStream(reply, id, created, asked, verdictHeader);
+      const includeUsage = body.stream_options?.include_usage === true;
+      if (guarded.refusal !== undefined) {
+        stream.finish({ content: guarded.refusal, toolCalls: [], refused: true }, undefined, includeUsage);
+        return reply;
+      }
+      const gate = tools ? undefined : guarded.sentences((text) => stream.delta(text));
+      if (gate) chatReq.onDelta = (delta) => gate.push(delta);
       let result: ChatResult;
       try {
         result = await gateway.chat(chatReq, ctx);
       } catch (err) {
+        await gate?.abandon();
         const mapped = proxyError(err);
         if (!stream.opened) throw mapped;
         stream.fail(mapped);
         return reply;
       }
-      stream.finish(result, body.stream_options?.include_usage === true);
+      if (gate) {
+        // Released already, sentence by sentence: what is left is the finish.
+        const refused = await guarded.endStream(gate, result.content);
+        stream.finish({ content: '', toolCalls: [], refused }, result, includeUsage);
+      } else {
+        stream.finish(await guarded.answer(result), result, includeUsage);
+      }
       return reply;
     },
   );
@@ -188,9 +249,10 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       schema: {
         tags: ['proxy'],
         summary: "OpenAI-compatible embeddings from the deployment's embedder (models:call)",
-        description: "OpenAI's request and reply. The vectors are the embedder Gatehouse indexes documents with; budgets and rate limits do not meter embeddings yet.",
+        description:
+          "OpenAI's request and reply. The vectors are the embedder Gatehouse indexes documents with. The caller's rate limits (rpm, tpm) and token budgets count them, as they count chat calls (429 with Retry-After); dollar budgets do not, as no price is configured for the embedder.",
         body: embeddingsRequest,
-        response: { 200: embeddingsResponse, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 502: errorBody, 503: errorBody },
+        response: { 200: embeddingsResponse, 400: errorBody, 401: errorBody, 403: errorBody, 413: errorBody, 429: errorBody, 502: errorBody, 503: errorBody },
       },
     },
     async (req) => {
@@ -204,14 +266,28 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         throw new ApiError(400, 'invalid_request', `model: "${asked}" is not this deployment's embedding model ("${model}", or "auto")`, { field: 'model' });
       }
       const texts = typeof req.body.input === 'string' ? [req.body.input] : req.body.input;
+      // Held to the caller's rate limits (rpm, tpm) and token budgets like a chat call, under
+      // this request's id. No dollars: the config prices no embedder, so embeddings count tokens only.
+      const tokens = texts.reduce((n, t) => n + countTokens(t), 0);
+      let admission: Awaited<ReturnType<GatewayLimits['admitUsage']>>;
+      try {
+        admission = await limits.admitUsage(
+          { tenantId: principal.tenantId, keyId: principal.keyId, userId: principal.userId, application: principal.application, requestId: `emb_${randomUUID()}`, step: 'proxy_embeddings' },
+          model,
+          { usd: 0, tokens },
+        );
+      } catch (err) {
+        throw proxyError(err);
+      }
       let vectors: Float32Array[];
       try {
         vectors = await embedder.embed(texts, 'document');
       } catch (err) {
+        await admission.settle(undefined).catch((e: unknown) => req.log.error({ err: String(e) }, 'could not release a reservation'));
         throw new ApiError(502, 'upstream_error', `the embedder failed: ${err instanceof Error ? err.message : String(err)}`);
       }
+      await admission.settle({ inputTokens: tokens, outputTokens: 0, costUsd: 0 }).catch((e: unknown) => req.log.error({ err: String(e) }, 'could not settle a reservation'));
       const base64 = req.body.encoding_format === 'base64';
-      const tokens = texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
       return {
         object: 'list' as const,
         model,
@@ -226,12 +302,25 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
   );
 };
 
+/** What a reply says, after the guards: its text, its tool calls, whether it was refused. */
+interface GuardedAnswer {
+  content: string | null;
+  toolCalls: ToolCall[];
+  refused: boolean;
+}
+
 /** OpenAI's chunk stream on the raw response: opened lazily, ended with [DONE] or an error frame. */
 class ChunkStream {
   opened = false;
   private model: string;
 
-  constructor(private readonly reply: FastifyReply, private readonly id: string, private readonly created: number, model: string) {
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly id: string,
+    private readonly created: number,
+    model: string,
+    private readonly headers: () => Record<string, string>,
+  ) {
     this.model = model;
   }
 
@@ -239,7 +328,7 @@ class ChunkStream {
     if (this.opened) return;
     this.opened = true;
     this.reply.hijack();
-    this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers() });
     this.write({ role: 'assistant', content: '' }, null);
   }
 
@@ -265,16 +354,15 @@ class ChunkStream {
     this.write({ content }, null);
   }
 
-  finish(result: ChatResult, includeUsage: boolean): void {
-    this.model = result.model;
+  /** The rest of the answer (text not streamed yet, tool calls), its finish, then [DONE]. `result` is absent when no model was called. */
+  finish(answer: GuardedAnswer, result: ChatResult | undefined, includeUsage: boolean): void {
+    if (result) this.model = result.model;
     this.open();
-    const toolCalls = toolCallsOf(result);
-    if (toolCalls.length) {
-      // Tool calls are not streamed by the gateway: they come whole, in one chunk.
-      if (result.content) this.write({ content: result.content }, null);
-      this.write({ tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }, null);
-    }
-    this.write({}, toolCalls.length ? 'tool_calls' : 'stop');
+    const toolCalls = toolCallsOf(answer.toolCalls);
+    if (answer.content) this.write({ content: answer.content }, null);
+    // Tool calls are not streamed by the gateway: they come whole, in one chunk.
+    if (toolCalls.length) this.write({ tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }, null);
+    this.write({}, answer.refused ? 'content_filter' : toolCalls.length ? 'tool_calls' : 'stop');
     if (includeUsage) this.write({}, null, { usage: usageOf(result) }, false);
     this.frame('[DONE]');
     this.reply.raw.end();
@@ -282,7 +370,7 @@ class ChunkStream {
 
   fail(err: ApiError): void {
     // OpenAI's clients throw on a frame carrying `error`; no [DONE] follows.
-    this.frame(JSON.stringify({ error: { ...errorJson(err.code, err.message).error, type: err.code, status: err.statusCode } }));
+    this.frame(JSON.stringify({ error: { ...openAiErrorShape(err).error, status: err.statusCode } }));
     this.reply.raw.end();
   }
 }

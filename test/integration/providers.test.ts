@@ -144,6 +144,31 @@ describe('model providers', () => {
       }
     });
 
+    it('forces a tool call when the request requires one, any tool or the one named', async () => {
+      server.enqueue({ toolCalls: [{ name: 'lookup_order', arguments: { orderId: 'A-17' } }] });
+      await pair().chat({ ...ask, tools: [lookupOrder], toolChoice: 'required' });
+      server.enqueue({ toolCalls: [{ name: 'lookup_order', arguments: { orderId: 'A-18' } }] });
+      await pair().chat({ ...ask, tools: [lookupOrder], toolChoice: { name: 'lookup_order' } });
+      const [any, named] = chats().map((c) => c.body as Record<string, unknown>);
+      if (provider === 'openai') {
+        expect(any!.tool_choice).toBe('required');
+        expect(named!.tool_choice).toEqual({ type: 'function', function: { name: 'lookup_order' } });
+      }
+      if (provider === 'anthropic') {
+        expect(any!.tool_choice).toEqual({ type: 'any' });
+        expect(named!.tool_choice).toEqual({ type: 'tool', name: 'lookup_order' });
+      }
+      if (provider === 'gemini') {
+        expect(any!.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY' } });
+        expect(named!.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['lookup_order'] } });
+      }
+      // Without a choice the provider's default (auto) stands: nothing is sent.
+      server.enqueue({ content: 'Fine.' });
+      await pair().chat({ ...ask, tools: [lookupOrder] });
+      const auto = chats()[2]!.body as Record<string, unknown>;
+      expect(auto.tool_choice ?? auto.toolConfig).toBeUndefined();
+    });
+
     it('streams deltas, with usage from the stream', async () => {
       server.enqueue({ content: 'Returns cost a fifteen percent fee.', usage: { promptTokens: 300, completionTokens: 9, cachedReadTokens: 200 } });
       const deltas: string[] = [];

@@ -16,7 +16,7 @@ import type { Db } from '../../../infra/db/pool.js';
 import type { CallContext, Usage } from '../types.js';
 import { attemptKey } from './attempt-key.js';
 import { exhaustedLimit, reserve, settle, type Estimate } from './ledger.js';
-import { accessListsFor, budgetsFor, loadRules, ratesFor, refusingList, type Caller } from './rules.js';
+import { accessListsFor, budgetsFor, loadRules, ratesFor, refusingList, type Caller, type TenantRules } from './rules.js';
 
 /** A call let through: the models it may walk, its context with the caller filled in, and how to settle it. */
 export interface Admission {
@@ -46,21 +46,36 @@ export class GatewayLimits {
     const refused = requested ? (allowed[0]?.name === requested ? undefined : requested) : allowed.length ? undefined : chain[0]?.name;
     if (refused) throw modelNotAllowed(refused, refusingList(lists, refused)!);
 
-    const budgets = budgetsFor(rules, caller);
-    const rates = ratesFor(rules, caller, allowed[0]!.name);
-    if (!budgets.length && !rates.length) return { chain: allowed, context, settle: async () => {} };
-
     // The estimate is the dearest model the chain may fall back to: a fallback never overspends its reservation.
-    const estimates = allowed.map(estimate);
-    const worst = { usd: Math.max(...estimates.map((e) => e.usd)), tokens: Math.max(...estimates.map((e) => e.tokens)) };
-    const key = attemptKey(ctx.requestId);
-    const outcome = await reserve(this.db, { tenantId: caller.tenantId, key, estimate: worst, budgets, rates });
-    if (!outcome.ok) throw limitRefused(outcome);
-    return {
-      chain: allowed,
-      context,
-      settle: (usage) => settle(this.db, key.id, usage ? { usd: usage.costUsd, tokens: usage.inputTokens + usage.outputTokens } : { usd: 0, tokens: 0 }),
+    const worst = () => {
+      const estimates = allowed.map(estimate);
+      return { usd: Math.max(...estimates.map((e) => e.usd)), tokens: Math.max(...estimates.map((e) => e.tokens)) };
     };
+    const held = await this.hold(caller, rules, allowed[0]!.name, ctx.requestId, worst);
+    return { chain: allowed, context, settle: held };
+  }
+
+  /**
+   * A call that is not a chat — embeddings — held to the caller's budgets and rate limits as a
+   * chat is, under the same attempt key rules. No allow-list: the embedder is the deployment's
+   * own, not a registry model a list could name. Model-scoped rate limits apply by `model`.
+   */
+  async admitUsage(ctx: CallContext & { tenantId: string }, model: string, estimate: Estimate): Promise<Omit<Admission, 'chain'>> {
+    const caller = await this.callerOf(ctx);
+    const context: CallContext = { ...ctx, keyId: caller.keyId, userId: caller.userId, application: caller.application };
+    const rules = await loadRules(this.db, caller.tenantId);
+    return { context, settle: await this.hold(caller, rules, model, ctx.requestId, () => estimate) };
+  }
+
+  /** Reserves `estimate` in every budget and rate limit that applies; returns how to settle it. */
+  private async hold(caller: Caller, rules: TenantRules, model: string, requestId: string | undefined, estimate: () => Estimate): Promise<Admission['settle']> {
+    const budgets = budgetsFor(rules, caller);
+    const rates = ratesFor(rules, caller, model);
+    if (!budgets.length && !rates.length) return async () => {};
+    const key = attemptKey(requestId);
+    const outcome = await reserve(this.db, { tenantId: caller.tenantId, key, estimate: estimate(), budgets, rates });
+    if (!outcome.ok) throw limitRefused(outcome);
+    return (usage) => settle(this.db, key.id, usage ? { usd: usage.costUsd, tokens: usage.inputTokens + usage.outputTokens } : { usd: 0, tokens: 0 });
   }
 
   /**

@@ -54,7 +54,7 @@ function params(spec: ModelSpec, req: ChatRequest): MessageCreateParamsBase {
     messages: toAnthropicMessages(req.messages),
     ...(system ? { system } : {}),
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-    ...(tools?.length ? { tools } : {}),
+    ...(tools?.length ? { tools, ...(req.toolChoice ? { tool_choice: req.toolChoice === 'required' ? { type: 'any' as const } : { type: 'tool' as const, name: req.toolChoice.name } } : {}) } : {}),
     ...(json
       ? {
           tools: [{ name: JSON_REPLY_TOOL, description: 'Reply with this JSON object.', input_schema: { type: 'object' as const } }],

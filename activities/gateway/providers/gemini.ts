@@ -3,7 +3,7 @@
 // from a context cache (Gemini bills cache storage by the hour, not per write: no cache writes
 // here); toolUsePromptTokenCount is input too, and thoughtsTokenCount is output (billed as such).
 import { randomUUID } from 'node:crypto';
-import { ApiError, GoogleGenAI, type Content, type GenerateContentConfig, type GenerateContentResponse, type GenerateContentResponseUsageMetadata, type Part } from '@google/genai';
+import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content, type GenerateContentConfig, type GenerateContentResponse, type GenerateContentResponseUsageMetadata, type Part } from '@google/genai';
 import type { ModelSpec } from '../../../infra/config.js';
 import type { AttemptOutcome, ChatMessage, ChatRequest, ToolCall } from '../types.js';
 import {
@@ -41,7 +41,13 @@ function request(spec: ModelSpec, req: ChatRequest): { model: string; contents: 
       ...(req.maxTokens !== undefined ? { maxOutputTokens: req.maxTokens } : {}),
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
       ...(req.tools?.length
-        ? { tools: [{ functionDeclarations: req.tools.map((t) => ({ name: t.name, description: t.description, parametersJsonSchema: t.parameters })) }] }
+        ? {
+            tools: [{ functionDeclarations: req.tools.map((t) => ({ name: t.name, description: t.description, parametersJsonSchema: t.parameters })) }],
+            // ANY: the model must call one of the allowed functions (all of them, or the one named).
+            ...(req.toolChoice
+              ? { toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, ...(req.toolChoice === 'required' ? {} : { allowedFunctionNames: [req.toolChoice.name] }) } } }
+              : {}),
+          }
         : {}),
       ...(wantsJson(spec, req) && !req.tools?.length ? { responseMimeType: 'application/json' } : {}),
       abortSignal: req.signal,

@@ -36,7 +36,10 @@ async function complete(client: OpenAI, spec: ModelSpec, req: ChatRequest): Prom
       model: spec.providerModel,
       messages: req.messages.map(toOpenAiMessage),
       ...(req.tools?.length
-        ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+        ? {
+            tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+            ...(req.toolChoice ? { tool_choice: req.toolChoice === 'required' ? ('required' as const) : { type: 'function' as const, function: { name: req.toolChoice.name } } } : {}),
+          }
         : {}),
       max_tokens: req.maxTokens,
       temperature: req.temperature,
