@@ -21,6 +21,7 @@ import { chatCompletion, chatCompletionRequest, embeddingsRequest, embeddingsRes
 import { errorHandler, openAiErrorShape } from '../error-reply.js';
 import { ApiError, gatewayRefusal } from '../errors.js';
 import { GUARDRAILS_HEADER, ProxyGuard, type GuardedRequest } from '../proxy-guard.js';
+import { apiRouter, asksRouter, routeHeader, routeProxyRequest } from '../proxy-route.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 type Content = ChatCompletionRequest['messages'][number]['content'];
@@ -102,6 +103,7 @@ export function proxyError(err: unknown): ApiError {
 
 export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const limits = new GatewayLimits(deps.db);
+  const router = apiRouter(deps);
   const guard = deps.gateway ? new ProxyGuard({ db: deps.db, keyRing: deps.keyRing, gateway: deps.gateway, log: deps.log }) : undefined;
   // These routes answer in OpenAI's error shape, validation and authentication errors included
   // (this plugin's own context: the rest of the API keeps its shape).
@@ -113,7 +115,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         tags: ['proxy'],
         summary: 'OpenAI-compatible chat completions through the gateway (models:call)',
         description:
-          "OpenAI's request and reply, on Gatehouse API keys: the key's allow-lists, budgets and rate limits, the fallback chain and retries apply. `model` names a registry model, or `auto` (or none) for the default chain. With `stream: true` the reply is `text/event-stream`: `data: <chat.completion.chunk>` frames, then `data: [DONE]`; a call that fails mid-stream ends with a `data: {\"error\": …}` frame instead. The tenant's guardrail policy applies: user messages are PII-masked (placeholders restored in the reply for pii:read only) and a refused input or a failing answer is answered with the policy's stock response and `finish_reason: content_filter`; streams are released sentence by sentence after the sentence checks. The `x-gatehouse-guardrails` header says passed, masked or refused.",
+          "OpenAI's request and reply, on Gatehouse API keys: the key's allow-lists, budgets and rate limits, the fallback chain and retries apply. `model` names a registry model, `route:<intent>` a route of the tenant's routing document, or `auto` for the router's choice (a stock answer or a clarifying question is the reply, with no model call; the `x-gatehouse-route` header names the route). With `stream: true` the reply is `text/event-stream`: `data: <chat.completion.chunk>` frames, then `data: [DONE]`; a call that fails mid-stream ends with a `data: {\"error\": …}` frame instead. The tenant's guardrail policy applies: user messages are PII-masked (placeholders restored in the reply for pii:read only) and a refused input or a failing answer is answered with the policy's stock response and `finish_reason: content_filter`; streams are released sentence by sentence after the sentence checks. The `x-gatehouse-guardrails` header says passed, masked or refused.",
         body: chatCompletionRequest,
         response: {
           200: {
@@ -149,7 +151,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       });
       const chatReq: ChatRequest = {
         messages: toGatewayMessages(body.messages),
-        model: body.model && body.model !== 'auto' ? body.model : undefined,
+        model: asksRouter(body.model) ? undefined : body.model,
         maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
         responseFormat: body.response_format?.type === 'json_object' ? 'json' : undefined,
@@ -174,12 +176,21 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       // The request's verdict in the log, once it is final (the checks were logged as they ran).
       reply.raw.once('close', () => req.log.info({ tenantId: principal.tenantId, guardScope: guarded.id, guardrails: guarded.verdict }, 'proxy guardrails'));
       chatReq.messages = guarded.messages;
-      const verdictHeader = () => ({ [GUARDRAILS_HEADER]: guarded.verdict });
+      // The router (api/proxy-route.ts), on the masked messages: `auto` or `route:<intent>`.
+      const route = guarded.refusal === undefined ? await routeProxyRequest(router, { tenantId: principal.tenantId, model: body.model, messages: chatReq.messages }) : { kind: 'model' as const };
+      if (route.kind === 'model') {
+        chatReq.model = route.model;
+        chatReq.overflow = route.overflow;
+      }
+      const verdictHeader = () => ({ [GUARDRAILS_HEADER]: guarded.verdict, ...routeHeader(route) });
+      // A stock answer or a clarifying question: the route's own words, no model call.
+      const routed = route.kind === 'answer' ? route.content : undefined;
 
       if (!body.stream) {
         let answer: Awaited<ReturnType<typeof guarded.answer>>;
         let result: ChatResult | undefined;
         if (guarded.refusal !== undefined) answer = { refused: true, content: guarded.refusal, toolCalls: [] };
+        else if (routed !== undefined) answer = { refused: false, content: routed, toolCalls: [] };
         else {
           try {
             result = await gateway.chat(chatReq, ctx);
@@ -218,6 +229,10 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       const includeUsage = body.stream_options?.include_usage === true;
       if (guarded.refusal !== undefined) {
         stream.finish({ content: guarded.refusal, toolCalls: [], refused: true }, undefined, includeUsage);
+        return reply;
+      }
+      if (routed !== undefined) {
+        stream.finish({ content: routed, toolCalls: [], refused: false }, undefined, includeUsage);
         return reply;
       }
       const gate = tools ? undefined : guarded.sentences((text) => stream.delta(text));

@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { INVALID_ROUTING, RoutingDocuments, routingDocumentSchema, unknownNames } from '../../activities/router/document.js';
-import { Router, UnknownRouteError } from '../../activities/router/router.js';
+import { UnknownRouteError } from '../../activities/router/router.js';
+import { apiRouter } from '../proxy-route.js';
 import { routeDecision } from '../../contracts/routing.js';
 import { storableString } from '../../infra/input-limits.js';
 import { requireRole } from '../auth.js';
@@ -19,8 +20,8 @@ const classifyResponse = z.object({ decision: routeDecision, latencyMs: z.number
 
 export const routingRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   // The router's own documents when there is one: a change saved here is seen by its next request.
-  const documents = deps.router?.documents ?? new RoutingDocuments(deps.db, 0);
-  const router = deps.router ?? (deps.embedder ? new Router({ documents, gateway: deps.gateway, embedder: deps.embedder }) : undefined);
+  const router = apiRouter(deps);
+  const documents = router?.documents ?? new RoutingDocuments(deps.db, 0);
   const models = deps.config.models.registry.map((m) => m.name);
 
   const invalid = (err: unknown) => {
