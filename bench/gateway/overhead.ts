@@ -13,7 +13,7 @@ import type { CallContext, ChatRequest } from '../../activities/gateway/types.js
 import { TEST_EMBEDDER, testLog, uniqueId } from '../../test/support/harness-config.js';
 import { startScriptedModelServer } from '../../test/support/scripted-model-server.js';
 import { startBenchDatabase, type BenchDatabase } from '../lib/databases.js';
-import { fmt, percentile, table } from '../lib/stats.js';
+import { fmt, mean, percentile, table } from '../lib/stats.js';
 import { BENCH_MODEL, gatewayBenchConfig, verdict, type GatewayPart } from './common.js';
 
 const ROUNDS = 25;
@@ -112,6 +112,7 @@ export const measureOverhead: GatewayPart = async (ctx) => {
 
     const base = percentile(variants[0]!.samples, 50);
     const baseP99 = percentile(variants[0]!.samples, 99);
+    const baseMean = mean(variants[0]!.samples);
     const rows = variants.map((v) => {
       const p50 = percentile(v.samples, 50);
       const p99 = percentile(v.samples, 99);
@@ -122,6 +123,8 @@ export const measureOverhead: GatewayPart = async (ctx) => {
         p99Ms: p99,
         addedP50Ms: p50 - base,
         addedP99Ms: p99 - baseP99,
+        // Means, to set against the mean time waiting on Postgres.
+        addedMeanMs: mean(v.samples) - baseMean,
         ratioP50: p50 / base,
         queriesPerCall: v.queries.count / v.samples.length,
         pgMsPerCall: v.queries.ms / v.samples.length,
@@ -153,17 +156,18 @@ export const measureOverhead: GatewayPart = async (ctx) => {
   }
 };
 
-/** What the Postgres-backed rows add beyond the gateway's own path, and how much of it is round trips. */
-function limitsNote(rows: Array<{ variant: string; addedP50Ms: number; queriesPerCall: number; pgMsPerCall: number }>): string {
-  const own = rows[1]!.addedP50Ms;
-  const lines = rows.slice(2).map((r) => {
-    const beyond = r.addedP50Ms - own;
-    return `- ${r.variant}: ${fmt(r.addedP50Ms, 3)} ms added (${verdict(r.addedP50Ms <= TARGET_MS, `${fmt(r.addedP50Ms - TARGET_MS, 3)} ms`)} against the same ${TARGET_MS} ms); ` +
-      `${fmt(r.queriesPerCall, 1)} round trips take ${fmt(r.pgMsPerCall, 3)} ms of the ${fmt(beyond, 3)} ms it adds beyond the gateway's own path.`;
-  });
+/** What the Postgres-backed rows add beyond the gateway's own path, and how much of it is waiting on Postgres (means, both). */
+function limitsNote(rows: Array<{ variant: string; addedP50Ms: number; addedMeanMs: number; queriesPerCall: number; pgMsPerCall: number }>): string {
+  const own = rows[1]!.addedMeanMs;
+  const lines = rows.slice(2).map(
+    (r) =>
+      `- ${r.variant}: ${fmt(r.addedP50Ms, 3)} ms added at p50 (${verdict(r.addedP50Ms <= TARGET_MS, `${fmt(r.addedP50Ms - TARGET_MS, 3)} ms`)} against the same ${TARGET_MS} ms); ` +
+      `on average it adds ${fmt(r.addedMeanMs - own, 3)} ms beyond the gateway's own path, and ${fmt(r.pgMsPerCall, 3)} ms of each call is spent waiting on its ${fmt(r.queriesPerCall, 0)} Postgres round trips.`,
+  );
   return [
-    'With the limits path (not the target\'s row, reported so the cost is not hidden): a tenant without rules costs one rules query and the usage row; a budget adds the reservation ' +
-      'transaction before the call and the settle transaction after it. The time goes to Postgres round trips, not to the gateway\'s code:',
+    "With the limits path (not the target's row, reported so the cost is not hidden): a tenant without rules costs one rules query and the usage row; a budget adds the reservation " +
+      "transaction before the call and the settle transaction after it (BEGIN, the stale-hold sweep, the reservation row, the counter's conditional upsert, its counters, COMMIT; then the settle's). " +
+      "What the limits add is Postgres round trips, not the gateway's code:",
     '',
     ...lines,
   ].join('\n');

@@ -4,17 +4,21 @@
 // (node:http, a keep-alive agent with one socket per client), 1 and 32 concurrent clients for a
 // fixed time each, targets interleaved in rounds. Gatehouse runs in its own process (proxy-server.ts),
 // once with PGlite in that process (`npm start`'s shape) and once on a native Postgres; Portkey
-// runs its server as shipped, headless.
+// runs its server as shipped, headless. After the timed rounds, each server is profiled for a
+// few seconds at C=1 (profile-on-signal.ts, preloaded into every server) to say where its CPU goes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNativePostgres } from '../../test/support/native-postgres.js';
 import { startScriptedModelServer } from '../../test/support/scripted-model-server.js';
 import { fmt, percentile, table } from '../lib/stats.js';
+import { cpuByComponent } from './cpu-profile.js';
 import { BENCH_MODEL, verdict, type GatewayPart } from './common.js';
 
 const CONCURRENCY = [1, 32];
@@ -25,7 +29,11 @@ const ADDED_P50_TARGET_MS = 0.5;
 const THROUGHPUT_TARGET = 3;
 
 const BODY = JSON.stringify({ model: BENCH_MODEL, messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 16 });
+const PROFILE_SECONDS = 5;
 const PROXY_SCRIPT = fileURLToPath(new URL('./proxy-server.ts', import.meta.url));
+const PROFILER = fileURLToPath(new URL('./profile-on-signal.ts', import.meta.url));
+/** tsx first (the preload is TypeScript), then the profiler: both before any server code. */
+const PRELOAD = ['--import', 'tsx', '--import', PROFILER];
 
 interface Target {
   name: string;
@@ -34,6 +42,8 @@ interface Target {
   headers: Record<string, string>;
   /** The server's own process, whose CPU time per request the report shows; absent when it is this process. */
   pid?: number;
+  /** Where its profiler writes, on the second SIGUSR2. */
+  profileFile?: string;
 }
 
 interface Window {
@@ -128,11 +138,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-async function startGatehouse(modelBaseUrl: string, opts: { databaseUrl?: string; gatewayWithoutDb?: boolean } = {}): Promise<{ port: number; key: string; child: ChildProcess }> {
+async function startGatehouse(modelBaseUrl: string, profileFile: string, opts: { databaseUrl?: string; gatewayWithoutDb?: boolean } = {}): Promise<{ port: number; key: string; child: ChildProcess }> {
   const { child, stdout } = await spawnServer(
     process.execPath,
-    ['--import', 'tsx', PROXY_SCRIPT],
-    { MODEL_BASE_URL: modelBaseUrl, ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}), ...(opts.gatewayWithoutDb ? { GATEWAY_WITHOUT_DB: '1' } : {}) },
+    [...PRELOAD, PROXY_SCRIPT],
+    {
+      MODEL_BASE_URL: modelBaseUrl,
+      CPU_PROFILE_FILE: profileFile,
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+      ...(opts.gatewayWithoutDb ? { GATEWAY_WITHOUT_DB: '1' } : {}),
+    },
     (out) => out.includes('\n'),
   );
   const { port, key } = JSON.parse(stdout.split('\n')[0]!) as { port: number; key: string };
@@ -140,12 +155,14 @@ async function startGatehouse(modelBaseUrl: string, opts: { databaseUrl?: string
 }
 
 /** Portkey's node server (build/start-server.js: `--port=N`, `--headless` skips its log UI). */
-async function startPortkey(): Promise<{ port: number; child: ChildProcess; version: string }> {
+async function startPortkey(profileFile: string): Promise<{ port: number; child: ChildProcess; version: string }> {
   const require = createRequire(import.meta.url);
   const pkg = require.resolve('@portkey-ai/gateway/package.json');
   const { version } = JSON.parse(await readFile(pkg, 'utf8')) as { version: string };
   const port = await freePort();
-  const { child } = await spawnServer(process.execPath, [path.join(path.dirname(pkg), 'build', 'start-server.js'), `--port=${port}`, '--headless'], {}, (out) => out.includes('Ready for connections'));
+  const { child } = await spawnServer(process.execPath, [...PRELOAD, path.join(path.dirname(pkg), 'build', 'start-server.js'), `--port=${port}`, '--headless'], { CPU_PROFILE_FILE: profileFile }, (out) =>
+    out.includes('Ready for connections'),
+  );
   return { port, child, version };
 }
 
@@ -156,22 +173,24 @@ export const compareProxies: GatewayPart = async (ctx) => {
   const forget = setInterval(() => (model.requests.length = 0), 1000);
   const children: ChildProcess[] = [];
   const native = await startNativePostgres();
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-proxy-bench-'));
+  const profileOf = (name: string) => path.join(scratch, `${name}.cpuprofile`);
   try {
     ctx.log('proxy: starting Gatehouse (three ways) and Portkey');
-    const onPglite = await startGatehouse(model.baseUrl);
+    const onPglite = await startGatehouse(model.baseUrl, profileOf('pglite'));
     children.push(onPglite.child);
-    const onNative = await startGatehouse(model.baseUrl, { databaseUrl: native.url });
+    const onNative = await startGatehouse(model.baseUrl, profileOf('native'), { databaseUrl: native.url });
     children.push(onNative.child);
-    const withoutDb = await startGatehouse(model.baseUrl, { gatewayWithoutDb: true });
+    const withoutDb = await startGatehouse(model.baseUrl, profileOf('nodb'), { gatewayWithoutDb: true });
     children.push(withoutDb.child);
-    const portkey = await startPortkey();
+    const portkey = await startPortkey(profileOf('portkey'));
     children.push(portkey.child);
     const modelPort = Number(new URL(model.origin).port);
     const targets: Target[] = [
       { name: 'direct (scripted server)', port: modelPort, path: '/v1/chat/completions', headers: {} },
-      { name: 'Gatehouse proxy, PGlite', port: onPglite.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${onPglite.key}` }, pid: onPglite.child.pid },
-      { name: 'Gatehouse proxy, native Postgres', port: onNative.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${onNative.key}` }, pid: onNative.child.pid },
-      { name: 'Gatehouse proxy, gateway without database', port: withoutDb.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${withoutDb.key}` }, pid: withoutDb.child.pid },
+      { name: 'Gatehouse proxy, PGlite', port: onPglite.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${onPglite.key}` }, pid: onPglite.child.pid, profileFile: profileOf('pglite') },
+      { name: 'Gatehouse proxy, native Postgres', port: onNative.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${onNative.key}` }, pid: onNative.child.pid, profileFile: profileOf('native') },
+      { name: 'Gatehouse proxy, gateway without database', port: withoutDb.port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${withoutDb.key}` }, pid: withoutDb.child.pid, profileFile: profileOf('nodb') },
       {
         name: `Portkey gateway ${portkey.version}`,
         port: portkey.port,
@@ -179,6 +198,7 @@ export const compareProxies: GatewayPart = async (ctx) => {
         // Portkey's own headers: the provider, its endpoint (OpenAI's wire format on our server) and the provider key it forwards.
         headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': model.baseUrl },
         pid: portkey.child.pid,
+        profileFile: profileOf('portkey'),
       },
     ];
     // Every target answers the same completion before anything is timed.
@@ -211,18 +231,74 @@ export const compareProxies: GatewayPart = async (ctx) => {
       agent.destroy();
       results[clients] = merged;
     }
-    return report(targets, results);
+    const profiles = await profileServers(targets, ctx.log);
+    return report(targets, results, profiles);
   } finally {
     clearInterval(forget);
+    await rm(scratch, { recursive: true, force: true });
     for (const c of children) await stopChild(c);
     await native.stop();
     await model.close();
   }
 };
 
-function report(targets: Target[], results: Record<number, Record<string, Window>>) {
+/** Each server's CPU time per request by component, over a profiled C=1 window. */
+async function profileServers(targets: Target[], log: (m: string) => void): Promise<Record<string, Array<{ component: string; usPerRequest: number }>>> {
+  const profiles: Record<string, Array<{ component: string; usPerRequest: number }>> = {};
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (const t of targets) {
+    if (!t.pid || !t.profileFile) continue;
+    log(`proxy: profiling ${t.name} for ${PROFILE_SECONDS} s at C=1`);
+    process.kill(t.pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 500));
+    const w = await load(agent, t, 1, PROFILE_SECONDS);
+    process.kill(t.pid, 'SIGUSR2');
+    for (let waited = 0; !existsSync(t.profileFile) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    // The profiler's time deltas are wall time, which a busy machine inflates when the process waits
+    // for a core: its shares are kept, scaled to the CPU time the process really used (/proc).
+    const shares = cpuByComponent(JSON.parse(await readFile(t.profileFile, 'utf8')), w.latencies.length);
+    const sampled = shares.reduce((n, c) => n + c.usPerRequest, 0);
+    const measured = ((w.cpuMs ?? 0) * 1000) / Math.max(1, w.latencies.length);
+    profiles[t.name] = shares.map((c) => ({ component: c.component, usPerRequest: (c.usPerRequest / sampled) * measured }));
+  }
+  agent.destroy();
+  return profiles;
+}
+
+function profileTable(profiles: Record<string, Array<{ component: string; usPerRequest: number }>>): string {
+  const names = Object.keys(profiles);
+  const components = [...new Set(names.flatMap((n) => profiles[n]!.map((c) => c.component)))];
+  const us = (n: string, c: string) => profiles[n]!.find((x) => x.component === c)?.usPerRequest ?? 0;
+  // Largest first, by their sum over the servers.
+  components.sort((a, b) => names.reduce((s, n) => s + us(n, b), 0) - names.reduce((s, n) => s + us(n, a), 0));
+  const rows = components.map((c) => [c, ...names.map((n) => (us(n, c) >= 0.5 ? fmt(us(n, c), 0) : '—'))]);
+  rows.push(['**total**', ...names.map((n) => `**${fmt(profiles[n]!.reduce((s, c) => s + c.usPerRequest, 0), 0)}**`)]);
+  return table(['CPU µs per request, by component', ...names], rows);
+}
+
+/**
+ * Why the numbers fall where they do, from the profiles: on a saturated machine req/s is the cores
+ * over the CPU a request costs, so a multiple of Portkey's req/s needs that fraction of its CPU.
+ */
+function explain(profiles: Record<string, Array<{ component: string; usPerRequest: number }>>, withDb: string, withoutDb: string, portkey: string, dbAddsMs: number): string {
+  const total = (n: string) => profiles[n]?.reduce((s, c) => s + c.usPerRequest, 0) ?? NaN;
+  const part = (n: string, re: RegExp) => profiles[n]?.filter((c) => re.test(c.component)).reduce((s, c) => s + c.usPerRequest, 0) ?? NaN;
+  const outbound = (n: string) => part(n, /openai|undici/);
+  return (
+    `Reading the profile: a Gatehouse request on native Postgres costs ${fmt(total(withDb), 0)} µs of its server's CPU against Portkey's ${fmt(total(portkey), 0)} µs. ` +
+    `The outbound call alone — the \`openai\` client over fetch, what every Gatehouse model call goes through — is ${fmt(outbound(withDb), 0)} µs, where Portkey calls fetch directly (${fmt(outbound(portkey), 0)} µs in fetch). ` +
+    `The limits path adds ${fmt(part(withDb, /Postgres client/), 0)} µs in pg for its two round trips (the rules query, the usage row), which Portkey, having no budgets or ledger, does not make; ` +
+    `Fastify and the zod schemas take ${fmt(part(withDb, /Fastify|zod/), 0)} µs, the proxy route and gateway code ${fmt(part(withDb, /Gatehouse/), 0)} µs. ` +
+    `Without a database (its row above) Gatehouse costs ${fmt(total(withoutDb), 0)} µs. ` +
+    `On a saturated 2-core machine req/s is bounded by the cores over the CPU per request, so ${THROUGHPUT_TARGET}× Portkey's req/s needs at most ${fmt(total(portkey) / THROUGHPUT_TARGET, 0)} µs per request` +
+    (outbound(withDb) > total(portkey) / THROUGHPUT_TARGET ? ` — less than the \`openai\` client and fetch cost on their own here. ` : '. ') +
+    `At C=1 the database's round trips add ${fmt(dbAddsMs, 3)} ms p50 (native row against the row without a database), against a budget of ${ADDED_P50_TARGET_MS} ms for everything.`
+  );
+}
+
+function report(targets: Target[], results: Record<number, Record<string, Window>>, profiles: Record<string, Array<{ component: string; usPerRequest: number }>>) {
   const [direct, ghPglite, ghNative, ghWithoutDb, portkey] = targets.map((t) => t.name) as [string, string, string, string, string];
-  const data: Record<string, unknown> = { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, warmupSeconds: WARMUP_SECONDS };
+  const data: Record<string, unknown> = { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, warmupSeconds: WARMUP_SECONDS, cpuProfileUsPerRequest: profiles };
   const sections: string[] = [];
   for (const clients of CONCURRENCY) {
     const byTarget = results[clients]!;
@@ -277,6 +353,13 @@ function report(targets: Target[], results: Record<number, Record<string, Window
     `Targets: ≤ ${ADDED_P50_TARGET_MS} ms added p50 at C=1, ≥ ${THROUGHPUT_TARGET}× Portkey's req/s at C=32.`,
     '',
     ...verdicts,
+    '',
+    `Where each server's CPU goes: a V8 CPU profile of each server process over ${PROFILE_SECONDS} s at C=1 after the timed rounds, each sample counted to the innermost frame of a known component ` +
+      `(a socket write to the model counts to fetch, one to Postgres to pg; module loading and idle left out), the shares scaled to the CPU time the process used in that window (/proc; the profiler's own cost included):`,
+    '',
+    profileTable(profiles),
+    '',
+    explain(profiles, ghNative, ghWithoutDb, portkey, c1[ghNative]!.p50Ms - c1[ghWithoutDb]!.p50Ms),
   ].join('\n');
   return { markdown, data };
 }
