@@ -27,6 +27,8 @@ const ROUND_SECONDS = 4;
 const WARMUP_SECONDS = 2;
 const ADDED_P50_TARGET_MS = 0.5;
 const THROUGHPUT_TARGET = 3;
+/** Portkey's added p50 at C=1 when it was measured on this machine before (the benchmark's spec): how slow this run's machine is. */
+const PORTKEY_EARLIER_ADDED_MS = [1.1, 1.3];
 
 const BODY = JSON.stringify({ model: BENCH_MODEL, messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 16 });
 const PROFILE_SECONDS = 5;
@@ -350,6 +352,9 @@ function report(targets: Target[], results: Record<number, Record<string, Window
       `at C=32 everyone competes for CPU, so req/s measures efficiency under contention more than a gateway's own ceiling; "server CPU" is the gateway process's own CPU time per request (/proc).`,
     '',
     ...sections.flatMap((s) => [s, '']),
+    `Portkey adds ${fmt(c1[portkey]!.p50Ms - c1[direct]!.p50Ms, 3)} ms p50 at C=1 in this run, against ${PORTKEY_EARLIER_ADDED_MS.join('–')} ms when it was measured on this machine before: ` +
+      `the absolute numbers move with whatever else the 2 cores run (see the load average below); the ratios, from rounds interleaved in the same minutes, move less.`,
+    '',
     `Targets: ≤ ${ADDED_P50_TARGET_MS} ms added p50 at C=1, ≥ ${THROUGHPUT_TARGET}× Portkey's req/s at C=32.`,
     '',
     ...verdicts,
