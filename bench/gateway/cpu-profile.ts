@@ -11,6 +11,7 @@ const COMPONENTS: Array<[string, RegExp]> = [
   ['Fastify', /node_modules\/(fastify|find-my-way|avvio|fast-json-stringify|@fastify\/[^/]+|light-my-request)\//],
   ['Hono (Portkey)', /node_modules\/(hono|@hono\/[^/]+)\//],
   ['Portkey gateway code', /@portkey-ai\/gateway\/build\//],
+  ['token counting (gpt-tokenizer)', /node_modules\/gpt-tokenizer\//],
   ['Gatehouse gateway (activities/gateway)', /\/activities\/gateway\//],
   ['Gatehouse API (api/)', /\/api\//],
   ['pino (logging)', /node_modules\/pino/],
