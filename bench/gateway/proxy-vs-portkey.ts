@@ -290,7 +290,8 @@ function explain(profiles: Record<string, Array<{ component: string; usPerReques
     `Reading the profile: a Gatehouse request on native Postgres costs ${fmt(total(withDb), 0)} µs of its server's CPU against Portkey's ${fmt(total(portkey), 0)} µs. ` +
     `The outbound call alone — the \`openai\` client over fetch, what every Gatehouse model call goes through — is ${fmt(outbound(withDb), 0)} µs, where Portkey calls fetch directly (${fmt(outbound(portkey), 0)} µs in fetch). ` +
     `The limits path adds ${fmt(part(withDb, /Postgres client/), 0)} µs in pg for its two round trips (the rules query, the usage row), which Portkey, having no budgets or ledger, does not make; ` +
-    `Fastify and the zod schemas take ${fmt(part(withDb, /Fastify|zod/), 0)} µs, the proxy route and gateway code ${fmt(part(withDb, /Gatehouse/), 0)} µs. ` +
+    `Fastify and the zod schemas take ${fmt(part(withDb, /Fastify|zod/), 0)} µs, the gateway's code and token counting ${fmt(part(withDb, /Gatehouse gateway|token counting/), 0)} µs, ` +
+    `the proxy route and the rest of api/ ${fmt(part(withDb, /Gatehouse API/), 0)} µs — nothing there is cheap to cut and large enough to matter, so api/routes/openai-proxy.ts is unchanged. ` +
     `Without a database (its row above) Gatehouse costs ${fmt(total(withoutDb), 0)} µs. ` +
     `On a saturated 2-core machine req/s is bounded by the cores over the CPU per request, so ${THROUGHPUT_TARGET}× Portkey's req/s needs at most ${fmt(total(portkey) / THROUGHPUT_TARGET, 0)} µs per request` +
     (outbound(withDb) > total(portkey) / THROUGHPUT_TARGET ? ` — less than the \`openai\` client and fetch cost on their own here. ` : '. ') +
