@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   guardrails: () => import('./guardrails.js'),
   'sql-guard-corpus': () => import('./sql-guard-corpus.js'),
   fuzz: () => import('./fuzz.js'),
+  gateway: () => import('./gateway/index.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
