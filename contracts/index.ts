@@ -16,3 +16,4 @@ export * from './tools.js';
 export * from './search-attributes.js';
 export * from './gateway-limits.js';
 export * from './gateway.js';
+export * from './preferences.js';

@@ -1,0 +1,120 @@
+// Kinds of query, found without labels: spherical k-means over query embeddings. Vectors are
+// L2-normalised, so the nearest centroid by cosine is the one with the largest dot product,
+// and each centroid is the normalised mean of its members. Seeding is k-means++ with a seeded
+// PRNG: the same queries in the same order give the same clusters, so a refit over unchanged
+// preferences reproduces the stored model and two processes agree on a query's cluster.
+
+export interface ClusterOptions {
+  /** Number of clusters; default `defaultClusterCount(n)`. */
+  k?: number;
+  seed?: number;
+  maxIterations?: number;
+}
+
+export interface Clustering {
+  centroids: Float32Array[];
+  /** Each input vector's cluster. */
+  assignments: number[];
+  sizes: number[];
+}
+
+/**
+ * Few clusters, each with enough preferences to say something: about 20 per cluster, at most 8.
+ * A cluster with too few is shrunk toward the pooled fit anyway (bradley-terry.ts's prior).
+ */
+export function defaultClusterCount(n: number): number {
+  return Math.max(1, Math.min(8, Math.floor(n / 20)));
+}
+
+export function normalised(v: ArrayLike<number>): Float32Array {
+  const out = Float32Array.from(v);
+  let sum = 0;
+  for (const x of out) sum += x * x;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < out.length; i++) out[i]! /= norm;
+  return out;
+}
+
+export function kMeans(vectors: readonly ArrayLike<number>[], opts: ClusterOptions = {}): Clustering {
+  const points = vectors.map(normalised);
+  const n = points.length;
+  if (n === 0) return { centroids: [], assignments: [], sizes: [] };
+  const k = Math.max(1, Math.min(n, opts.k ?? defaultClusterCount(n)));
+  const random = mulberry32(opts.seed ?? 0x5eed);
+
+  // k-means++: each next seed drawn with probability proportional to its distance from the
+  // nearest seed so far (cosine distance 1 - dot, which for unit vectors is ½ the squared
+  // Euclidean distance, the quantity k-means++ weighs by).
+  const centroids: Float32Array[] = [points[Math.floor(random() * n)]!];
+  const nearest = points.map((p) => 1 - dot(p, centroids[0]!));
+  while (centroids.length < k) {
+    const total = nearest.reduce((s, d) => s + Math.max(0, d), 0);
+    let pick = 0;
+    if (total > 0) {
+      let r = random() * total;
+      for (pick = 0; pick < n - 1; pick++) {
+        r -= Math.max(0, nearest[pick]!);
+        if (r <= 0) break;
+      }
+    } else pick = centroids.length; // every point coincides with a seed: any distinct index will do
+    const seed = points[pick]!;
+    centroids.push(seed);
+    for (let i = 0; i < n; i++) nearest[i] = Math.min(nearest[i]!, 1 - dot(points[i]!, seed));
+  }
+
+  let assignments = points.map((p) => nearestCentroid(centroids, p));
+  for (let iter = 0; iter < (opts.maxIterations ?? 100); iter++) {
+    for (let c = 0; c < k; c++) {
+      const sum = new Float32Array(points[0]!.length);
+      let members = 0;
+      for (let i = 0; i < n; i++) {
+        if (assignments[i] !== c) continue;
+        members++;
+        const p = points[i]!;
+        for (let d = 0; d < sum.length; d++) sum[d]! += p[d]!;
+      }
+      // An emptied cluster keeps its centroid: deterministic, and it may win points back.
+      if (members > 0) centroids[c] = normalised(sum);
+    }
+    const next = points.map((p) => nearestCentroid(centroids, p));
+    const moved = next.some((a, i) => a !== assignments[i]);
+    assignments = next;
+    if (!moved) break;
+  }
+  const sizes = new Array<number>(k).fill(0);
+  for (const a of assignments) sizes[a]!++;
+  return { centroids, assignments, sizes };
+}
+
+/** The centroid closest by cosine (ties: the lowest index). */
+export function nearestCentroid(centroids: readonly ArrayLike<number>[], vector: ArrayLike<number>): number {
+  const v = normalised(vector);
+  let best = 0;
+  let bestDot = -Infinity;
+  centroids.forEach((c, i) => {
+    const d = dot(v, c);
+    if (d > bestDot) {
+      bestDot = d;
+      best = i;
+    }
+  });
+  return best;
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** A small, fast, seedable PRNG (Tommy Ettinger's mulberry32): k-means++ must not use Math.random. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
