@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
 import { openaiProxyRoutes } from './routes/openai-proxy.js';
+import { routerPreferenceRoutes } from './routes/router-preferences.js';
 import { taskRoutes } from './routes/tasks.js';
 import { userRoutes } from './routes/users.js';
 
@@ -139,6 +140,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(gatewayLimitRoutes(deps));
   await app.register(gatewayRoutes(deps));
   await app.register(openaiProxyRoutes(deps));
+  await app.register(routerPreferenceRoutes(deps));
   return app;
 }
 

@@ -49,15 +49,7 @@ export function kMeans(vectors: readonly ArrayLike<number>[], opts: ClusterOptio
   const nearest = points.map((p) => 1 - dot(p, centroids[0]!));
   while (centroids.length < k) {
     const total = nearest.reduce((s, d) => s + Math.max(0, d), 0);
-    let pick = 0;
-    if (total > 0) {
-      let r = random() * total;
-      for (pick = 0; pick < n - 1; pick++) {
-        r -= Math.max(0, nearest[pick]!);
-        if (r <= 0) break;
-      }
-    } else pick = centroids.length; // every point coincides with a seed: any distinct index will do
-    const seed = points[pick]!;
+    const seed = points[total > 0 ? weightedPick(nearest, random() * total) : centroids.length]!; // total 0: every point is a seed already
     centroids.push(seed);
     for (let i = 0; i < n; i++) nearest[i] = Math.min(nearest[i]!, 1 - dot(points[i]!, seed));
   }
@@ -84,6 +76,15 @@ export function kMeans(vectors: readonly ArrayLike<number>[], opts: ClusterOptio
   const sizes = new Array<number>(k).fill(0);
   for (const a of assignments) sizes[a]!++;
   return { centroids, assignments, sizes };
+}
+
+/** The index where the running sum of (non-negative) weights reaches r. */
+function weightedPick(weights: number[], r: number): number {
+  for (let i = 0; i < weights.length - 1; i++) {
+    r -= Math.max(0, weights[i]!);
+    if (r <= 0) return i;
+  }
+  return weights.length - 1;
 }
 
 /** The centroid closest by cosine (ties: the lowest index). */
