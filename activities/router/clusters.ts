@@ -8,6 +8,8 @@ export interface ClusterOptions {
   /** Number of clusters; default `defaultClusterCount(n)`. */
   k?: number;
   seed?: number;
+  /** Seeded starts to keep the best of (default 5). */
+  restarts?: number;
   maxIterations?: number;
 }
 
@@ -35,12 +37,26 @@ export function normalised(v: ArrayLike<number>): Float32Array {
   return out;
 }
 
+/**
+ * The best of `restarts` seeded runs (lowest total cosine distance to the centroids): one
+ * k-means++ start can settle in a poor local optimum that merges two kinds of query.
+ */
 export function kMeans(vectors: readonly ArrayLike<number>[], opts: ClusterOptions = {}): Clustering {
   const points = vectors.map(normalised);
-  const n = points.length;
-  if (n === 0) return { centroids: [], assignments: [], sizes: [] };
-  const k = Math.max(1, Math.min(n, opts.k ?? defaultClusterCount(n)));
+  if (points.length === 0) return { centroids: [], assignments: [], sizes: [] };
   const random = mulberry32(opts.seed ?? 0x5eed);
+  let best: (Clustering & { cost: number }) | undefined;
+  for (let run = 0; run < Math.max(1, opts.restarts ?? 5); run++) {
+    const c = kMeansOnce(points, opts, random);
+    if (!best || c.cost < best.cost - 1e-9) best = c;
+  }
+  const { cost: _cost, ...clustering } = best!;
+  return clustering;
+}
+
+function kMeansOnce(points: Float32Array[], opts: ClusterOptions, random: () => number): Clustering & { cost: number } {
+  const n = points.length;
+  const k = Math.max(1, Math.min(n, opts.k ?? defaultClusterCount(n)));
 
   // k-means++: each next seed drawn with probability proportional to its distance from the
   // nearest seed so far (cosine distance 1 - dot, which for unit vectors is ½ the squared
@@ -75,7 +91,8 @@ export function kMeans(vectors: readonly ArrayLike<number>[], opts: ClusterOptio
   }
   const sizes = new Array<number>(k).fill(0);
   for (const a of assignments) sizes[a]!++;
-  return { centroids, assignments, sizes };
+  const cost = points.reduce((sum, p, i) => sum + 1 - dot(p, centroids[assignments[i]!]!), 0);
+  return { centroids, assignments, sizes, cost };
 }
 
 /** The index where the running sum of (non-negative) weights reaches r. */
