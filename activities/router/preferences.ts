@@ -21,6 +21,9 @@ import { REVIEWER_PLAYER, type Preference } from '../../contracts/preferences.js
 import type { Db } from '../../infra/db/pool.js';
 import { toVectorParam } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
+import { detectPii } from '../guardrails/pii.js';
+import { DEFAULT_GUARDRAIL_POLICY } from '../guardrails/policy.js';
+import { PII_CLASSES } from '../guardrails/types.js';
 import type { Embedder } from '../retrieval/embedder.js';
 import { fitBradleyTerry, winProbability, type Comparison, type Strengths } from './bradley-terry.js';
 import { defaultClusterCount, kMeans, nearestCentroid } from './clusters.js';
@@ -107,15 +110,19 @@ export class PreferenceRouter {
     private readonly opts: PreferenceRouterOptions = {},
   ) {}
 
-  /** Store one judgement, with its query's embedding so a refit needn't embed again. */
+  /**
+   * Store one judgement, with its query's embedding so a refit needn't embed again. The query
+   * is kept with its PII replaced by class placeholders, as a reviewed task's already is.
+   */
   async record(tenantId: string, p: Preference & { createdBy?: string }): Promise<{ id: string }> {
     if (!p.winner || !p.loser || p.winner === p.loser) throw new PreferenceRouterError('invalid_preference', 'winner and loser must be two different models');
     if (p.weight !== undefined && !(p.weight > 0)) throw new PreferenceRouterError('invalid_preference', 'weight must be positive');
-    const [vector] = await this.embedder.embed([p.query], 'query');
+    const query = maskPii(p.query);
+    const [vector] = await this.embedder.embed([query], 'query');
     const { rows } = await this.db.query<{ id: string }>(
       `INSERT INTO model_preferences (tenant_id, query, embedding, winner, loser, tie, source, task_id, weight, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::text`,
-      [tenantId, p.query, toVectorParam(vector!), p.winner, p.loser, p.tie ?? false, p.source, p.taskId ?? null, p.weight ?? 1, p.createdBy ?? null],
+      [tenantId, query, toVectorParam(vector!), p.winner, p.loser, p.tie ?? false, p.source, p.taskId ?? null, p.weight ?? 1, p.createdBy ?? null],
     );
     return { id: rows[0]!.id };
   }
@@ -173,6 +180,19 @@ export class PreferenceRouter {
     }
     return choice;
   }
+}
+
+// What the default input policy masks or blocks (identifiers, contact details, credentials);
+// names and addresses pass, as they do into a task. A routing preference needs the kind of
+// question, never the values in it.
+const MASKED_CLASSES = PII_CLASSES.filter((c) => DEFAULT_GUARDRAIL_POLICY.pii.input[c] !== 'allow');
+
+function maskPii(text: string): string {
+  let out = text;
+  for (const span of detectPii(text, { classes: MASKED_CLASSES }).sort((a, b) => b.start - a.start)) {
+    out = `${out.slice(0, span.start)}[${span.type}]${out.slice(span.end)}`;
+  }
+  return out;
 }
 
 /** The preference a reviewer's decision on a model's answer amounts to (contracts/preferences.ts's REVIEWER_PLAYER). */

@@ -1,6 +1,7 @@
 // The PreferenceRouter on real Postgres (PGlite and native): preferences stored with their
 // embeddings, a fit versioned per tenant and read back by another process, the pooled prior
-// carrying a ranking into a cluster with no data on a pair, and a fit of another embedder ignored.
+// carrying a ranking into a cluster with no data on a pair, identifiers masked in the stored
+// query, and a fit of another embedder ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashingEmbedder } from '../../activities/retrieval/embeddings.js';
 import { PreferenceRouter } from '../../activities/router/preferences.js';
@@ -65,6 +66,14 @@ describe.each<DbKind>(['pglite', 'native'])('the preference router on %s', (kind
       expect(c.strengths.medium).toBeGreaterThan(c.strengths.small!);
       for (const s of Object.values(c.strengths)) expect(Number.isFinite(s)).toBe(true);
     }
+  });
+
+  it('keeps a query with its identifiers masked', async () => {
+    const t = await tenant();
+    const router = new PreferenceRouter(services.db, services.embedder);
+    const { id } = await router.record(t, { query: 'Where is my refund? Write to jane.doe@example.com or call +1 415 555 0134.', winner: 'large', loser: 'small', source: 'ab' });
+    const { rows } = await services.db.query<{ query: string }>('SELECT query FROM model_preferences WHERE id = $1', [id]);
+    expect(rows[0]!.query).toBe('Where is my refund? Write to [EMAIL_ADDRESS] or call [PHONE_NUMBER].');
   });
 
   it('ignores a fit made with another embedder rather than misplace queries', async () => {

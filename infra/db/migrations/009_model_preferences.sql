@@ -1,8 +1,8 @@
 -- Routing learned from preferences (activities/router/preferences.ts). Each row is one
 -- pairwise judgement of two models' answers to a query — a reviewer's approval or edit, a
 -- user's A/B choice, a judge model's verdict — with the query's embedding, so a refit
--- re-clusters without re-embedding. The query text is what the source gave: masked (PII as
--- placeholders) when it comes from a reviewed task.
+-- re-clusters without re-embedding. The query keeps no identifiers: a reviewed task's is
+-- masked already (vault placeholders), the others get class placeholders ([EMAIL_ADDRESS]).
 CREATE TABLE model_preferences (
   id          bigserial PRIMARY KEY,
   tenant_id   text NOT NULL REFERENCES tenants (id),
