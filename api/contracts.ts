@@ -411,7 +411,7 @@ export const preferenceRequest = z
     winner: routerModel.describe('The model whose answer was preferred (either one, with tie)'),
     loser: routerModel,
     tie: z.boolean().optional().describe('Neither answer was better'),
-    weight: z.number().positive().max(100).optional().describe('How much this judgement counts (default 1)'),
+    weight: z.number().min(0.001).max(100).optional().describe('How much this judgement counts (default 1)'),
   })
   .strict()
   .refine((p) => p.winner !== p.loser, { message: 'must differ from winner', path: ['loser'] })

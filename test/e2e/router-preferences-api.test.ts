@@ -188,6 +188,7 @@ describe('routing learned from preferences over the HTTP API', () => {
     await bad('/v1/router/preferences', { query: '   ', winner: 'small', loser: 'large' }, 'body.query');
     await bad('/v1/router/preferences', { query: 'q', winner: 'no spaces please', loser: 'large' }, 'body.winner');
     await bad('/v1/router/preferences', { query: 'q', winner: 'small', loser: 'large', weight: 0 }, 'body.weight');
+    await bad('/v1/router/preferences', { query: 'q', winner: 'small', loser: 'large', weight: 1e-193 }, 'body.weight');
     await bad('/v1/router/preferences', { query: 'q', winner: 'small', loser: 'large', extra: 1 }, 'body');
     await bad('/v1/router/preferences/judge', { query: 'q', answers: [{ model: 'a', text: 'x' }], judgeModel: 'primary' }, 'body.answers');
     await bad('/v1/router/preferences/judge', { query: 'q', answers: [{ model: 'a', text: 'x' }, { model: 'a', text: 'y' }], judgeModel: 'primary' }, 'body.answers.1.model');

@@ -13,7 +13,7 @@ CREATE TABLE model_preferences (
   tie         boolean NOT NULL DEFAULT false,
   source      text NOT NULL CHECK (source IN ('review', 'ab', 'judge')),
   task_id     text,
-  weight      real NOT NULL DEFAULT 1 CHECK (weight > 0),
+  weight      double precision NOT NULL DEFAULT 1 CHECK (weight > 0),
   created_by  text,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
