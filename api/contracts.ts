@@ -410,6 +410,67 @@ export const usageReport = z
   })
   .meta({ id: 'UsageReport' });
 
+// ---------- routing learned from preferences (activities/router/preferences.ts) ----------
+
+const routerModel = idString(100).describe("A model's registry name (or the reviewer reference player, \"human\")");
+const routerQuery = storableString(20_000)
+  .min(1)
+  .refine((t) => t.trim().length > 0, 'must not be blank')
+  .describe('The query both answers answered');
+
+export const preferenceRequest = z
+  .object({
+    query: routerQuery,
+    winner: routerModel.describe('The model whose answer was preferred (either one, with tie)'),
+    loser: routerModel,
+    tie: z.boolean().optional().describe('Neither answer was better'),
+    weight: z.number().min(0.001).max(100).optional().describe('How much this judgement counts (default 1)'),
+  })
+  .strict()
+  .refine((p) => p.winner !== p.loser, { message: 'must differ from winner', path: ['loser'] })
+  .meta({ id: 'PreferenceRequest' });
+export const preferenceRecorded = z.object({ id: z.string(), source: shared.preferenceSource }).meta({ id: 'PreferenceRecorded' });
+
+export const judgeRequest = z
+  .object({
+    query: routerQuery,
+    answers: z
+      .tuple([z.object({ model: routerModel, text: storableString(20_000).min(1) }).strict(), z.object({ model: routerModel, text: storableString(20_000).min(1) }).strict()])
+      .describe('Two answers to the query, from two different models'),
+    judgeModel: idString(100).describe('The registry model that judges, called through the gateway under your key'),
+  })
+  .strict()
+  .refine((j) => j.answers[0].model !== j.answers[1].model, { message: 'the two answers must come from two different models', path: ['answers', 1, 'model'] })
+  .meta({ id: 'JudgeRequest' });
+const judgeVerdict = z.enum(['first', 'second', 'tie']);
+export const judgeResponse = z
+  .object({
+    id: z.string(),
+    winner: z.string(),
+    loser: z.string(),
+    tie: z.boolean(),
+    verdicts: z.tuple([judgeVerdict, judgeVerdict]).describe('The verdict with the answers as given, then swapped; a disagreement is recorded as a tie'),
+    reasons: z.array(z.string()),
+    usage: shared.usage,
+  })
+  .meta({ id: 'JudgeVerdict' });
+
+export const routerFitRequest = z
+  .object({ clusters: z.number().int().min(1).max(64).optional().describe('Number of query clusters (default: about one per 20 preferences, at most 8)') })
+  .strict()
+  .meta({ id: 'RouterFitRequest' });
+export const routerFitView = z
+  .object({
+    version: z.number().int(),
+    preferences: z.number().int().describe('How many preferences the fit saw'),
+    createdAt: z.string(),
+    embedder: z.string(),
+    players: z.array(z.string()),
+    pooled: z.record(z.string(), z.number()).describe('Bradley–Terry strengths over all queries (geometric mean 1)'),
+    clusters: z.array(z.object({ cluster: z.number().int(), size: z.number().int(), strengths: z.record(z.string(), z.number()) })),
+  })
+  .meta({ id: 'RouterFit' });
+
 export const deploymentStatus = shared.deploymentStatus.meta({ id: 'DeploymentStatus' });
 export const gatewayDeployments = z
   .object({

@@ -17,3 +17,4 @@ export * from './search-attributes.js';
 export * from './gateway-limits.js';
 export * from './gateway.js';
 export * from './routing.js';
+export * from './preferences.js';

@@ -6,11 +6,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { GuardrailPolicies, guardrailPolicySchema, INVALID_GUARDRAIL_POLICY } from '../../activities/guardrails/policy.js';
+import { PreferenceRouter } from '../../activities/router/preferences.js';
 import { reviewAnswerUpdate } from '../../workflows/messages.js';
 import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
 import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
+import { candidateModel, recordReviewPreference } from '../review-preferences.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const policyView = z.object({ version: z.number().int(), policy: z.record(z.string(), z.unknown()) }).meta({ id: 'GuardrailPolicy' });
@@ -18,6 +20,8 @@ const policyView = z.object({ version: z.number().int(), policy: z.record(z.stri
 export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
   const policies = new GuardrailPolicies(db, 0);
+  // A reviewer's decision is also a preference for the router (api/review-preferences.ts).
+  const preferences = deps.embedder ? new PreferenceRouter(db, deps.embedder, { log: deps.log }) : undefined;
 
   app.post(
     '/v1/tasks/:taskId/review',
@@ -34,12 +38,16 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
       const principal = principalOf(req);
       requireRole(principal, 'reviews:write');
       const { taskId } = req.params;
-      await ownedTask(db, principal, taskId);
+      const task = await ownedTask(db, principal, taskId);
+      const handle = temporal.workflow.getHandle(taskId);
+      // Read before the Update: once decided, the review is no longer waiting and its candidate's model is one step among many.
+      const model = preferences ? await candidateModel(handle, task.type) : undefined;
       try {
-        const outcome = await temporal.workflow.getHandle(taskId).executeUpdate(reviewAnswerUpdate, {
+        const outcome = await handle.executeUpdate(reviewAnswerUpdate, {
           args: [{ ...req.body, reviewer: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],
         });
         req.log.info({ taskId, decision: req.body.decision, by: principal.keyId }, 'review decided');
+        void recordReviewPreference(preferences, handle, { tenantId: principal.tenantId, taskId, model, decision: req.body.decision, reviewer: principal.keyId, log: req.log });
         return { taskId, accepted: outcome.accepted, answer: outcome.answer };
       } catch (err) {
         const refused = updateRefusal(err);
