@@ -5,7 +5,8 @@
 // (no model call), and a model, retrieval or agent route lends its model and its
 // context-overflow rule; the retrieval and the agent's tools are tasks' business (POST /v1/tasks).
 import { RoutingDocuments } from '../activities/router/document.js';
-import { Router, UnknownRouteError } from '../activities/router/router.js';
+import { PreferenceRouter } from '../activities/router/preferences.js';
+import { costFromRegistry, Router, UnknownRouteError } from '../activities/router/router.js';
 import type { ChatMessage } from '../activities/gateway/types.js';
 import type { ContextOverflow, RouteDecision } from '../contracts/routing.js';
 import { ApiError } from './errors.js';
@@ -21,7 +22,17 @@ export function apiRouter(deps: ApiDeps): Pick<Router, 'route' | 'documents'> | 
   if (deps.router) return deps.router;
   if (!deps.embedder) return undefined;
   let router = routers.get(deps);
-  if (!router) routers.set(deps, (router = new Router({ documents: new RoutingDocuments(deps.db, 0), gateway: deps.gateway, embedder: deps.embedder })));
+  if (!router) {
+    const registry = deps.config.models.registry;
+    router = new Router({
+      documents: new RoutingDocuments(deps.db, 0),
+      gateway: deps.gateway,
+      embedder: deps.embedder,
+      preferences: new PreferenceRouter(deps.db, deps.embedder, { log: deps.log }),
+      costPerMTok: costFromRegistry((m) => registry.find((s) => s.name === m)),
+    });
+    routers.set(deps, router);
+  }
   return router;
 }
 

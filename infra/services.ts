@@ -4,7 +4,8 @@
 import { ModelGateway } from '../activities/gateway/gateway.js';
 import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
 import { RoutingDocuments } from '../activities/router/document.js';
-import { Router } from '../activities/router/router.js';
+import { PreferenceRouter } from '../activities/router/preferences.js';
+import { costFromRegistry, Router } from '../activities/router/router.js';
 import type { Config, PayloadKeyRing } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, detectCapabilities, type Db, type DbCapabilities } from './db/pool.js';
@@ -36,7 +37,13 @@ export async function createServices(
     const caps = await detectCapabilities(db);
     const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
-    const router = new Router({ documents: new RoutingDocuments(db), gateway, embedder });
+    const router = new Router({
+      documents: new RoutingDocuments(db),
+      gateway,
+      embedder,
+      preferences: new PreferenceRouter(db, embedder, { log: opts.log }),
+      costPerMTok: costFromRegistry((m) => gateway.model(m)),
+    });
     return {
       db,
       caps,

@@ -3,10 +3,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps.js';
 import { RoutingDocuments } from './document.js';
-import { Router, UnknownRouteError, type RouteInput, type RouteOutput } from './router.js';
+import { PreferenceRouter } from './preferences.js';
+import { costFromRegistry, Router, UnknownRouteError, type RouteInput, type RouteOutput } from './router.js';
 
-export function createRouterActivities(deps: Pick<ActivityDeps, 'db' | 'gateway' | 'embedder' | 'router'>) {
-  const router = deps.router ?? new Router({ documents: new RoutingDocuments(deps.db), gateway: deps.gateway, embedder: deps.embedder });
+export function createRouterActivities(deps: Pick<ActivityDeps, 'db' | 'gateway' | 'embedder' | 'router' | 'log'>) {
+  const router =
+    deps.router ??
+    new Router({
+      documents: new RoutingDocuments(deps.db),
+      gateway: deps.gateway,
+      embedder: deps.embedder,
+      preferences: new PreferenceRouter(deps.db, deps.embedder, { log: deps.log }),
+      costPerMTok: costFromRegistry((m) => deps.gateway.model(m)),
+    });
   return {
     async routeRequest(input: RouteInput): Promise<RouteOutput> {
       try {

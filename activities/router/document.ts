@@ -22,8 +22,8 @@ const learned = z
   .object({
     /** The models the preference router may choose among (more than one). */
     candidates: z.array(modelName).min(2).max(10),
-    /** Route to the cheapest candidate whose predicted chance against the strongest is at least this. */
-    threshold: z.number().min(0).max(1).default(0.45),
+    /** Route to the cheapest candidate whose predicted chance of beating the strongest (ties half) is at least this; the strongest's own is ½. */
+    threshold: z.number().min(0).max(0.5).default(0.45),
     /** Record what it would have chosen, and use the route's own model. */
     shadow: z.boolean().default(true),
   })

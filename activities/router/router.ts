@@ -9,6 +9,7 @@ import type { CallContext } from '../gateway/types.js';
 import type { Embedder } from '../retrieval/embedder.js';
 import { clarifyingQuestion, IntentClassifier, type Classification } from './classify.js';
 import { INVALID_ROUTING, type RoutingDocument, type RoutingDocuments } from './document.js';
+import type { PreferenceRouter } from './preferences.js';
 
 export interface RouteInput {
   tenantId: string;
@@ -35,8 +36,16 @@ export class Router {
   readonly documents: RoutingDocuments;
 
   constructor(
-    /** Without a gateway (an API process without a worker) the classifier's model stage is skipped. */
-    private readonly deps: { documents: RoutingDocuments; gateway?: Pick<ModelGateway, 'chat'>; embedder: Embedder },
+    private readonly deps: {
+      documents: RoutingDocuments;
+      /** Without a gateway (an API process without a worker) the classifier's model stage is skipped. */
+      gateway?: Pick<ModelGateway, 'chat'>;
+      embedder: Embedder;
+      /** The learned router a model route's `learned` asks; without it such routes keep their own model. */
+      preferences?: Pick<PreferenceRouter, 'choose'>;
+      /** A model's price (input + output, $ per million tokens): the learned router picks the cheapest good enough. */
+      costPerMTok?: (model: string) => number | undefined;
+    },
   ) {
     this.documents = deps.documents;
     this.classifier = new IntentClassifier(deps.embedder);
@@ -50,7 +59,7 @@ export class Router {
     if (input.named !== undefined) {
       const intent = document.intents.find((i) => i.name === input.named);
       if (!intent) throw new UnknownRouteError(input.named, document);
-      return { decided: true, decision: decide(version, { kind: 'intent', intent, stage: 'rules' }, document, 'named'), usage: NO_USAGE, latencyMs: elapsed() };
+      return { decided: true, decision: await this.learn(input, decide(version, { kind: 'intent', intent, stage: 'rules' }, document, 'named')), usage: NO_USAGE, latencyMs: elapsed() };
     }
 
     let usage = NO_USAGE;
@@ -70,7 +79,28 @@ export class Router {
     if (classified.kind === 'deferred') return { decided: false, latencyMs: elapsed() };
     // Undecided, and the model stage must wait for the masked text.
     if (classified.kind === 'none' && !input.masked && document.classifier.model !== undefined && gateway) return { decided: false, latencyMs: elapsed() };
-    return { decided: true, decision: decide(version, classified, document), usage, latencyMs: elapsed() };
+    const decision = decide(version, classified, document);
+    // A learned choice embeds the query (in-process or not): only once it is masked.
+    if (decision.target.kind === 'model' && decision.target.learned && !input.masked && !this.embedsInProcess) return { decided: false, latencyMs: elapsed() };
+    return { decided: true, decision: await this.learn(input, decision), usage, latencyMs: elapsed() };
+  }
+
+  /**
+   * A model route with `learned`: the preference router picks the cheapest candidate whose chance
+   * against the strongest clears the threshold. In shadow mode the choice is recorded only.
+   */
+  private async learn(input: RouteInput, decision: RouteDecision): Promise<RouteDecision> {
+    const target = decision.target;
+    if (target.kind !== 'model' || !target.learned || !this.deps.preferences) return decision;
+    const { candidates, threshold, shadow } = target.learned;
+    const choice = await this.deps.preferences.choose(input.tenantId, {
+      query: input.text,
+      candidates: candidates.map((model) => ({ model, costPerMTok: this.deps.costPerMTok?.(model) ?? 0 })),
+      threshold,
+      shadow,
+    });
+    const learned = { model: choice.chosen, shadow, winProbability: choice.winProbability };
+    return { ...decision, model: shadow ? target.model : choice.chosen, learned };
   }
 }
 
@@ -97,3 +127,11 @@ export class UnknownRouteError extends Error {
     super(`unknown route "${route}"${doc.intents.length ? ` (routes: ${doc.intents.map((i) => i.name).join(', ')})` : ' (the tenant has no routing document)'}`);
   }
 }
+
+/** A registry's prices as the learned router reads them. */
+export const costFromRegistry =
+  (lookup: (model: string) => { inputPricePerMTok: number; outputPricePerMTok: number } | undefined) =>
+  (model: string): number | undefined => {
+    const spec = lookup(model);
+    return spec ? spec.inputPricePerMTok + spec.outputPricePerMTok : undefined;
+  };
