@@ -5,7 +5,7 @@
 //   and its tail kept (a tool output's start, a prompt's closing question), two thirds head,
 //   one third tail — and marked with how many tokens were cut; repeated until the prompt fits.
 // - `larger_model`: the smallest-window model in the registry that fits the prompt and can do
-//   what the request needs (tools, JSON) is tried first.
+//   what the request needs (tools, JSON) is tried first (never the offline `local` model).
 import type { ContextOverflow } from '../../contracts/routing.js';
 import type { ModelSpec } from '../../infra/config.js';
 import { decode, encode } from '../tokens.js';
@@ -55,5 +55,7 @@ export function largerModel(registry: ModelSpec[], req: ChatRequest): ModelSpec 
   return registry
     .filter((s) => promptRoom(s, req) >= prompt)
     .filter((s) => (!req.tools?.length || s.capabilities.tools) && (req.responseFormat !== 'json' || s.capabilities.json))
+    // The offline model reads the structured task, not the messages: it holds no long prompt.
+    .filter((s) => s.provider !== 'local')
     .sort((a, b) => a.contextWindow - b.contextWindow || a.inputPricePerMTok - b.inputPricePerMTok)[0];
 }

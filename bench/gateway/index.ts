@@ -17,9 +17,8 @@ const PARTS: Part[] = [
   { letter: 'a', name: 'overhead', load: async () => (await import('./overhead.js')).measureOverhead },
   { letter: 'b', name: 'proxy-vs-portkey', load: async () => (await import('./proxy-vs-portkey.js')).compareProxies },
   { letter: 'c', name: 'budget-race', load: async () => (await import('./budget-race.js')).raceBudget },
-  // ---- to come, each one module and one entry here: ----
-  // { letter: 'd', name: 'router-accuracy', load: async () => (await import('./router-accuracy.js')).… },
-  // { letter: 'e', name: 'preference-router', load: async () => (await import('./preference-router.js')).… },
+  { letter: 'd', name: 'router-accuracy', load: async () => (await import('./router-accuracy.js')).routerAccuracy },
+  { letter: 'e', name: 'preference-router', load: async () => (await import('./preference-router.js')).preferenceRouter },
 ];
 
 function wantedParts(): Part[] {
