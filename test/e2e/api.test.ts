@@ -139,7 +139,7 @@ describe('HTTP API', () => {
 
     const task = await call('GET', `/v1/tasks/${taskId}`, { key: keys.admin });
     expect(task.json).toMatchObject({ taskId, type: 'answer', status: 'completed', usage: { inputTokens: 120, outputTokens: 14 } });
-    expect(task.json.steps.map((s: { name: string }) => s.name)).toEqual(['input_guard', 'rewrite_query', 'retrieve', 'screen_context', 'generate', 'output_guard']);
+    expect(task.json.steps.map((s: { name: string }) => s.name)).toEqual(['input_guard', 'route', 'rewrite_query', 'retrieve', 'screen_context', 'generate', 'output_guard']);
     expect(task.json.closedAt).toBeTruthy();
 
     // A reader may read, and another tenant cannot even tell the task exists.
