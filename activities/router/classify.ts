@@ -1,10 +1,11 @@
-// The intent classifier, in stages, cheapest first: keyword rules, then the nearest centroid of
-// each intent's labeled examples (their embeddings' mean), then — only if the document names
-// one — a small model through the gateway. Two intents nearly equally close make the request
-// ambiguous: the router then asks which one is meant rather than guessing.
+// The intent classifier, in stages, cheapest first: keyword rules (tolerant of a one-letter typo
+// in a longer word), then each intent's nearness to the request — a blend of its labeled
+// examples' centroid and its single nearest example — then, only if the document names one, a
+// small model through the gateway. Two intents nearly equally close make the request ambiguous:
+// the router then asks which one is meant rather than guessing.
 import { l2normalize } from '../retrieval/embeddings.js';
 import type { Embedder } from '../retrieval/embedder.js';
-import { matchesAnyPhrase } from '../guardrails/scope.js';
+import { matchesAnyPhrase, normalizeForMatching } from '../guardrails/scope.js';
 import { contentTerms } from '../text.js';
 import type { Intent, RoutingDocument } from './document.js';
 
@@ -27,11 +28,17 @@ export interface ClassifyOptions {
   askModel?: AskModel;
 }
 
-/** Centroids are computed once per document version and embedder, then kept. */
+/** Example vectors and centroids are computed once per document version and embedder, then kept. */
 const CENTROID_CACHE_LIMIT = 256;
 
+/** One intent's place among the examples: its centroid and its examples' vectors (all unit length). */
+interface IntentVectors {
+  centroid: Float32Array;
+  examples: Float32Array[];
+}
+
 export class IntentClassifier {
-  private readonly centroids = new Map<string, Promise<Array<Float32Array | undefined>>>();
+  private readonly centroids = new Map<string, Promise<Array<IntentVectors | undefined>>>();
 
   constructor(private readonly embedder: Pick<Embedder, 'id' | 'embed'>) {}
 
@@ -43,7 +50,7 @@ export class IntentClassifier {
     // query is as near to one as to the other only in the asker's head — so ask. Several with
     // more words around them leave it to the examples.
     const matched = doc.intents.flatMap((i) => {
-      const keyword = i.keywords.length > 0 ? matchesAnyPhrase(text, i.keywords) : undefined;
+      const keyword = i.keywords.length > 0 ? (matchesAnyPhrase(text, i.keywords) ?? nearMiss(text, i.keywords)) : undefined;
       return keyword === undefined ? [] : [{ intent: i, keyword }];
     });
     const bare = onlyKeywords(text, matched.map((m) => m.keyword));
@@ -67,7 +74,7 @@ export class IntentClassifier {
     }
     if (!opts.embed) return { kind: 'deferred' };
 
-    // 2. Nearest centroid.
+    // 2. The nearest intent by its examples (centroid and nearest example, see nearest()).
     const nearest = await this.nearest(doc, key, text);
     const [first, second] = nearest;
     const top = nearest.slice(0, 2).map((n) => ({ intent: n.intent.name, similarity: round(n.similarity) }));
@@ -86,18 +93,26 @@ export class IntentClassifier {
     return { kind: 'none', nearest: top };
   }
 
-  /** Intents with examples, nearest first. */
+  /**
+   * Intents with examples, nearest first. The centroid of varied examples ("where is my order",
+   * "change the delivery address") sits between them, near none: a request close to one example
+   * is scored partly by that example (exampleWeight), not only by the blur.
+   */
   private async nearest(doc: RoutingDocument, key: { tenantId: string; version: number }, text: string) {
-    const [centroids, [query]] = await Promise.all([this.centroidsOf(doc, key), this.embedder.embed([text], 'query')]);
+    const [vectors, [raw]] = await Promise.all([this.centroidsOf(doc, key), this.embedder.embed([text], 'query')]);
+    const query = l2normalize(raw!);
+    const w = doc.classifier.exampleWeight;
     const scored: Array<{ intent: Intent; similarity: number }> = [];
     doc.intents.forEach((intent, i) => {
-      const c = centroids[i];
-      if (c) scored.push({ intent, similarity: dot(c, l2normalize(query!)) });
+      const v = vectors[i];
+      if (!v) return;
+      const best = w > 0 ? Math.max(...v.examples.map((e) => dot(e, query))) : 0;
+      scored.push({ intent, similarity: (1 - w) * dot(v.centroid, query) + w * best });
     });
     return scored.sort((a, b) => b.similarity - a.similarity);
   }
 
-  private centroidsOf(doc: RoutingDocument, key: { tenantId: string; version: number }): Promise<Array<Float32Array | undefined>> {
+  private centroidsOf(doc: RoutingDocument, key: { tenantId: string; version: number }): Promise<Array<IntentVectors | undefined>> {
     // The version is part of the key, and a version never changes once written.
     const cacheKey = `${key.tenantId}\u0000${key.version}\u0000${this.embedder.id}`;
     let pending = this.centroids.get(cacheKey);
@@ -111,19 +126,17 @@ export class IntentClassifier {
   }
 }
 
-async function computeCentroids(doc: RoutingDocument, embedder: Pick<Embedder, 'embed'>): Promise<Array<Float32Array | undefined>> {
+async function computeCentroids(doc: RoutingDocument, embedder: Pick<Embedder, 'embed'>): Promise<Array<IntentVectors | undefined>> {
   const all = doc.intents.flatMap((i) => i.examples);
-  const vectors = all.length ? await embedder.embed(all, 'query') : [];
+  const vectors = all.length ? (await embedder.embed(all, 'query')).map(l2normalize) : [];
   let at = 0;
   return doc.intents.map((i) => {
     if (i.examples.length === 0) return undefined;
-    const sum = new Float32Array(vectors[0]!.length);
-    for (const v of vectors.slice(at, at + i.examples.length)) {
-      const n = l2normalize(v);
-      for (let d = 0; d < sum.length; d++) sum[d]! += n[d]!;
-    }
+    const examples = vectors.slice(at, at + i.examples.length);
     at += i.examples.length;
-    return l2normalize(sum);
+    const sum = new Float32Array(examples[0]!.length);
+    for (const n of examples) for (let d = 0; d < sum.length; d++) sum[d]! += n[d]!;
+    return { centroid: l2normalize(sum), examples };
   });
 }
 
@@ -166,11 +179,39 @@ function parseModelAnswer(answer: string, doc: RoutingDocument): ModelAnswer | u
   return undefined;
 }
 
-/** True when every content word of the text belongs to one of the matched keywords. */
+/** True when every content word of the text belongs to one of the matched keywords (or their misspellings, as said). */
 function onlyKeywords(text: string, keywords: string[]): boolean {
   const covered = keywords.flatMap(contentTerms);
   const same = (a: string, b: string) => a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));
   return contentTerms(text).every((t) => covered.some((k) => same(t, k)));
+}
+
+/** Typos are forgiven only in words this long: in shorter ones one letter changes the word ("ink" ~ "inc"). */
+const TYPO_MIN_LENGTH = 5;
+
+/**
+ * A word of the text that misspells a one-word keyword ("pasword", "reciept"), as the text has it
+ * (so onlyKeywords counts it as the keyword), when exact matching (matchesAnyPhrase) found none.
+ * Kept here rather than in the shared guardrail matcher: a blocked topic must not widen to its
+ * near-misses, a routing hint may.
+ */
+function nearMiss(text: string, keywords: readonly string[]): string | undefined {
+  const words = normalizeForMatching(text).split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= TYPO_MIN_LENGTH);
+  const single = keywords.filter((k) => /^\p{L}+$/u.test(k)).map((k) => k.toLowerCase());
+  return words.find((w) => single.some((k) => oneTypoApart(w, k)));
+}
+
+/**
+ * True when a and b (both at least TYPO_MIN_LENGTH long, same first letter — typos rarely start
+ * a word, and "breeze" is not "freeze") differ by one inserted, deleted, replaced or two swapped
+ * neighbouring letters.
+ */
+function oneTypoApart(a: string, b: string): boolean {
+  if (a === b || Math.min(a.length, b.length) < TYPO_MIN_LENGTH || a[0] !== b[0] || Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  if (a.length === b.length) return a.slice(i + 1) === b.slice(i + 1) || (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2));
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

@@ -73,7 +73,13 @@ export const routingDocumentSchema = z
         /** When the two nearest intents are this close, the request is ambiguous: ask which one is meant. */
         ambiguityMargin: z.number().min(0).max(1).default(0.03),
         /**
-         * A lone keyword is outvoted by the examples when another intent's centroid is nearer than
+         * How much an intent's single nearest example counts against its examples' centroid in the
+         * intent's similarity (0: the centroid alone; 1: the nearest example alone). A centroid of
+         * varied examples is near none of them; one close example is good evidence.
+         */
+        exampleWeight: z.number().min(0).max(1).default(0.5),
+        /**
+         * A lone keyword is outvoted by the examples when another intent is nearer (see exampleWeight) than
          * the keyword's intent by at least this ("still waiting on my toner shipment": "toner" is a
          * supplies keyword, the sentence is about an order). 2 turns it off: keywords always decide.
          */

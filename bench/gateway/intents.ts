@@ -175,8 +175,10 @@ export const INKWELL_ROUTING: RoutingDocumentInput = {
   ],
   fallback: { kind: 'model' },
   // Tuned on DEV: 0.45 (the default) left right-intent matches at 0.40–0.44 undecided, and no
-  // out-of-scope dev query came nearer than 0.27 to any intent.
-  classifier: { minSimilarity: 0.35 },
+  // out-of-scope dev query came nearer than 0.27 to any intent. Then 0.35 → 0.3 with the
+  // classifier's nearest-example blend (exampleWeight 0.5): with the dev queries added since, the
+  // nearest out-of-scope one scores 0.29 and right-intent matches start at 0.26.
+  classifier: { minSimilarity: 0.3 },
 };
 
 export type Label = string; // an intent name, 'clarify' or 'fallback'
@@ -210,6 +212,25 @@ export const DEV: LabeledQuery[] = [
   c('ink', 'supplies', 'troubleshooting'),
   c('offline', 'wifi_setup', 'troubleshooting'),
   ...x('fallback', ['what is the capital of France', 'write me a poem about the sea', 'how do I bake sourdough bread']),
+  // Added for the classifier's length-aware ambiguity, typo-tolerant keywords and nearest-example
+  // blend, written before the test queries were read (the few that turned out to equal or nearly
+  // equal a test query were dropped): short queries a word of two intents makes ambiguous,
+  // colloquial phrasings, misspelt keywords, and more out-of-scope requests.
+  c('cartridge', 'supplies', 'troubleshooting'),
+  c('my card', 'billing', 'account'),
+  ...x('orders', ['parcel never came', 'wheres my stuff', 'status of 1012?']),
+  ...x('returns_refunds', ['still no sign of my refun', 'can I swap it for a different model', 'return label']),
+  ...x('billing', ['charged me twice', 'why is there a £40 debit from you', 'reciept for march please']),
+  ...x('troubleshooting', ['printouts are really faint', 'lx-200 wont turn on', 'it prints gibberish', 'paper jamed again']),
+  ...x('wifi_setup', ['printer not showing up on my wifi', 'how do i do the wps thing', 'wirless setup']),
+  ...x('supplies', ['need more toner', 'where can i buy photo paper', 'cartrige for jet 5']),
+  ...x('account', ['cant log into my account', 'pasword reset', 'my login stopped working']),
+  ...x('weather', ['bit chilly out', 'is it windy out there']),
+  ...x('greeting', ['yo', 'good day to you']),
+  ...x('small_talk', ['ta very much', 'nice one', 'much appreciated', 'you rock']),
+  ...x('human', ['can I get a representative', 'connect me to your staff', 'escalate this to your supervisor']),
+  ...x('unclear_problem', ['help, it broke', 'having issues']),
+  ...x('fallback', ['book me a flight to Rome', 'what is the tallest mountain']),
 ];
 
 /** The test split: reported by the benchmark, never tuned on. */

@@ -78,6 +78,13 @@ describe('intent classifier with the local embedder', () => {
     expect(clarifyingQuestion(c.between[0], c.between[1])).toBe(FREEZE_OR_WEATHER);
   });
 
+  it('forgives a one-letter typo in a longer keyword, not in a short word or a first letter', async () => {
+    expect(decided(await classify('weathr forecast please', doc, { embed: false }))).toEqual(['weather', 'rules']);
+    // A misspelt shared keyword alone is still a question back.
+    expect(decided(await classify('Frezing'))).toEqual(['ambiguous', 'rules', ['freeze_account', 'weather']]);
+    expect(await classify('a breeze today', doc, { embed: false })).toEqual({ kind: 'deferred' });
+  });
+
   it('leaves a shared keyword with more words around it to the examples', async () => {
     expect(decided(await classify("It's freezing cold outside this morning"))).toEqual(['weather', 'centroid']);
     expect(decided(await classify('Can you please freeze my account'))).toEqual(['freeze_account', 'rules']);
