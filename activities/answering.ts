@@ -7,7 +7,7 @@ import type { Citation } from '../contracts/answer.js';
 import type { ActivityDeps } from './deps.js';
 import type { ModelGateway } from './gateway/gateway.js';
 import type { ContextFit, ContextOverflow } from './gateway/context-fit.js';
-import type { Attempt, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
+import type { Attempt, CacheOutcome, CallContext, ChatMessage, ConversationTurn, Usage } from './gateway/types.js';
 import type { Passage } from './retrieval/types.js';
 import { GuardedAnswerStream } from './guardrails/answer-stream.js';
 import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from './guardrails/injection.js';
@@ -97,6 +97,8 @@ export interface GenerateOutput {
   meanLogprob?: number;
   /** What the gateway did to make the prompt fit the model's window. */
   contextFit?: ContextFit;
+  /** The response cache's outcome (hit, stored, uncacheable), when the cache is on. */
+  cache?: CacheOutcome;
   /** Set when streamed: sentences released, and the check that held the rest back. */
   streamed?: { released: number; held?: string };
 }
@@ -168,6 +170,7 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     attempts: res.attempts,
     meanLogprob: res.meanLogprob,
     ...(res.contextFit ? { contextFit: res.contextFit } : {}),
+    ...(res.cache ? { cache: res.cache } : {}),
   };
 }
 

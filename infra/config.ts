@@ -126,6 +126,14 @@ const envSchema = z.object({
   /** How long an open breaker refuses calls before one trial call (half-open) may test the deployment. */
   GATEHOUSE_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
 
+  /** The exact cache of model responses (activities/cache/): `off` (the default for now) or `exact`. */
+  GATEHOUSE_CACHE: z.enum(['off', 'exact']).default('off'),
+  /** How long a cached response is served. */
+  GATEHOUSE_CACHE_TTL_SECONDS: positiveInt.default(3_600),
+  /** Each tenant's share of the cache; past it the least recently (lru) or least often (lfu) used entries go. */
+  GATEHOUSE_CACHE_MAX_MB_PER_TENANT: positiveInt.default(64),
+  GATEHOUSE_CACHE_EVICTION: z.enum(['lru', 'lfu']).default('lru'),
+
   EMBEDDING_PROVIDER: z.enum(['local', 'openai', 'hashing']).default('local'),
   EMBEDDING_MODEL: z.string().min(1).optional(),
   EMBEDDING_DIMENSIONS: positiveInt.max(16_000).default(384),
@@ -198,6 +206,13 @@ export interface ModelDeployment {
   weight: number;
 }
 
+/** The exact response cache: how long an entry lives, and how much of it each tenant may hold. */
+export interface CacheSettings {
+  ttlSeconds: number;
+  maxBytesPerTenant: number;
+  eviction: 'lru' | 'lfu';
+}
+
 /** How the gateway survives a provider: retries of one deployment, and each deployment's circuit breaker. */
 export interface ResilienceSettings {
   retries: number;
@@ -254,6 +269,8 @@ export interface Config {
     /** Question rewriting's model, when set: a small, cheap one. Otherwise the task's own model. */
     rewriteModel?: string;
     resilience: ResilienceSettings;
+    /** The exact response cache; absent when off. */
+    cache?: CacheSettings;
   };
   embedding: {
     provider: 'local' | 'openai' | 'hashing';
@@ -416,6 +433,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           cooldownMs: e.GATEHOUSE_BREAKER_COOLDOWN_MS,
         },
       },
+      cache:
+        e.GATEHOUSE_CACHE === 'off'
+          ? undefined
+          : { ttlSeconds: e.GATEHOUSE_CACHE_TTL_SECONDS, maxBytesPerTenant: e.GATEHOUSE_CACHE_MAX_MB_PER_TENANT * 2 ** 20, eviction: e.GATEHOUSE_CACHE_EVICTION },
     },
     embedding: {
       provider: e.EMBEDDING_PROVIDER,

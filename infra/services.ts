@@ -35,7 +35,7 @@ export async function createServices(
       await migrate(db, { embeddingDimensions: embedder.dimensions, embedderId: embedder.id, log: opts.log });
     }
     const caps = await detectCapabilities(db);
-    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, log: opts.log, embedder });
+    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.models.cache, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
     const router = new Router({
       documents: new RoutingDocuments(db),

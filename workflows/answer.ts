@@ -162,7 +162,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
           policy,
           taskId,
         }),
-      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit } }),
+      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit, cache: g.cache } }),
     );
   const check = async (g: { answer: string; model: string }): Promise<Checked> => {
     phase = 'checking';

@@ -9,11 +9,13 @@
 // cost, latency, outcome) in model_usage.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentStatus } from '../../contracts/gateway.js';
-import { DEFAULT_RESILIENCE, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
+import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
+import { ExactCache } from '../cache/exact.js';
+import { cachedResult, planCache, storeResult } from '../cache/responses.js';
 import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import { balanceOrder } from './resilience/balancer.js';
@@ -21,7 +23,7 @@ import type { BreakerTrip } from './resilience/breaker.js';
 import { Deployment } from './resilience/deployment.js';
 import { retryDelayMs, waitOrAbort } from './resilience/retry.js';
 import { ReleaseTracker, streamBrokenAfterRelease } from './resilience/stream-integrity.js';
-import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+import type { Attempt, AttemptOutcome, CacheOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
 
 export { estimatePromptTokens, MalformedResponseError };
 
@@ -34,6 +36,8 @@ export interface GatewayOptions {
   embedder?: Embedder;
   /** Retries and breakers (config.models.resilience); the configuration's defaults when absent. */
   resilience?: ResilienceSettings;
+  /** The exact response cache (config.models.cache), kept in `db`; off when absent. */
+  cache?: CacheSettings;
 }
 
 /** What a model answered, before the chain adds who answered and how long the whole call took. */
@@ -42,6 +46,7 @@ type Answered = Pick<ChatResult, 'content' | 'toolCalls' | 'usage' | 'meanLogpro
 export class ModelGateway {
   private readonly providers: Record<ModelProviderName, ModelProvider>;
   private readonly limits: GatewayLimits | undefined;
+  private readonly cache: ExactCache | undefined;
   private readonly resilience: ResilienceSettings;
   /** Each model's deployments, with their breakers, in this process's memory. */
   private readonly deployments = new Map<string, Deployment[]>();
@@ -54,6 +59,7 @@ export class ModelGateway {
     const embedder = opts.embedder;
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
+    this.cache = opts.db && opts.cache ? new ExactCache(opts.db, opts.cache) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
@@ -84,15 +90,30 @@ export class ModelGateway {
       usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
       tokens: promptTokens + maxTokens,
     }));
+    // The cache is asked once the caller is known (its user scopes user-specific entries); a hit
+    // settles the reservation to nothing.
+    const plan = this.cache ? planCache(req, admission.context, admission.chain[0]!.name) : undefined;
     let result: ChatResult;
     try {
-      result = await this.callChain(req, admission.context, admission.chain);
+      const hit = this.cache && plan && 'address' in plan ? await cachedResult(this.cache, plan.address, req, performance.now()).catch(() => undefined) : undefined;
+      result = hit ?? (await this.callChain(req, admission.context, admission.chain));
     } catch (err) {
       await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
       throw err;
     }
     // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
+    if (this.cache && plan && !result.cache) {
+      const outcome =
+        'address' in plan
+          ? await storeResult(this.cache, plan.address, result).catch((e: unknown): CacheOutcome => {
+              // An answer matters more than its cache entry.
+              this.opts.log?.warn({ err: String(e), ...ctx }, 'could not store a cache entry');
+              return { layer: 'exact', outcome: 'uncacheable', reason: 'the store failed' };
+            })
+          : plan.outcome;
+      result = { ...result, cache: outcome };
+    }
     return withFit(result, moved);
   }
 

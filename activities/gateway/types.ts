@@ -140,4 +140,18 @@ export interface ChatResult {
   meanLogprob?: number;
   /** What the gateway did to make the prompt fit the model's window, if anything. */
   contextFit?: ContextFit;
+  /** What the response cache did with this call (absent when the cache is off). */
+  cache?: CacheOutcome;
+}
+
+/** The response cache's verdict on a call: served from it, stored in it, or refused as uncacheable. */
+export interface CacheOutcome {
+  layer: 'exact';
+  outcome: 'hit' | 'stored' | 'uncacheable';
+  /** Whom the entry is for: the tenant's shared entries, or the asking user's own. */
+  scope?: 'tenant' | 'user';
+  reason?: string;
+  ageSeconds?: number;
+  /** What the cached call cost when it was made: what the hit saved. */
+  savedUsd?: number;
 }

@@ -26,7 +26,7 @@ export function databaseUrl(kind: DbKind): string {
 export async function testServices(kind: DbKind, config = testConfig(), embedder: Embedder = TEST_EMBEDDER): Promise<Services> {
   const db = createPool(databaseUrl(kind), 5, testLog);
   const caps = await detectCapabilities(db);
-  const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, log: testLog, embedder });
+  const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.models.cache, db, log: testLog, embedder });
   return { db, caps, embedder, gateway, keyRing: config.temporal.payloadKeys!, close: () => db.end() };
 }
 

@@ -1,0 +1,66 @@
+// The exact cache's model layer, as the gateway uses it: where a request's response is stored (or
+// why it is not), a hit as a ChatResult that cost nothing, and what a fresh answer leaves behind.
+// Not cached: requests that offer tools (a tool call is an action's first step, not an answer),
+// sampling (temperature above 0.2: best-of-n's candidates must differ), time-sensitive questions,
+// and user-specific ones when no user is known (cacheability.ts).
+import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
+import { cacheability } from './cacheability.js';
+import { requestKey, type CacheAddress, type ExactCache } from './exact.js';
+
+/** Above this temperature a request samples: its answer is one draw of many, not the answer. */
+const SAMPLING_TEMPERATURE = 0.2;
+
+interface Stored {
+  content: string;
+  model: string;
+  costUsd: number;
+}
+
+export type CachePlan = { address: CacheAddress } | { outcome: CacheOutcome };
+
+export function planCache(req: ChatRequest, ctx: CallContext, model: string): CachePlan | undefined {
+  if (!ctx.tenantId) return undefined;
+  const refuse = (reason: string): CachePlan => ({ outcome: { layer: 'exact', outcome: 'uncacheable', reason } });
+  if (req.tools?.length) return refuse('tools offered');
+  if ((req.temperature ?? 0) > SAMPLING_TEMPERATURE) return refuse(`sampling (temperature ${req.temperature})`);
+  const question = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const verdict = cacheability(question);
+  if (verdict.scope === 'none') return refuse(verdict.reason);
+  if (verdict.scope === 'user' && !ctx.userId) return refuse(`${verdict.reason}, and no user is known`);
+  const scope = verdict.scope === 'user' ? ctx.userId! : '';
+  const key = requestKey({
+    tenant: ctx.tenantId,
+    scope,
+    model,
+    responseFormat: req.responseFormat,
+    maxTokens: req.maxTokens,
+    temperature: req.temperature,
+    messages: req.messages,
+    offline: req.offline,
+  });
+  return { address: { tenantId: ctx.tenantId, layer: 'model', scope, key } };
+}
+
+/** A hit: the stored answer, replayed to a streaming caller in one piece, at no cost. */
+export async function cachedResult(cache: ExactCache, address: CacheAddress, req: ChatRequest, started: number): Promise<ChatResult | undefined> {
+  const hit = await cache.get<Stored>(address);
+  if (!hit) return undefined;
+  req.onDelta?.(hit.value.content);
+  return {
+    content: hit.value.content,
+    toolCalls: [],
+    model: hit.value.model,
+    usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+    latencyMs: Math.round(performance.now() - started),
+    attempts: [],
+    cache: { layer: 'exact', outcome: 'hit', scope: address.scope ? 'user' : 'tenant', ageSeconds: hit.ageSeconds, savedUsd: hit.value.costUsd },
+  };
+}
+
+/** A fresh answer stored for the next identical request (an empty or tool-calling one is not). */
+export async function storeResult(cache: ExactCache, address: CacheAddress, result: ChatResult): Promise<CacheOutcome> {
+  if (!result.content.trim() || result.toolCalls.length) return { layer: 'exact', outcome: 'uncacheable', reason: 'empty or tool-calling reply' };
+  const stored: Stored = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
+  await cache.put(address, stored);
+  return { layer: 'exact', outcome: 'stored', scope: address.scope ? 'user' : 'tenant' };
+}

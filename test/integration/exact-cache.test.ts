@@ -1,0 +1,126 @@
+// The exact cache of model responses, in real Postgres, through the gateway and the real `openai`
+// client: a repeated request is served from it at no cost, never across tenants or users; time-
+// sensitive questions, sampling and tool calls are not cached; entries expire and are evicted
+// least recently (or least often) used when a tenant outgrows its budget.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ExactCache } from '../../activities/cache/exact.js';
+import { ModelGateway } from '../../activities/gateway/gateway.js';
+import type { CacheSettings } from '../../infra/config.js';
+import type { Services } from '../../infra/services.js';
+import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
+
+describe('the exact response cache', () => {
+  let server: ScriptedModelServer;
+  let services: Services;
+  const tenant = uniqueId('acme');
+  const other = uniqueId('globex');
+
+  beforeAll(async () => {
+    server = await startScriptedModelServer({ models: ['primary'] });
+    services = await testServices('pglite');
+    for (const t of [tenant, other]) await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [t]);
+  });
+  afterAll(async () => {
+    await server.close();
+    await services.close();
+  });
+  beforeEach(() => {
+    server.reset();
+    server.onChat((req) => ({ content: `answer ${server.requests.length}: ${JSON.stringify(req.messages.at(-1)?.content)}`, usage: { promptTokens: 1000, completionTokens: 100 } }));
+  });
+
+  const gateway = (cache: Partial<CacheSettings> = {}) => {
+    const config = testConfig({
+      OPENAI_BASE_URL: server.baseUrl,
+      GATEHOUSE_CHAT_MODEL: 'primary',
+      GATEHOUSE_MODEL_RETRIES: '0',
+      GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 }]),
+      GATEHOUSE_CACHE: 'exact',
+    });
+    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: { ...config.models.cache!, ...cache }, db: services.db, log: testLog });
+  };
+  const ask = (content: string, extra: object = {}) => ({ messages: [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content }], maxTokens: 50, temperature: 0, ...extra });
+  const chats = () => server.requests.filter((r) => r.kind === 'chat').length;
+
+  it('serves a repeated request from the cache, at no cost, and says what it saved', async () => {
+    const g = gateway();
+    const question = `What is the restocking fee? ${uniqueId('q')}`;
+    const first = await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(first.cache).toMatchObject({ layer: 'exact', outcome: 'stored', scope: 'tenant' });
+    const second = await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(second).toMatchObject({ content: first.content, model: 'primary', usage: { costUsd: 0 }, cache: { outcome: 'hit', savedUsd: first.usage.costUsd } });
+    expect(first.usage.costUsd).toBeGreaterThan(0);
+    expect(chats()).toBe(1);
+    // A different system prompt is a different request.
+    const other = await g.chat({ ...ask(question), messages: [{ role: 'system', content: 'Be thorough.' }, { role: 'user', content: question }] }, { tenantId: tenant, requestId: uniqueId('r') });
+    expect(other.cache?.outcome).toBe('stored');
+    expect(chats()).toBe(2);
+  });
+
+  it("never serves one tenant's entry to another", async () => {
+    const g = gateway();
+    const question = `Which networks does the Jet 5 join? ${uniqueId('q')}`;
+    await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+    const theirs = await g.chat(ask(question), { tenantId: other, requestId: uniqueId('r') });
+    expect(theirs.cache?.outcome).toBe('stored');
+    expect(chats()).toBe(2);
+  });
+
+  it("keeps a user-specific answer to its user, and caches none without one", async () => {
+    const g = gateway();
+    const question = `Where is my order? ${uniqueId('q')}`;
+    const ada = await g.chat(ask(question), { tenantId: tenant, userId: 'ada', requestId: uniqueId('r') });
+    expect(ada.cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+    expect((await g.chat(ask(question), { tenantId: tenant, userId: 'ada', requestId: uniqueId('r') })).cache?.outcome).toBe('hit');
+    const bob = await g.chat(ask(question), { tenantId: tenant, userId: 'bob', requestId: uniqueId('r') });
+    expect(bob.cache?.outcome).toBe('stored');
+    expect(bob.content).not.toBe(ada.content);
+    const nobody = await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(nobody.cache).toMatchObject({ outcome: 'uncacheable', reason: expect.stringContaining('no user is known') });
+    // Masked PII is never shared either.
+    const masked = await g.chat(ask(`Email [EMAIL_ADDRESS_1] the invoice ${uniqueId('q')}`), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(masked.cache).toMatchObject({ outcome: 'uncacheable', reason: expect.stringContaining('masked PII') });
+  });
+
+  it('does not cache time-sensitive questions, sampling or tool calls', async () => {
+    const g = gateway();
+    const today = `Is the store open today? ${uniqueId('q')}`;
+    await g.chat(ask(today), { tenantId: tenant, requestId: uniqueId('r') });
+    const again = await g.chat(ask(today), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(again.cache).toMatchObject({ outcome: 'uncacheable', reason: expect.stringContaining('time-sensitive') });
+    const sampled = await g.chat(ask(`Write a slogan ${uniqueId('q')}`, { temperature: 0.7 }), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(sampled.cache?.reason).toMatch(/sampling/);
+    server.onChat(() => ({ toolCalls: [{ id: 'c1', name: 'lookup', arguments: {} }] }));
+    const tools = await g.chat(ask(`Look it up ${uniqueId('q')}`, { tools: [{ name: 'lookup', description: 'Look up', parameters: { type: 'object', properties: {} } }] }), { tenantId: tenant, requestId: uniqueId('r') });
+    expect(tools.cache?.reason).toBe('tools offered');
+    expect(chats()).toBe(4);
+  });
+
+  it('expires entries after their TTL', async () => {
+    const g = gateway({ ttlSeconds: 1 });
+    const question = `How do I clear a jam? ${uniqueId('q')}`;
+    await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect((await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') })).cache?.outcome).toBe('stored');
+    expect(chats()).toBe(2);
+  });
+
+  it.each(['lru', 'lfu'] as const)('evicts past the tenant budget, %s', async (eviction) => {
+    const t = uniqueId('evict');
+    await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [t]);
+    const cache = new ExactCache(services.db, { ttlSeconds: 60, maxBytesPerTenant: 250, eviction });
+    const at = (key: string) => ({ tenantId: t, layer: 'model' as const, scope: '', key });
+    const value = { content: 'x'.repeat(80) }; // ~95 bytes: two fit, three do not
+    await cache.put(at('a'), value);
+    await cache.get(at('a'));
+    await cache.get(at('a'));
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.put(at('b'), value);
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.put(at('c'), value);
+    const { rows } = await services.db.query<{ key: string }>('SELECT key FROM cache_entries WHERE tenant_id = $1 ORDER BY key', [t]);
+    // lru keeps the two most recently used (b, c); lfu keeps a (two hits) and the newest (c).
+    expect(rows.map((r) => r.key)).toEqual(eviction === 'lru' ? ['b', 'c'] : ['a', 'c']);
+  });
+});
