@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from './gateway/gateway.js';
 import type { Embedder } from './retrieval/embeddings.js';
 import type { Router } from './router/router.js';
+import type { ExactCache } from './cache/exact.js';
 import type { ToolDefinition } from './tools/types.js';
 
 export interface ActivityDeps {
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   keyRing: PayloadKeyRing;
   /** Tools a deployment adds to the built-in ones. */
   tools?: ToolDefinition[];
+  /** The exact cache (GATEHOUSE_CACHE=exact): retrieval results are kept in it; absent when off. */
+  cache?: ExactCache;
   /** The router, shared with the API's proxy when one process runs both; built from the above when absent. */
   router?: Router;
 }

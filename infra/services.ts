@@ -3,6 +3,7 @@
 // standalone worker, by tests and by benchmarks, so they all wire things the same way.
 import { ModelGateway } from '../activities/gateway/gateway.js';
 import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
+import { ExactCache } from '../activities/cache/exact.js';
 import { RoutingDocuments } from '../activities/router/document.js';
 import { PreferenceRouter } from '../activities/router/preferences.js';
 import { costFromRegistry, Router } from '../activities/router/router.js';
@@ -17,6 +18,8 @@ export interface Services {
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
+  /** The exact cache (GATEHOUSE_CACHE=exact); absent when off. */
+  cache?: ExactCache;
   /** The router: one per process, so the worker's activities and the API's proxy share its caches (built from the above when absent). */
   router?: Router;
   /** The payload keys (PAYLOAD_ENCRYPTION_KEYS or the embedded mode's generated key); the PII vault derives its keys from them. */
@@ -37,6 +40,7 @@ export async function createServices(
     const caps = await detectCapabilities(db);
     const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.models.cache, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
+    const cache = config.models.cache ? new ExactCache(db, config.models.cache) : undefined;
     const router = new Router({
       documents: new RoutingDocuments(db),
       gateway,
@@ -50,6 +54,7 @@ export async function createServices(
       embedder,
       gateway,
       router,
+      cache,
       keyRing,
       async close() {
         await embedder.close?.();

@@ -128,6 +128,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
         fallback: r.fallback,
         passages: r.passages.length,
         embedder: r.embedder,
+        cache: r.cache,
         timings: roundTimings(r.timings),
         top: r.passages.slice(0, 5).map((p) => ({ chunkId: p.chunkId, documentId: p.documentId, score: p.score, ranks: p.ranks })),
       },

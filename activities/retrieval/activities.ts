@@ -6,6 +6,7 @@ import { heartbeat, heartbeating } from '../heartbeat.js';
 import { closeIngestion, indexBatch, type BatchOutcome, type BatchRange, type IngestionSummary } from './ingest.js';
 import { retrieveHybrid } from './search.js';
 import type { RetrievalOptions, RetrievalResult } from './types.js';
+import { cachedRetrieval } from '../cache/retrieval.js';
 
 export interface RetrieveInput extends RetrievalOptions {
   tenantId: string;
@@ -13,7 +14,7 @@ export interface RetrieveInput extends RetrievalOptions {
   query: string;
 }
 
-export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps' | 'embedder' | 'config'>) {
+export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps' | 'embedder' | 'config' | 'cache'>) {
   return {
     /** Chunk, embed and index one slice of a staged ingestion. */
     async indexIngestionBatch(range: BatchRange): Promise<BatchOutcome> {
@@ -28,7 +29,8 @@ export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps'
     /** Hybrid retrieval, tenant- and collection-scoped. Registered as a local activity. */
     async retrieve(input: RetrieveInput): Promise<RetrievalResult> {
       if (!input.query.trim()) throw ApplicationFailure.nonRetryable('query is empty', 'InvalidInput');
-      return retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
+      const search = () => retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
+      return deps.cache ? cachedRetrieval(deps.db, deps.cache, input, search) : search();
     },
   };
 }

@@ -293,9 +293,12 @@ export async function insertChunks(
   return { chunks: result[0]!.chunks, terms: BigInt(result[0]!.terms) };
 }
 
-/** N and the total length for BM25's IDF and length normalisation, kept exact by every writer. */
+/**
+ * N and the total length for BM25's IDF and length normalisation, kept exact by every writer;
+ * and the corpus version, moved on by every change, which cached retrieval results are keyed by.
+ */
 export async function addCorpusStatistics(client: DbClient, collectionId: number, delta: { chunks: number; terms: bigint }): Promise<void> {
-  await client.query('UPDATE collections SET chunk_count = chunk_count + $2, total_terms = total_terms + $3::bigint WHERE id = $1', [
+  await client.query('UPDATE collections SET chunk_count = chunk_count + $2, total_terms = total_terms + $3::bigint, corpus_version = corpus_version + 1 WHERE id = $1', [
     collectionId,
     delta.chunks,
     delta.terms.toString(),

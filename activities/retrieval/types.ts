@@ -35,4 +35,6 @@ export interface RetrievalResult {
   fallback?: 'vector';
   timings: { embedMs: number; bm25Ms: number; vectorMs: number; totalMs: number };
   embedder: string;
+  /** The exact cache's outcome, when it is on: served from it, or stored for the next identical query. */
+  cache?: { layer: 'exact'; outcome: 'hit' | 'stored'; corpusVersion: number; ageSeconds?: number };
 }

@@ -15,3 +15,7 @@ CREATE TABLE cache_entries (
   PRIMARY KEY (tenant_id, layer, scope, key)
 );
 CREATE INDEX cache_entries_tenant_used_idx ON cache_entries (tenant_id, last_hit_at);
+
+-- Every change to a collection's documents moves its corpus version on (addCorpusStatistics):
+-- cached retrieval results are keyed by it, so an earlier version's are never served again.
+ALTER TABLE collections ADD COLUMN corpus_version bigint NOT NULL DEFAULT 0;
