@@ -1,0 +1,68 @@
+// A repeated question end to end, with GATEHOUSE_CACHE=exact: the second answer task is served
+// from the cache — retrieval and generation both — with no model call and no cost, and its steps
+// say so. A user-specific question is not shared with another user's task.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ExactCache } from '../../activities/cache/exact.js';
+import type { Services } from '../../infra/services.js';
+import type { answerQuestion } from '../../workflows/answer.js';
+import type { AnswerTaskInput } from '../../workflows/messages.js';
+import { indexDocuments } from '../support/corpus.js';
+import { startTestWorker, testConfig, testServices, uniqueId, type TestWorker } from '../support/harness.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
+
+describe('answerQuestion with the exact cache', () => {
+  let server: ScriptedModelServer;
+  let services: Services;
+  let worker: TestWorker;
+  const tenant = uniqueId('t');
+
+  beforeAll(async () => {
+    server = await startScriptedModelServer({ models: ['primary'] });
+    const config = testConfig({
+      OPENAI_BASE_URL: server.baseUrl,
+      GATEHOUSE_CHAT_MODEL: 'primary',
+      GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 }]),
+      GATEHOUSE_CACHE: 'exact',
+    });
+    services = await testServices('pglite', config);
+    await indexDocuments(services, { tenantId: tenant, collection: 'kb', documents: [{ id: 'returns', text: '# Returns\n\nReturns within 30 days get a refund minus a 15% restocking fee.' }] });
+    worker = await startTestWorker({ ...services, cache: new ExactCache(services.db, config.models.cache!) }, config);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await server?.close();
+    await services?.close();
+  });
+  beforeEach(() => {
+    server.reset();
+    server.onChat(() => ({ content: 'A 15% restocking fee [1].', usage: { promptTokens: 400, completionTokens: 10 } }));
+  });
+
+  const ask = async (question: string) => {
+    const args: AnswerTaskInput = { tenantId: tenant, collection: 'kb', question, conversation: [], options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 } };
+    const handle = await worker.client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue: worker.taskQueue, workflowId: uniqueId('task'), args: [args] });
+    return handle.result();
+  };
+  const step = (r: Awaited<ReturnType<typeof ask>>, name: string) => r.steps.find((s) => s.name === name)!;
+
+  it('serves a repeated question from the cache, retrieval and answer, at no cost', async () => {
+    const question = `What is the restocking fee? (${uniqueId('q')})`;
+    const first = await ask(question);
+    expect(step(first, 'retrieve').detail).toMatchObject({ cache: { outcome: 'stored' } });
+    expect(step(first, 'generate').detail).toMatchObject({ cache: { outcome: 'stored', scope: 'tenant' } });
+    const second = await ask(question);
+    expect(second.answer).toBe(first.answer);
+    expect(step(second, 'retrieve').detail).toMatchObject({ cache: { outcome: 'hit' } });
+    expect(step(second, 'generate').detail).toMatchObject({ cache: { outcome: 'hit', savedUsd: first.usage.costUsd } });
+    expect(second.usage.costUsd).toBe(0);
+    expect(server.requests.filter((r) => r.kind === 'chat')).toHaveLength(1);
+  });
+
+  it('does not serve a time-sensitive question from the cache', async () => {
+    const question = `Is the returns desk open today? (${uniqueId('q')})`;
+    await ask(question);
+    const again = await ask(question);
+    expect(step(again, 'generate').detail).toMatchObject({ cache: { outcome: 'uncacheable' } });
+    expect(server.requests.filter((r) => r.kind === 'chat')).toHaveLength(2);
+  });
+});
