@@ -25,9 +25,10 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
+/** `env` adds to (or overrides) the harness's configuration, e.g. `{ GATEHOUSE_CACHE: 'exact' }`. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const model: ScriptedModelServer = await startScriptedModelServer({ models: ['primary'] });
-  const config = testConfig({ OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'primary' });
+  const config = testConfig({ OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'primary', ...env });
   const services = await testServices('pglite', config);
   const worker = await startTestWorker(services, config);
   const app = await buildApi({
