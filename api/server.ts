@@ -21,6 +21,7 @@ import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
 import { openaiProxyRoutes } from './routes/openai-proxy.js';
 import { routingRoutes } from './routes/routing.js';
+import { cacheRoutes } from './routes/cache.js';
 import { routerPreferenceRoutes } from './routes/router-preferences.js';
 import { taskRoutes } from './routes/tasks.js';
 import { userRoutes } from './routes/users.js';
@@ -105,6 +106,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(gatewayRoutes(deps));
   await app.register(openaiProxyRoutes(deps));
   await app.register(routingRoutes(deps));
+  await app.register(cacheRoutes(deps));
   await app.register(routerPreferenceRoutes(deps));
   return app;
 }

@@ -53,7 +53,7 @@ export async function cachedResult(cache: ExactCache, address: CacheAddress, req
     usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
     latencyMs: Math.round(performance.now() - started),
     attempts: [],
-    cache: { layer: 'exact', outcome: 'hit', scope: address.scope ? 'user' : 'tenant', ageSeconds: hit.ageSeconds, savedUsd: hit.value.costUsd },
+    cache: { layer: 'exact', outcome: 'hit', scope: address.scope ? 'user' : 'tenant', ageSeconds: hit.ageSeconds, savedUsd: hit.value.costUsd, key: address.key },
   };
 }
 
@@ -62,5 +62,5 @@ export async function storeResult(cache: ExactCache, address: CacheAddress, resu
   if (!result.content.trim() || result.toolCalls.length) return { layer: 'exact', outcome: 'uncacheable', reason: 'empty or tool-calling reply' };
   const stored: Stored = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
   await cache.put(address, stored);
-  return { layer: 'exact', outcome: 'stored', scope: address.scope ? 'user' : 'tenant' };
+  return { layer: 'exact', outcome: 'stored', scope: address.scope ? 'user' : 'tenant', key: address.key };
 }

@@ -154,4 +154,6 @@ export interface CacheOutcome {
   ageSeconds?: number;
   /** What the cached call cost when it was made: what the hit saved. */
   savedUsd?: number;
+  /** The entry's key (a hash): what a reviewer's correction evicts. */
+  key?: string;
 }

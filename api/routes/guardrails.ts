@@ -12,6 +12,7 @@ import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
 import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
+import { answerCacheKeys, evictCorrected } from '../review-cache.js';
 import { candidateModel, recordReviewPreference } from '../review-preferences.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
@@ -42,11 +43,20 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
       const handle = temporal.workflow.getHandle(taskId);
       // Read before the Update: once decided, the review is no longer waiting and its candidate's model is one step among many.
       const model = preferences ? await candidateModel(handle, task.type) : undefined;
+      const cached = req.body.decision === 'edit' ? await answerCacheKeys(handle, task.type) : [];
       try {
         const outcome = await handle.executeUpdate(reviewAnswerUpdate, {
           args: [{ ...req.body, reviewer: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],
         });
         req.log.info({ taskId, decision: req.body.decision, by: principal.keyId }, 'review decided');
+        // The corrected answer is not served again from the cache.
+        if (outcome.accepted && cached.length) {
+          const evicted = await evictCorrected(db, principal.tenantId, cached).catch((e: unknown) => {
+            req.log.warn({ taskId, err: String(e) }, 'could not evict the corrected answer from the cache');
+            return 0;
+          });
+          req.log.info({ taskId, evicted }, 'corrected answer evicted from the cache');
+        }
         void recordReviewPreference(preferences, handle, { tenantId: principal.tenantId, taskId, model, decision: req.body.decision, reviewer: principal.keyId, log: req.log });
         return { taskId, accepted: outcome.accepted, answer: outcome.answer };
       } catch (err) {
