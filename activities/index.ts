@@ -11,6 +11,7 @@ import { VaultBoundary } from './guardrails/vault-boundary.js';
 import { PiiVault } from './guardrails/vault.js';
 import { createRetrievalActivities } from './retrieval/activities.js';
 import { createRouterActivities } from './router/activities.js';
+import { createCacheActivities } from './cache/activities.js';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createRetrievalActivities(deps),
     ...createRouterActivities(deps),
+    ...createCacheActivities(deps),
     ...createAnsweringActivities(deps, { vault }),
     ...createGuardrailActivities(deps, { vault, policies, toolNames: registry.names() }),
     ...createAgentActivities(deps, { registry, boundary: new VaultBoundary(vault, policies) }),

@@ -165,7 +165,9 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
         }),
       (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit, cache: g.cache } }),
     );
-  const check = async (g: { answer: string; model: string }): Promise<Checked> => {
+  // Cached answers that fail their checks: evicted once the answer is settled, so none is served again.
+  const failedCacheKeys: string[] = [];
+  const check = async (g: { answer: string; model: string; cache?: { outcome: string; key?: string } }): Promise<Checked> => {
     phase = 'checking';
     const out = await guardOutputStep(log, models, {
       tenantId: input.tenantId,
@@ -177,6 +179,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
       notFound: g.model === 'none',
       policy,
     });
+    if (!out.passed && g.cache?.key && g.cache.outcome !== 'uncacheable') failedCacheKeys.push(g.cache.key);
     return out;
   };
   const first = await generate({ attempt: 1 });
@@ -192,6 +195,9 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     record: (s) => log.record(s),
   });
 
+  if (failedCacheKeys.length && patched('evict-failed-answers')) {
+    await log.run('cache_evict', () => local.evictCachedAnswers({ tenantId: input.tenantId, keys: [...new Set(failedCacheKeys)] }), (r) => ({ detail: { evicted: r.evicted, reason: 'failed its output checks' } }));
+  }
   phase = 'done';
   const final = settled.candidate;
   return {

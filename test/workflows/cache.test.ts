@@ -3,6 +3,7 @@
 // say so. A user-specific question is not shared with another user's task.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExactCache } from '../../activities/cache/exact.js';
+import { GuardrailPolicies } from '../../activities/guardrails/policy.js';
 import type { Services } from '../../infra/services.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import type { AnswerTaskInput } from '../../workflows/messages.js';
@@ -64,5 +65,20 @@ describe('answerQuestion with the exact cache', () => {
     const again = await ask(question);
     expect(step(again, 'generate').detail).toMatchObject({ cache: { outcome: 'uncacheable' } });
     expect(server.requests.filter((r) => r.kind === 'chat')).toHaveLength(2);
+  });
+
+  it('evicts a cached answer that failed its output checks, so it is never served again', async () => {
+    const strict = uniqueId('t');
+    await indexDocuments(services, { tenantId: strict, collection: 'kb', documents: [{ id: 'returns', text: '# Returns\n\nReturns within 30 days get a refund minus a 15% restocking fee.' }] });
+    await new GuardrailPolicies(services.db).save(strict, { output: { brand: { competitors: ['Epson'], action: 'block' } } }, 'test');
+    server.enqueue({ content: 'Unlike Epson, we charge a 15% restocking fee [1].' }, { content: 'A 15% restocking fee [1].' });
+    const args: AnswerTaskInput = { tenantId: strict, collection: 'kb', question: 'What is the restocking fee?', conversation: [], options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 } };
+    const handle = await worker.client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue: worker.taskQueue, workflowId: uniqueId('task'), args: [args] });
+    const result = await handle.result();
+    expect(result.answer).toBe('A 15% restocking fee [1].');
+    const failedKey = (step(result, 'generate').detail as { cache: { key: string } }).cache.key;
+    expect(step(result, 'cache_evict').detail).toMatchObject({ evicted: 1 });
+    const { rows } = await services.db.query('SELECT 1 FROM cache_entries WHERE tenant_id = $1 AND key = $2', [strict, failedKey]);
+    expect(rows).toHaveLength(0);
   });
 });
