@@ -1,16 +1,9 @@
 // A reviewer's correction evicts the cache entries the corrected answer came from: the keys the
-// answer task's generate (and best-of-n sample) steps recorded, read from its status before the
+// answer task's generate (and best-of-n sample) steps recorded, read from its steps before the
 // review Update, evicted once the correction is accepted. An approval keeps them.
-import type { WorkflowHandle } from '@temporalio/client';
 import { ExactCache } from '../activities/cache/exact.js';
 import type { Db } from '../infra/db/pool.js';
-import { answerStatusQuery, type StepRecord } from '../workflows/messages.js';
-
-export async function answerCacheKeys(handle: WorkflowHandle, taskType: string): Promise<string[]> {
-  if (taskType !== 'answer') return [];
-  const status = await handle.query(answerStatusQuery).catch(() => undefined);
-  return status ? cacheKeysOf(status.steps) : [];
-}
+import type { StepRecord } from '../workflows/messages.js';
 
 export function cacheKeysOf(steps: StepRecord[]): string[] {
   const keys = steps

@@ -15,17 +15,20 @@ type ReviewLog = { info(obj: object, msg: string): void; warn(obj: object, msg: 
 const RESULT_WAIT_MS = 60_000;
 
 /**
- * The model of the answer waiting for review: the last generated answer's, or after a
- * best-of-n round, the picked sample's. Undefined when no model answered (an input-guard
- * handoff) or the query fails.
+ * The steps of an answer task waiting for review (its status query); undefined for an agent task
+ * — it hands off a whole run of tool calls, not one model's answer to one question — or when the
+ * query fails.
  */
-export async function candidateModel(handle: WorkflowHandle, taskType: string): Promise<string | undefined> {
-  // Agent tasks hand off a whole run of tool calls, not one model's answer to one question.
+export async function answerSteps(handle: WorkflowHandle, taskType: string): Promise<StepRecord[] | undefined> {
   if (taskType !== 'answer') return undefined;
   const status = await handle.query(answerStatusQuery).catch(() => undefined);
-  return status ? modelUnderReview(status.steps) : undefined;
+  return status?.steps;
 }
 
+/**
+ * The model of the answer waiting for review: the last generated answer's, or after a
+ * best-of-n round, the picked sample's. Undefined when no model answered (an input-guard handoff).
+ */
 export function modelUnderReview(steps: StepRecord[]): string | undefined {
   let model: string | undefined;
   for (const step of steps) {

@@ -50,8 +50,7 @@ function longestAfterSystem(messages: ChatMessage[]): number | undefined {
 }
 
 /** The smallest-window registry model that fits the request and can do what it needs; undefined when none can. */
-export function largerModel(registry: ModelSpec[], req: ChatRequest): ModelSpec | undefined {
-  const prompt = estimatePromptTokens(req);
+export function largerModel(registry: ModelSpec[], req: ChatRequest, prompt = estimatePromptTokens(req)): ModelSpec | undefined {
   return registry
     .filter((s) => promptRoom(s, req) >= prompt)
     .filter((s) => (!req.tools?.length || s.capabilities.tools) && (req.responseFormat !== 'json' || s.capabilities.json))

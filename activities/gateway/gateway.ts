@@ -82,9 +82,10 @@ export class ModelGateway {
    * (and its estimate reserved) before, settled to its real usage after, released if it fails.
    */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
-    const { chain, moved } = this.fitChain(req, this.chainFor(req.model));
-    if (!this.limits) return withFit(await this.callChain(req, ctx, chain), moved);
+    // Counted once: the estimate, the context-fit rules and the chain all read it.
     const promptTokens = estimatePromptTokens(req);
+    const { chain, moved } = this.fitChain(req, this.chainFor(req.model), promptTokens);
+    if (!this.limits) return withFit(await this.callChain(req, ctx, chain, promptTokens), moved);
     const maxTokens = req.maxTokens ?? 512;
     const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
       usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
@@ -96,7 +97,7 @@ export class ModelGateway {
     let result: ChatResult;
     try {
       const hit = this.cache && plan && 'address' in plan ? await cachedResult(this.cache, plan.address, req, performance.now()).catch(() => undefined) : undefined;
-      result = hit ?? (await this.callChain(req, admission.context, admission.chain));
+      result = hit ?? (await this.callChain(req, admission.context, admission.chain, promptTokens));
     } catch (err) {
       await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
       throw err;
@@ -118,18 +119,17 @@ export class ModelGateway {
   }
 
   /** The larger_model rule: when the first model cannot hold the prompt, the smallest one that can goes first. */
-  private fitChain(req: ChatRequest, chain: ModelSpec[]): { chain: ModelSpec[]; moved?: Moved } {
+  private fitChain(req: ChatRequest, chain: ModelSpec[], promptTokens: number): { chain: ModelSpec[]; moved?: Moved } {
     const first = chain[0];
-    if (req.overflow !== 'larger_model' || !first || estimatePromptTokens(req) <= promptRoom(first, req)) return { chain };
-    const larger = largerModel(this.opts.registry, req);
+    if (req.overflow !== 'larger_model' || !first || promptTokens <= promptRoom(first, req)) return { chain };
+    const larger = largerModel(this.opts.registry, req, promptTokens);
     if (!larger) return { chain };
     return { chain: [larger, ...chain.filter((s) => s !== larger)], moved: { rule: 'larger_model', from: first.name, to: larger.name } };
   }
 
-  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[]): Promise<ChatResult> {
+  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[], promptTokens: number): Promise<ChatResult> {
     const started = performance.now();
     const attempts: Attempt[] = [];
-    const promptTokens = estimatePromptTokens(req);
     for (const spec of chain) {
       let request = req;
       let cut: ContextFit | undefined;

@@ -11,6 +11,7 @@ import { OUTPUT_CHECK_POLICIES, outputMatcherProbes } from './checks/index.js';
 import { modelName, phrase, POLICY_LIMITS, prose } from './policy-fields.js';
 import { compilePhrases } from './scope.js';
 import { FAILURE_ACTIONS, PII_CLASSES, type PiiClass } from './types.js';
+import { VersionedDocuments } from '../versioned-documents.js';
 
 export { FAILURE_ACTIONS, OUTPUT_CHECKS, type FailureAction, type OutputCheck } from './types.js';
 
@@ -168,51 +169,23 @@ export interface VersionedPolicy {
 /** A policy as the workflow holds it: fetched once per task, passed to every guard. */
 export type TaskPolicy = VersionedPolicy;
 
-/**
- * Policies are read on every guarded step; a short cache spares the query. A change is seen
- * by other processes within the cache's lifetime; this process sees its own writes at once.
- */
+/** Policies are read on every guarded step: a short cache spares the query (versioned-documents.ts). */
 export class GuardrailPolicies {
-  private readonly cache = new Map<string, { value: VersionedPolicy; until: number }>();
+  private readonly store: VersionedDocuments<GuardrailPolicy>;
 
-  constructor(
-    private readonly db: Db,
-    private readonly ttlMs = 5_000,
-  ) {}
+  constructor(db: Db, ttlMs = 5_000) {
+    this.store = new VersionedDocuments(db, { table: 'guardrail_policies', schema: guardrailPolicySchema, fallback: DEFAULT_GUARDRAIL_POLICY, invalid: invalidPolicy, ttlMs });
+  }
 
   async current(tenantId: string): Promise<VersionedPolicy> {
-    const hit = this.cache.get(tenantId);
-    if (hit && hit.until > Date.now()) return hit.value;
-    const { rows } = await this.db.query<{ version: number; document: unknown }>(
-      'SELECT version, document FROM guardrail_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
-      [tenantId],
-    );
-    // A stored document was valid when written; parsing again fills defaults added since and
-    // compiles its matchers. One that no longer passes fails this tenant's task at once, with
-    // a short reason — never retried, never the whole document quoted.
-    const row = rows[0];
-    let value: VersionedPolicy = { version: 0, policy: DEFAULT_GUARDRAIL_POLICY };
-    if (row) {
-      const parsed = guardrailPolicySchema.safeParse(row.document);
-      if (!parsed.success) throw invalidPolicy(tenantId, row.version, parsed.error);
-      value = { version: row.version, policy: parsed.data };
-    }
-    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
-    return value;
+    const { version, document } = await this.store.current(tenantId);
+    return { version, policy: document };
   }
 
   /** Store a new version (the caller validated the document). Returns its number. */
   async save(tenantId: string, document: GuardrailPolicyInput, createdBy: string): Promise<VersionedPolicy> {
-    const policy = guardrailPolicySchema.parse(document);
-    const { rows } = await this.db.query<{ version: number }>(
-      `INSERT INTO guardrail_policies (tenant_id, version, document, created_by)
-       SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM guardrail_policies WHERE tenant_id = $1
-       RETURNING version`,
-      [tenantId, JSON.stringify(document), createdBy],
-    );
-    const value = { version: rows[0]!.version, policy };
-    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
-    return value;
+    const { version, document: policy } = await this.store.save(tenantId, document, createdBy);
+    return { version, policy };
   }
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { contextOverflow, type RouteTarget } from '../../contracts/routing.js';
 import type { Db } from '../../infra/db/pool.js';
 import { storableString } from '../../infra/input-limits.js';
+import { VersionedDocuments, type Versioned } from '../versioned-documents.js';
 import { modelName, phrase, prose } from '../guardrails/policy-fields.js';
 
 /** Bounds that keep a document cheap to classify against: every example is embedded once per version. */
@@ -103,11 +104,7 @@ export type Intent = RoutingDocument['intents'][number];
 
 export const DEFAULT_ROUTING: RoutingDocument = routingDocumentSchema.parse({});
 
-export interface VersionedRouting {
-  /** 0 is the built-in default. */
-  version: number;
-  document: RoutingDocument;
-}
+export type VersionedRouting = Versioned<RoutingDocument>;
 
 /** What the document alone cannot say: that the models it names are in the deployment's registry. */
 export function unknownNames(doc: RoutingDocument, known: { models: readonly string[] }): Array<{ path: string; message: string }> {
@@ -122,49 +119,21 @@ export function unknownNames(doc: RoutingDocument, known: { models: readonly str
   return problems;
 }
 
-/**
- * Routing documents are read for every task; a short cache spares the query. A change is seen by
- * other processes within the cache's lifetime; this process sees its own writes at once.
- */
+/** Routing documents are read for every request: a short cache spares the query (versioned-documents.ts). */
 export class RoutingDocuments {
-  private readonly cache = new Map<string, { value: VersionedRouting; until: number }>();
+  private readonly store: VersionedDocuments<RoutingDocument>;
 
-  constructor(
-    private readonly db: Db,
-    private readonly ttlMs = 5_000,
-  ) {}
+  constructor(db: Db, ttlMs = 5_000) {
+    this.store = new VersionedDocuments(db, { table: 'routing_documents', schema: routingDocumentSchema, fallback: DEFAULT_ROUTING, invalid: invalidRouting, ttlMs });
+  }
 
-  async current(tenantId: string): Promise<VersionedRouting> {
-    const hit = this.cache.get(tenantId);
-    if (hit && hit.until > Date.now()) return hit.value;
-    const { rows } = await this.db.query<{ version: number; document: unknown }>(
-      'SELECT version, document FROM routing_documents WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
-      [tenantId],
-    );
-    const row = rows[0];
-    let value: VersionedRouting = { version: 0, document: DEFAULT_ROUTING };
-    if (row) {
-      // Valid when written; one that no longer parses fails the tenant's task at once, briefly.
-      const parsed = routingDocumentSchema.safeParse(row.document);
-      if (!parsed.success) throw invalidRouting(tenantId, row.version, parsed.error);
-      value = { version: row.version, document: parsed.data };
-    }
-    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
-    return value;
+  current(tenantId: string): Promise<VersionedRouting> {
+    return this.store.current(tenantId);
   }
 
   /** Store a new version (the caller validated the document). */
-  async save(tenantId: string, document: RoutingDocumentInput, createdBy: string): Promise<VersionedRouting> {
-    const parsed = routingDocumentSchema.parse(document);
-    const { rows } = await this.db.query<{ version: number }>(
-      `INSERT INTO routing_documents (tenant_id, version, document, created_by)
-       SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM routing_documents WHERE tenant_id = $1
-       RETURNING version`,
-      [tenantId, JSON.stringify(document), createdBy],
-    );
-    const value = { version: rows[0]!.version, document: parsed };
-    this.cache.set(tenantId, { value, until: Date.now() + this.ttlMs });
-    return value;
+  save(tenantId: string, document: RoutingDocumentInput, createdBy: string): Promise<VersionedRouting> {
+    return this.store.save(tenantId, document, createdBy);
   }
 }
 

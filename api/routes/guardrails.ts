@@ -12,8 +12,8 @@ import { requireRole } from '../auth.js';
 import { errorBody, reviewRequest, reviewResponse, taskIdParams } from '../contracts.js';
 import { ApiError, conflict, temporalError, updateRefusal } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
-import { answerCacheKeys, evictCorrected } from '../review-cache.js';
-import { candidateModel, recordReviewPreference } from '../review-preferences.js';
+import { cacheKeysOf, evictCorrected } from '../review-cache.js';
+import { answerSteps, modelUnderReview, recordReviewPreference } from '../review-preferences.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
 const policyView = z.object({ version: z.number().int(), policy: z.record(z.string(), z.unknown()) }).meta({ id: 'GuardrailPolicy' });
@@ -42,8 +42,10 @@ export const guardrailRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (
       const task = await ownedTask(db, principal, taskId);
       const handle = temporal.workflow.getHandle(taskId);
       // Read before the Update: once decided, the review is no longer waiting and its candidate's model is one step among many.
-      const model = preferences ? await candidateModel(handle, task.type) : undefined;
-      const cached = req.body.decision === 'edit' ? await answerCacheKeys(handle, task.type) : [];
+      // One read of the answer's steps: which model wrote the candidate (a preference), which cache entries it came from (a correction evicts them).
+      const steps = await answerSteps(handle, task.type);
+      const model = preferences && steps ? modelUnderReview(steps) : undefined;
+      const cached = req.body.decision === 'edit' && steps ? cacheKeysOf(steps) : [];
       try {
         const outcome = await handle.executeUpdate(reviewAnswerUpdate, {
           args: [{ ...req.body, reviewer: { keyId: principal.keyId, tenantId: principal.tenantId, roles: principal.roles } }],

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countTokens } from 'gpt-tokenizer';
 import { loadSotuPassages, splitSentences } from '../sotu/corpus.js';
+import { mulberry32 } from '../../activities/router/clusters.js';
 
 export interface SentenceWindow {
   /** `${speech}-s${first sentence:4}-w${size}`, e.g. `1962-kennedy-s0012-w3`. */
@@ -23,17 +24,8 @@ export interface SentenceWindow {
   tokenCount: number;
 }
 
-/** mulberry32: a small seeded PRNG, enough for reproducible shuffles. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the router's seeded PRNG: enough for reproducible shuffles. */
+export const seededRandom = mulberry32;
 
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
