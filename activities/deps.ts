@@ -20,7 +20,7 @@ export interface ActivityDeps {
   keyRing: PayloadKeyRing;
   /** Tools a deployment adds to the built-in ones. */
   tools?: ToolDefinition[];
-  /** The exact cache (GATEHOUSE_CACHE=exact): retrieval results are kept in it; absent when off. */
+  /** The cache (GATEHOUSE_CACHE): each consumer asks its settings whether its layer is on; absent when all are off. */
   cache?: ExactCache;
   /** The router, shared with the API's proxy when one process runs both; built from the above when absent. */
   router?: Router;

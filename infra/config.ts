@@ -65,6 +65,9 @@ export const modelSpecSchema = z.object({
 });
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
+/** The cache's layers, each turned on by name in GATEHOUSE_CACHE. */
+export const CACHE_LAYERS = ['model', 'retrieval', 'tool', 'semantic'] as const;
+
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -126,8 +129,26 @@ const envSchema = z.object({
   /** How long an open breaker refuses calls before one trial call (half-open) may test the deployment. */
   GATEHOUSE_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
 
-  /** The exact cache of model responses (activities/cache/): `off` (the default for now) or `exact`. */
-  GATEHOUSE_CACHE: z.enum(['off', 'exact']).default('off'),
+  /**
+   * The cache layers turned on (activities/cache/), comma-separated: `model` (responses),
+   * `retrieval` (search results), `tool` (read-only tool results), `semantic` (answers to similar
+   * questions); `exact` means the first three, `all` all four, `off` none.
+   */
+  GATEHOUSE_CACHE: z
+    .string()
+    .default('off')
+    .transform((v, ctx) => {
+      const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+      const known = ['off', 'exact', 'all', ...CACHE_LAYERS];
+      const bad = words.find((w) => !known.includes(w));
+      if (bad) ctx.addIssue({ code: 'custom', message: `unknown cache layer "${bad}" (one of ${known.join(', ')})` });
+      const on = new Set(words.flatMap((w) => (w === 'all' ? [...CACHE_LAYERS] : w === 'exact' ? ['model', 'retrieval', 'tool'] : w === 'off' ? [] : [w])));
+      return on;
+    }),
+  /** The semantic layer serves its hits (`on`) or only records the would-be hit and its distance (`shadow`). */
+  GATEHOUSE_CACHE_SEMANTIC_MODE: z.enum(['on', 'shadow']).default('on'),
+  /** The cosine similarity a cached question must reach to answer a new one (a route's own threshold wins). */
+  GATEHOUSE_CACHE_SEMANTIC_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.9),
   /** How long a cached response is served. */
   GATEHOUSE_CACHE_TTL_SECONDS: positiveInt.default(3_600),
   /** Each tenant's share of the cache; past it the least recently (lru) or least often (lfu) used entries go. */
@@ -206,11 +227,14 @@ export interface ModelDeployment {
   weight: number;
 }
 
-/** The exact response cache: how long an entry lives, and how much of it each tenant may hold. */
+/** The caches: which layers are on, how long an entry lives, how much of it each tenant may hold. */
 export interface CacheSettings {
+  layers: { model: boolean; retrieval: boolean; tool: boolean; semantic: 'off' | 'on' | 'shadow' };
   ttlSeconds: number;
   maxBytesPerTenant: number;
   eviction: 'lru' | 'lfu';
+  /** The semantic layer's default threshold (cosine similarity); a route may set its own. */
+  semanticThreshold: number;
 }
 
 /** How the gateway survives a provider: retries of one deployment, and each deployment's circuit breaker. */
@@ -269,9 +293,9 @@ export interface Config {
     /** Question rewriting's model, when set: a small, cheap one. Otherwise the task's own model. */
     rewriteModel?: string;
     resilience: ResilienceSettings;
-    /** The exact response cache; absent when off. */
-    cache?: CacheSettings;
   };
+  /** The caches (GATEHOUSE_CACHE); absent when every layer is off. */
+  cache?: CacheSettings;
   embedding: {
     provider: 'local' | 'openai' | 'hashing';
     model: string;
@@ -433,11 +457,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           cooldownMs: e.GATEHOUSE_BREAKER_COOLDOWN_MS,
         },
       },
-      cache:
-        e.GATEHOUSE_CACHE === 'off'
-          ? undefined
-          : { ttlSeconds: e.GATEHOUSE_CACHE_TTL_SECONDS, maxBytesPerTenant: e.GATEHOUSE_CACHE_MAX_MB_PER_TENANT * 2 ** 20, eviction: e.GATEHOUSE_CACHE_EVICTION },
     },
+    cache:
+      e.GATEHOUSE_CACHE.size === 0
+        ? undefined
+        : {
+            layers: {
+              model: e.GATEHOUSE_CACHE.has('model'),
+              retrieval: e.GATEHOUSE_CACHE.has('retrieval'),
+              tool: e.GATEHOUSE_CACHE.has('tool'),
+              semantic: e.GATEHOUSE_CACHE.has('semantic') ? e.GATEHOUSE_CACHE_SEMANTIC_MODE : 'off',
+            },
+            ttlSeconds: e.GATEHOUSE_CACHE_TTL_SECONDS,
+            maxBytesPerTenant: e.GATEHOUSE_CACHE_MAX_MB_PER_TENANT * 2 ** 20,
+            eviction: e.GATEHOUSE_CACHE_EVICTION,
+            semanticThreshold: e.GATEHOUSE_CACHE_SEMANTIC_THRESHOLD,
+          },
     embedding: {
       provider: e.EMBEDDING_PROVIDER,
       model:

@@ -18,7 +18,7 @@ export interface Services {
   caps: DbCapabilities;
   embedder: Embedder;
   gateway: ModelGateway;
-  /** The exact cache (GATEHOUSE_CACHE=exact); absent when off. */
+  /** The cache in Postgres (GATEHOUSE_CACHE), its layers named in its settings; absent when every layer is off. */
   cache?: ExactCache;
   /** The router: one per process, so the worker's activities and the API's proxy share its caches (built from the above when absent). */
   router?: Router;
@@ -38,9 +38,9 @@ export async function createServices(
       await migrate(db, { embeddingDimensions: embedder.dimensions, embedderId: embedder.id, log: opts.log });
     }
     const caps = await detectCapabilities(db);
-    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.models.cache, db, log: opts.log, embedder });
+    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache?.layers.model ? config.cache : undefined, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
-    const cache = config.models.cache ? new ExactCache(db, config.models.cache) : undefined;
+    const cache = config.cache ? new ExactCache(db, config.cache) : undefined;
     const router = new Router({
       documents: new RoutingDocuments(db),
       gateway,

@@ -30,7 +30,7 @@ export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps'
     async retrieve(input: RetrieveInput): Promise<RetrievalResult> {
       if (!input.query.trim()) throw ApplicationFailure.nonRetryable('query is empty', 'InvalidInput');
       const search = () => retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
-      return deps.cache ? cachedRetrieval(deps.db, deps.cache, input, search) : search();
+      return deps.cache?.settings.layers.retrieval ? cachedRetrieval(deps.db, deps.cache, input, search) : search();
     },
   };
 }

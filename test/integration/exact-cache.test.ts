@@ -7,7 +7,7 @@ import { ExactCache } from '../../activities/cache/exact.js';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import type { CacheSettings } from '../../infra/config.js';
 import type { Services } from '../../infra/services.js';
-import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
+import { testConfig, testLog, testServices, uniqueId, allLayers } from '../support/harness.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
 
 describe('the exact response cache', () => {
@@ -38,7 +38,7 @@ describe('the exact response cache', () => {
       GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 }]),
       GATEHOUSE_CACHE: 'exact',
     });
-    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: { ...config.models.cache!, ...cache }, db: services.db, log: testLog });
+    return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: { ...config.cache!, ...cache }, db: services.db, log: testLog });
   };
   const ask = (content: string, extra: object = {}) => ({ messages: [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content }], maxTokens: 50, temperature: 0, ...extra });
   const chats = () => server.requests.filter((r) => r.kind === 'chat').length;
@@ -109,7 +109,7 @@ describe('the exact response cache', () => {
   it.each(['lru', 'lfu'] as const)('evicts past the tenant budget, %s', async (eviction) => {
     const t = uniqueId('evict');
     await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [t]);
-    const cache = new ExactCache(services.db, { ttlSeconds: 60, maxBytesPerTenant: 250, eviction });
+    const cache = new ExactCache(services.db, { ...allLayers, ttlSeconds: 60, maxBytesPerTenant: 250, eviction });
     const at = (key: string) => ({ tenantId: t, layer: 'model' as const, scope: '', key });
     const value = { content: 'x'.repeat(80) }; // ~95 bytes: two fit, three do not
     await cache.put(at('a'), value);

@@ -6,7 +6,7 @@ import { ExactCache } from '../../activities/cache/exact.js';
 import { createRetrievalActivities } from '../../activities/retrieval/activities.js';
 import type { Services } from '../../infra/services.js';
 import { indexDocuments } from '../support/corpus.js';
-import { testConfig, testServices, uniqueId } from '../support/harness.js';
+import { testConfig, testServices, uniqueId, allLayers } from '../support/harness.js';
 
 describe('cached retrieval', () => {
   let services: Services;
@@ -17,7 +17,7 @@ describe('cached retrieval', () => {
 
   beforeAll(async () => {
     services = await testServices('pglite');
-    const cache = new ExactCache(services.db, { ttlSeconds: 600, maxBytesPerTenant: 2 ** 20, eviction: 'lru' });
+    const cache = new ExactCache(services.db, { ...allLayers, ttlSeconds: 600, maxBytesPerTenant: 2 ** 20, eviction: 'lru' });
     retrieve = createRetrievalActivities({ ...services, config: testConfig(), cache }).retrieve;
     for (const t of [tenant, other]) {
       await indexDocuments(services, { tenantId: t, collection: 'kb', documents: [{ id: 'returns', text: `# Returns\n\nReturns within 30 days get a refund minus a fee at ${t}.` }] });

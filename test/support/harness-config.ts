@@ -2,7 +2,7 @@
 // (history recording) that run under plain tsx.
 import { randomBytes } from 'node:crypto';
 import { HashingEmbedder, type Embedder } from '../../activities/retrieval/embeddings.js';
-import { loadConfig, type Config } from '../../infra/config.js';
+import { loadConfig, type CacheSettings, type Config } from '../../infra/config.js';
 import { createLogger } from '../../infra/logger.js';
 import { gatehouseDataConverter } from '../../infra/payload-codec.js';
 
@@ -27,3 +27,9 @@ export const TEST_DATA_CONVERTER = gatehouseDataConverter(testConfig().temporal.
 
 /** For reading recorded histories only: they may hold plaintext payloads from before the codec. */
 export const REPLAY_DATA_CONVERTER = gatehouseDataConverter(testConfig().temporal.payloadKeys!, { acceptPlaintext: true });
+
+/** Every cache layer on, for tests that build an ExactCache by hand. */
+export const allLayers: Pick<CacheSettings, 'layers' | 'semanticThreshold'> = {
+  layers: { model: true, retrieval: true, tool: true, semantic: 'on' },
+  semanticThreshold: 0.9,
+};

@@ -13,9 +13,9 @@ import { WorkflowTenants } from '../../infra/workflow-tenants.js';
 import type { Services } from '../../infra/services.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 
-import { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog, uniqueId } from './harness-config.js';
+import { TEST_DATA_CONVERTER, TEST_EMBEDDER, allLayers, testConfig, testLog, uniqueId } from './harness-config.js';
 
-export { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog, uniqueId };
+export { TEST_DATA_CONVERTER, TEST_EMBEDDER, allLayers, testConfig, testLog, uniqueId };
 
 export type DbKind = 'pglite' | 'native';
 
@@ -26,7 +26,7 @@ export function databaseUrl(kind: DbKind): string {
 export async function testServices(kind: DbKind, config = testConfig(), embedder: Embedder = TEST_EMBEDDER): Promise<Services> {
   const db = createPool(databaseUrl(kind), 5, testLog);
   const caps = await detectCapabilities(db);
-  const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.models.cache, db, log: testLog, embedder });
+  const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache?.layers.model ? config.cache : undefined, db, log: testLog, embedder });
   return { db, caps, embedder, gateway, keyRing: config.temporal.payloadKeys!, close: () => db.end() };
 }
 

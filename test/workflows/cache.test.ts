@@ -27,7 +27,7 @@ describe('answerQuestion with the exact cache', () => {
     });
     services = await testServices('pglite', config);
     await indexDocuments(services, { tenantId: tenant, collection: 'kb', documents: [{ id: 'returns', text: '# Returns\n\nReturns within 30 days get a refund minus a 15% restocking fee.' }] });
-    worker = await startTestWorker({ ...services, cache: new ExactCache(services.db, config.models.cache!) }, config);
+    worker = await startTestWorker({ ...services, cache: new ExactCache(services.db, config.cache!) }, config);
   });
   afterAll(async () => {
     await worker?.stop();
