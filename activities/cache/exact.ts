@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CacheSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
+import { trimToBudget } from './budget.js';
 
 export type CacheLayer = 'model' | 'retrieval' | 'tool';
 
@@ -103,23 +104,6 @@ export class ExactCache {
          SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, created_at = now(), expires_at = EXCLUDED.expires_at, last_hit_at = now()`,
       [at.tenantId, at.layer, at.scope, at.key, json, bytes, ttlSeconds],
     );
-    await this.evict(at.tenantId);
-  }
-
-  /**
-   * Expired entries go first; then, keeping the most valuable first (most recent use for lru,
-   * most hits for lfu), every entry past the budget's running total.
-   */
-  private async evict(tenantId: string): Promise<void> {
-    await this.db.query('DELETE FROM cache_entries WHERE tenant_id = $1 AND expires_at <= now()', [tenantId]);
-    const keep = this.settings.eviction === 'lfu' ? 'hits DESC, last_hit_at DESC' : 'last_hit_at DESC, hits DESC';
-    await this.db.query(
-      `DELETE FROM cache_entries c USING (
-         SELECT layer, scope, key, sum(bytes) OVER (ORDER BY ${keep}, key) AS running
-         FROM cache_entries WHERE tenant_id = $1
-       ) ranked
-       WHERE c.tenant_id = $1 AND c.layer = ranked.layer AND c.scope = ranked.scope AND c.key = ranked.key AND ranked.running > $2`,
-      [tenantId, this.settings.maxBytesPerTenant],
-    );
+    await trimToBudget(this.db, 'cache_entries', at.tenantId, this.settings);
   }
 }
