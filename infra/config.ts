@@ -132,11 +132,14 @@ const envSchema = z.object({
   /**
    * The cache layers turned on (activities/cache/), comma-separated: `model` (responses),
    * `retrieval` (search results), `tool` (read-only tool results), `semantic` (answers to similar
-   * questions); `exact` means the first three, `all` all four, `off` none.
+   * questions); `exact` means the first three, `all` all four, `off` none. By default the exact
+   * layers serve (they answer only the same request, and never across tenants or users) and the
+   * semantic layer runs in shadow (a near question is a different question until the operator has
+   * seen the distances on real traffic and chosen a threshold).
    */
   GATEHOUSE_CACHE: z
     .string()
-    .default('off')
+    .default('exact,semantic')
     .transform((v, ctx) => {
       const words = v.split(',').map((w) => w.trim()).filter(Boolean);
       const known = ['off', 'exact', 'all', ...CACHE_LAYERS];
@@ -146,7 +149,7 @@ const envSchema = z.object({
       return on;
     }),
   /** The semantic layer serves its hits (`on`) or only records the would-be hit and its distance (`shadow`). */
-  GATEHOUSE_CACHE_SEMANTIC_MODE: z.enum(['on', 'shadow']).default('on'),
+  GATEHOUSE_CACHE_SEMANTIC_MODE: z.enum(['on', 'shadow']).default('shadow'),
   /** The cosine similarity a cached question must reach to answer a new one (a route's own threshold wins). */
   GATEHOUSE_CACHE_SEMANTIC_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.9),
   /** How long a cached response is served. */
