@@ -43,6 +43,12 @@ export const modelSpecSchema = z.object({
   cachedInputPricePerMTok: z.number().nonnegative().optional(),
   /** Defaults to the input price (Anthropic charges 1.25× it for a 5-minute cache write: configure it). */
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
+  /**
+   * The shortest prefix the provider caches, in tokens: the Anthropic adapter marks a cache
+   * breakpoint only on a prefix at least this long. Anthropic's minimum is 1024 for most models,
+   * 2048 for Claude Haiku 3 / 3.5 and 4096 for Haiku 4.5 and Opus 4.5: set it for those.
+   */
+  promptCacheMinTokens: z.number().int().positive().default(1024),
   timeoutMs: z.number().int().positive().optional(),
   /**
    * Several endpoints serving this same model, load-balanced (activities/gateway/resilience/).
@@ -213,6 +219,8 @@ export interface ModelSpec {
   outputPricePerMTok: number;
   cachedInputPricePerMTok: number;
   cacheWritePricePerMTok: number;
+  /** The shortest prefix the provider's prompt cache keeps (Anthropic's breakpoints; see modelSpecSchema). */
+  promptCacheMinTokens: number;
   timeoutMs: number;
   /** At least one: the endpoints serving this model. */
   deployments: ModelDeployment[];
@@ -350,6 +358,7 @@ export const LOCAL_MODEL: ModelSpec = {
   outputPricePerMTok: 0,
   cachedInputPricePerMTok: 0,
   cacheWritePricePerMTok: 0,
+  promptCacheMinTokens: 1024,
   timeoutMs: 10_000,
   deployments: [{ id: 'local', weight: 1 }],
   balance: 'weighted',
@@ -589,6 +598,7 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       outputPricePerMTok: 0,
       cachedInputPricePerMTok: 0,
       cacheWritePricePerMTok: 0,
+      promptCacheMinTokens: 1024,
       timeoutMs: e.GATEHOUSE_MODEL_TIMEOUT_MS,
       deployments: [{ id: name, baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, weight: 1 }],
       balance: 'weighted',
@@ -643,6 +653,7 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
         outputPricePerMTok: s.outputPricePerMTok,
         cachedInputPricePerMTok: s.cachedInputPricePerMTok ?? s.inputPricePerMTok,
         cacheWritePricePerMTok: s.cacheWritePricePerMTok ?? s.inputPricePerMTok,
+        promptCacheMinTokens: s.promptCacheMinTokens,
         timeoutMs: s.timeoutMs ?? e.GATEHOUSE_MODEL_TIMEOUT_MS,
         deployments,
         balance: s.balance,
