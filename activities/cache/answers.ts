@@ -7,6 +7,7 @@
 import type { Citation } from '../../contracts/answer.js';
 import type { RouteCache } from '../../contracts/routing.js';
 import type { Db } from '../../infra/db/pool.js';
+import { recordSavedCost } from '../gateway/usage.js';
 import { cacheability } from './cacheability.js';
 import { requestKey } from './exact.js';
 import type { SemanticAddress, SemanticCache, SemanticNearest } from './semantic.js';
@@ -100,12 +101,7 @@ export class SemanticAnswers {
 
   /** A hit is a call not made: the ledger records what it would have cost. */
   private async recordSaving(req: SemanticAnswerRequest, answer: CachedAnswer): Promise<void> {
-    await this.db
-      .query(
-        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, outcome, saved_usd)
-         VALUES ($1, $2, 'semantic_cache', $3, 'cache', 0, 0, 0, 0, 'cache_hit', $4)`,
-        [req.tenantId, req.taskId, answer.model, answer.costUsd],
-      )
-      .catch(() => undefined);
+    // The answer matters more than its ledger line.
+    await recordSavedCost(this.db, { tenantId: req.tenantId, taskId: req.taskId, step: 'semantic_cache', model: answer.model, savedUsd: answer.costUsd, outcome: 'cache_hit' }).catch(() => undefined);
   }
 }
