@@ -1,5 +1,6 @@
 // The API on a port for e2e tests that only need HTTP: real Fastify, a real worker on the
 // shared Temporal dev server, PGlite, the scripted model, and two tenants with admin keys.
+import { ExactCache } from '../../activities/cache/exact.js';
 import { createApiKey } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import type { Services } from '../../infra/services.js';
@@ -30,7 +31,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const model: ScriptedModelServer = await startScriptedModelServer({ models: ['primary'] });
   const config = testConfig({ OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'primary', ...env });
   const services = await testServices('pglite', config);
-  const worker = await startTestWorker(services, config);
+  // As infra/services.ts wires it: with GATEHOUSE_CACHE on, the worker's activities get the cache
+  // too (retrieval's layer; the gateway's model layer is the services' own).
+  const worker = await startTestWorker(config.cache ? { ...services, cache: new ExactCache(services.db, config.cache) } : services, config);
   const app = await buildApi({
     db: services.db,
     keyRing: services.keyRing,
