@@ -42,13 +42,14 @@ export const openAiErrorBody = z
 
 // ---------- documents and ingestions ----------
 
+/** A document's id as a caller names it: at ingestion, and (URL-encoded) in a path. */
+const documentId = storableString(256)
+  .min(1)
+  // eslint-disable-next-line no-control-regex -- \p{Cc} spelled as its ranges: fuzzers and other JSON Schema tools read no \p classes
+  .regex(/^[^\s\u0000-\u001f\u007f-\u009f]+$/u, 'no whitespace or control characters');
+
 export const documentInput = z.object({
-  id: storableString(256)
-    .min(1)
-    // eslint-disable-next-line no-control-regex -- \p{Cc} spelled as its ranges: fuzzers and other JSON Schema tools read no \p classes
-    .regex(/^[^\s\u0000-\u001f\u007f-\u009f]+$/u, 'no whitespace or control characters')
-    .optional()
-    .describe('Your id for the document; re-sending an id replaces that document. Defaults to a hash of the text.'),
+  id: documentId.optional().describe('Your id for the document; re-sending an id replaces that document. Defaults to a hash of the text.'),
   title: storableString(500).optional(),
   text: storableString(5_000_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank'),
   source: storableString(2_000).optional().describe('Where the document came from (URL, path, system)'),
@@ -93,6 +94,19 @@ export const ingestionStatus = z
     createdAt: z.string(),
   })
   .meta({ id: 'IngestionStatus' });
+
+// A document's path keeps the id rule of ingestion, not idString's: any id a document was
+// ingested under can be deleted (URL-encoded: "/" as %2F).
+export const documentParams = z.object({ collection: identifier, documentId });
+
+export const documentDeleted = z
+  .object({
+    collection: z.string(),
+    documentId: z.string(),
+    deleted: z.literal(true),
+    chunks: z.number().int().describe('The chunks taken out of the index with it'),
+  })
+  .meta({ id: 'DocumentDeleted' });
 
 // ---------- tasks ----------
 

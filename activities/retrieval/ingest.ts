@@ -5,6 +5,10 @@
 // Idempotent under retries: outcomes are recorded on the staged items in the same
 // transaction as the index writes, so a retried batch skips what it already did and
 // reports the same totals.
+//
+// The index writes themselves (the collection lock, inserting and removing chunks with their
+// postings, the corpus statistics) are exported: deleting a document (delete-documents.ts)
+// removes it exactly as re-ingesting a changed one does.
 import type { Db, DbClient } from '../../infra/db/pool.js';
 import { inTransaction, toVectorParam } from '../../infra/db/pool.js';
 import { chunkDocument, embeddingText, type Chunk, type ChunkerOptions } from './chunker.js';
@@ -129,9 +133,7 @@ async function writeBatch(
     failures: Array<{ item: StagedItem; message: string }>;
   },
 ): Promise<void> {
-  // The collection row lock serialises index writers of one collection: corpus statistics
-  // stay exact and term_stats upserts cannot deadlock.
-  await client.query('SELECT 1 FROM collections WHERE id = $1 FOR UPDATE', [b.collection_id]);
+  await lockCollection(client, b.collection_id);
 
   // Another ingestion may have indexed the same content while we were embedding.
   let prepared = b.prepared;
@@ -148,23 +150,7 @@ async function writeBatch(
 
   if (prepared.length) {
     const docIds = prepared.map((p) => p.item.document_id);
-    const removed = await client.query<{ chunks: number; terms: string }>(
-      `WITH old AS (
-         DELETE FROM chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])
-         RETURNING id, tsv, term_count
-       ), gone AS (
-         DELETE FROM chunk_terms p
-         USING (SELECT old.id, u.lexeme FROM old, unnest(old.tsv) u) d
-         WHERE p.collection_id = $1 AND p.term = d.lexeme AND p.chunk_id = d.id
-         RETURNING p.term
-       ), df AS (
-         UPDATE term_stats s SET df = s.df - g.n
-         FROM (SELECT term, count(*)::int AS n FROM gone GROUP BY term) g
-         WHERE s.collection_id = $1 AND s.term = g.term
-       )
-       SELECT count(*)::int AS chunks, coalesce(sum(term_count), 0)::text AS terms FROM old`,
-      [b.collection_id, docIds],
-    );
+    const removed = await removeDocumentChunks(client, b.collection_id, docIds);
 
     await client.query(
       `INSERT INTO documents (collection_id, id, title, source, metadata, text, content_hash, chunk_count)
@@ -194,11 +180,8 @@ async function writeBatch(
         p.chunks.map((c, i) => ({ ...c, documentId: p.item.document_id, embedding: p.embeddings[i]!, metadata: p.item.metadata ?? {} })),
       ),
     });
-    await addCorpusStatistics(client, b.collection_id, {
-      chunks: added.chunks - removed.rows[0]!.chunks,
-      terms: added.terms - BigInt(removed.rows[0]!.terms),
-    });
-    await client.query('DELETE FROM term_stats WHERE collection_id = $1 AND df <= 0', [b.collection_id]);
+    await addCorpusStatistics(client, b.collection_id, { chunks: added.chunks - removed.chunks, terms: added.terms - removed.terms });
+    await dropUnusedTerms(client, b.collection_id);
   }
 
   // Record every item's outcome and drop its bulk text: the index now holds it.
@@ -232,6 +215,49 @@ async function summarize(db: Db, range: BatchRange): Promise<Omit<BatchOutcome, 
       .filter((r) => r.status === 'failed')
       .map((r) => ({ ordinal: r.ordinal, documentId: r.document_id, message: r.error ?? 'failed' })),
   };
+}
+
+/**
+ * The collection row lock serialises index writers of one collection (ingestion batches and
+ * deletions): corpus statistics stay exact and term_stats upserts cannot deadlock. Every
+ * writer takes it first in its transaction.
+ */
+export async function lockCollection(client: DbClient, collectionId: number): Promise<void> {
+  await client.query('SELECT 1 FROM collections WHERE id = $1 FOR UPDATE', [collectionId]);
+}
+
+/**
+ * Take documents' chunks out of the index in one statement: the chunks, their postings, and
+ * the document frequencies they counted. Returns what was removed, for the caller's corpus statistics
+ * (addCorpusStatistics with the negated amounts). The documents rows stay: re-ingesting updates
+ * them, deleting removes them after this (their foreign key would cascade to the chunks before
+ * the postings could be found). Terms left at df 0 stay too until dropUnusedTerms: a changed
+ * document usually brings most of its terms back. The caller holds the collection's row lock.
+ */
+export async function removeDocumentChunks(client: DbClient, collectionId: number, documentIds: string[]): Promise<{ chunks: number; terms: bigint }> {
+  const { rows } = await client.query<{ chunks: number; terms: string }>(
+    `WITH old AS (
+       DELETE FROM chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])
+       RETURNING id, tsv, term_count
+     ), gone AS (
+       DELETE FROM chunk_terms p
+       USING (SELECT old.id, u.lexeme FROM old, unnest(old.tsv) u) d
+       WHERE p.collection_id = $1 AND p.term = d.lexeme AND p.chunk_id = d.id
+       RETURNING p.term
+     ), df AS (
+       UPDATE term_stats s SET df = s.df - g.n
+       FROM (SELECT term, count(*)::int AS n FROM gone GROUP BY term) g
+       WHERE s.collection_id = $1 AND s.term = g.term
+     )
+     SELECT count(*)::int AS chunks, coalesce(sum(term_count), 0)::text AS terms FROM old`,
+    [collectionId, documentIds],
+  );
+  return { chunks: rows[0]!.chunks, terms: BigInt(rows[0]!.terms) };
+}
+
+/** Terms no chunk of the collection has any more: IDF must not count them, and they take room. */
+export async function dropUnusedTerms(client: DbClient, collectionId: number): Promise<void> {
+  await client.query('DELETE FROM term_stats WHERE collection_id = $1 AND df <= 0', [collectionId]);
 }
 
 export interface ChunkRow {

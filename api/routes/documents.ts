@@ -1,12 +1,14 @@
 // POST /v1/documents stores the raw documents, then starts an ingestDocuments workflow that
-// carries only the ingestion id; GET /v1/ingestions/:id reports progress and errors.
+// carries only the ingestion id; GET /v1/ingestions/:id reports progress and errors;
+// DELETE /v1/documents/:collection/:documentId takes a document out of the index.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { deleteDocuments } from '../../activities/retrieval/delete-documents.js';
 import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
 import { requireRole } from '../auth.js';
-import { errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
+import { documentDeleted, documentParams, errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
 import { notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 import { stageDocuments } from '../staging.js';
@@ -118,6 +120,30 @@ export const documentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (a
         errors: errors.rows.map((e) => ({ ordinal: e.ordinal, documentId: e.document_id, message: e.error })),
         createdAt: ingestion.created_at.toISOString(),
       };
+    },
+  );
+
+  app.delete(
+    '/v1/documents/:collection/:documentId',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Delete a document: its chunks leave retrieval, and cached results from before are not served',
+        params: documentParams,
+        response: { 200: documentDeleted, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'documents:write');
+      const { collection, documentId } = req.params;
+      // Called here, not from a workflow (as staging is): one short transaction of a few
+      // statements that either happened or did not — nothing to resume, retry or inspect later.
+      const result = await deleteDocuments(deps.db, { tenantId: principal.tenantId, collection, documentIds: [documentId] });
+      if (!result) throw notFound(`collection ${collection}`);
+      if (result.documentIds.length === 0) throw notFound(`document ${documentId} in collection ${collection}`);
+      req.log.info({ tenantId: principal.tenantId, collection, documentId, chunks: result.chunks, by: principal.keyId }, 'document deleted');
+      return { collection, documentId, deleted: true as const, chunks: result.chunks };
     },
   );
 };
