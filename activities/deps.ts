@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from './gateway/gateway.js';
 import type { Embedder } from './retrieval/embeddings.js';
 import type { Router } from './router/router.js';
+import type { SemanticCache } from './cache/semantic.js';
 import type { ExactCache } from './cache/exact.js';
 import type { ToolDefinition } from './tools/types.js';
 
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   tools?: ToolDefinition[];
   /** The cache (GATEHOUSE_CACHE): each consumer asks its settings whether its layer is on; absent when all are off. */
   cache?: ExactCache;
+  /** The semantic layer (GATEHOUSE_CACHE names `semantic`): answerQuestion's answers; absent when off. */
+  semanticCache?: SemanticCache;
   /** The router, shared with the API's proxy when one process runs both; built from the above when absent. */
   router?: Router;
 }

@@ -4,6 +4,7 @@
 import { ModelGateway } from '../activities/gateway/gateway.js';
 import { createEmbedder, type Embedder } from '../activities/retrieval/embeddings.js';
 import { ExactCache } from '../activities/cache/exact.js';
+import { SemanticCache } from '../activities/cache/semantic.js';
 import { RoutingDocuments } from '../activities/router/document.js';
 import { PreferenceRouter } from '../activities/router/preferences.js';
 import { costFromRegistry, Router } from '../activities/router/router.js';
@@ -20,6 +21,8 @@ export interface Services {
   gateway: ModelGateway;
   /** The cache in Postgres (GATEHOUSE_CACHE), its layers named in its settings; absent when every layer is off. */
   cache?: ExactCache;
+  /** The semantic layer (GATEHOUSE_CACHE names `semantic`), shared by the gateway and the answer activities. */
+  semanticCache?: SemanticCache;
   /** The router: one per process, so the worker's activities and the API's proxy share its caches (built from the above when absent). */
   router?: Router;
   /** The payload keys (PAYLOAD_ENCRYPTION_KEYS or the embedded mode's generated key); the PII vault derives its keys from them. */
@@ -38,7 +41,8 @@ export async function createServices(
       await migrate(db, { embeddingDimensions: embedder.dimensions, embedderId: embedder.id, log: opts.log });
     }
     const caps = await detectCapabilities(db);
-    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache?.layers.model ? config.cache : undefined, db, log: opts.log, embedder });
+    const semanticCache = config.cache && config.cache.layers.semantic !== 'off' ? new SemanticCache(db, caps, embedder, config.cache) : undefined;
+    const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache, semanticCache, db, log: opts.log, embedder });
     const keyRing = await loadKeyRing(config, opts.log);
     const cache = config.cache ? new ExactCache(db, config.cache) : undefined;
     const router = new Router({
@@ -55,6 +59,7 @@ export async function createServices(
       gateway,
       router,
       cache,
+      semanticCache,
       keyRing,
       async close() {
         await embedder.close?.();

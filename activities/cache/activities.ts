@@ -4,11 +4,9 @@
 import type { ActivityDeps } from '../deps.js';
 import { SemanticAnswers, type CachedAnswer, type SemanticAnswerLookup, type SemanticAnswerRequest } from './answers.js';
 import { ExactCache } from './exact.js';
-import { SemanticCache } from './semantic.js';
 
-export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'caps' | 'embedder' | 'cache'>) {
-  const settings = deps.cache?.settings;
-  const answers = settings && settings.layers.semantic !== 'off' ? new SemanticAnswers(deps.db, new SemanticCache(deps.db, deps.caps, deps.embedder, settings)) : undefined;
+export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'semanticCache'>) {
+  const answers = deps.semanticCache ? new SemanticAnswers(deps.db, deps.semanticCache) : undefined;
   return {
     async evictCachedAnswers(input: { tenantId: string; keys: string[] }): Promise<{ evicted: number }> {
       let evicted = 0;

@@ -16,7 +16,8 @@ import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
 import { ExactCache } from '../cache/exact.js';
-import { cachedResult, planCache, storeResult } from '../cache/responses.js';
+import { ResponseCaches, type CacheVisit } from '../cache/response-caches.js';
+import type { SemanticCache } from '../cache/semantic.js';
 import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import { balanceOrder } from './resilience/balancer.js';
@@ -24,7 +25,7 @@ import type { BreakerTrip } from './resilience/breaker.js';
 import { Deployment } from './resilience/deployment.js';
 import { retryDelayMs, waitOrAbort } from './resilience/retry.js';
 import { ReleaseTracker, streamBrokenAfterRelease } from './resilience/stream-integrity.js';
-import type { Attempt, AttemptOutcome, CacheOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+import type { Attempt, AttemptOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
 import { promptCacheSavings, promptPrefixHash, recordSavedCost, recordUsage, type UsageRecord } from './usage.js';
 
 export { estimatePromptTokens, MalformedResponseError };
@@ -38,8 +39,10 @@ export interface GatewayOptions {
   embedder?: Embedder;
   /** Retries and breakers (config.models.resilience); the configuration's defaults when absent. */
   resilience?: ResilienceSettings;
-  /** The exact response cache (config.models.cache), kept in `db`; off when absent. */
+  /** The cache's settings (config.cache): its model layer kept in `db`; off when absent or not named. */
   cache?: CacheSettings;
+  /** The semantic layer, for requests that name their route (the proxy); off when absent. */
+  semanticCache?: SemanticCache;
 }
 
 /** What a model answered, before the chain adds who answered and how long the whole call took. */
@@ -48,7 +51,7 @@ type Answered = Pick<ChatResult, 'content' | 'toolCalls' | 'usage' | 'meanLogpro
 export class ModelGateway {
   private readonly providers: Record<ModelProviderName, ModelProvider>;
   private readonly limits: GatewayLimits | undefined;
-  private readonly cache: ExactCache | undefined;
+  private readonly caches: ResponseCaches | undefined;
   private readonly resilience: ResilienceSettings;
   /** Each model's deployments, with their breakers, in this process's memory. */
   private readonly deployments = new Map<string, Deployment[]>();
@@ -61,7 +64,8 @@ export class ModelGateway {
     const embedder = opts.embedder;
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
-    this.cache = opts.db && opts.cache ? new ExactCache(opts.db, opts.cache) : undefined;
+    const exact = opts.db && opts.cache?.layers.model ? new ExactCache(opts.db, opts.cache) : undefined;
+    this.caches = exact || opts.semanticCache ? new ResponseCaches(exact, opts.semanticCache, opts.log) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
@@ -94,31 +98,21 @@ export class ModelGateway {
       usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
       tokens: promptTokens + maxTokens,
     }));
-    // The cache is asked once the caller is known (its user scopes user-specific entries); a hit
+    // The caches are asked once the caller is known (its user scopes user-specific entries); a hit
     // settles the reservation to nothing.
-    const plan = this.cache ? planCache(req, admission.context, admission.chain[0]!.name) : undefined;
     let result: ChatResult;
+    let visit: CacheVisit | undefined;
     try {
-      const hit = this.cache && plan && 'address' in plan ? await cachedResult(this.cache, plan.address, req, performance.now()).catch(() => undefined) : undefined;
-      result = hit ?? (await this.callChain(req, admission.context, admission.chain, prompt));
+      visit = this.caches ? await this.caches.visit(req, admission.context, admission.chain[0]!.name) : undefined;
+      result = visit && 'hit' in visit ? visit.hit : await this.callChain(req, admission.context, admission.chain, prompt);
     } catch (err) {
       await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
       throw err;
     }
     // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
-    if (result.cache?.outcome === 'hit') await this.recordHit(result, admission.context, prompt.prefix);
-    if (this.cache && plan && !result.cache) {
-      const outcome =
-        'address' in plan
-          ? await storeResult(this.cache, plan.address, result).catch((e: unknown): CacheOutcome => {
-              // An answer matters more than its cache entry.
-              this.opts.log?.warn({ err: String(e), ...ctx }, 'could not store a cache entry');
-              return { layer: 'exact', outcome: 'uncacheable', reason: 'the store failed' };
-            })
-          : plan.outcome;
-      result = { ...result, cache: outcome };
-    }
+    if (visit && 'hit' in visit) await this.recordHit(result, admission.context, prompt.prefix);
+    else if (visit) result = await visit.finish(result);
     return withFit(result, moved);
   }
 
@@ -260,7 +254,7 @@ export class ModelGateway {
   private async recordHit(result: ChatResult, ctx: CallContext, promptPrefix: string) {
     if (!this.opts.db || !ctx.tenantId) return;
     const hit = { tenantId: ctx.tenantId, taskId: ctx.taskId, step: ctx.step, keyId: ctx.keyId, model: result.model, latencyMs: result.latencyMs };
-    await recordSavedCost(this.opts.db, { ...hit, savedUsd: result.cache?.savedUsd ?? 0, outcome: 'cache_hit', promptPrefix }).catch((err: unknown) =>
+    await recordSavedCost(this.opts.db, { ...hit, savedUsd: (result.cache ?? result.semanticCache)?.savedUsd ?? 0, outcome: 'cache_hit', promptPrefix }).catch((err: unknown) =>
       this.opts.log?.error({ err: String(err), model: result.model }, 'could not record a cache hit'),
     );
   }

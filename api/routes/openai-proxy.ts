@@ -101,6 +101,9 @@ export function proxyError(err: unknown): ApiError {
   return new ApiError(502, 'upstream_error', err instanceof Error ? err.message : String(err));
 }
 
+/** The response header saying what the caches did (non-streaming replies: a stream's head goes out first). */
+const CACHE_HEADER = 'x-gatehouse-cache';
+
 export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const limits = new GatewayLimits(deps.db);
   const router = apiRouter(deps);
@@ -181,6 +184,9 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
       if (route.kind === 'model') {
         chatReq.model = route.model;
         chatReq.overflow = route.overflow;
+        // The semantic cache is scoped by route, and the route may set its mode and threshold.
+        const target = route.decision?.target;
+        chatReq.cacheRoute = { name: route.decision?.intent ?? 'default', policy: target && 'cache' in target ? target.cache : undefined };
       }
       const verdictHeader = () => ({ [GUARDRAILS_HEADER]: guarded.verdict, ...routeHeader(route) });
       // A stock answer or a clarifying question: the route's own words, no model call.
@@ -202,7 +208,7 @@ export const openaiProxyRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async
         const toolCalls = toolCallsOf(answer.toolCalls);
         return reply
           .code(200)
-          .headers(verdictHeader())
+          .headers({ ...verdictHeader(), ...cacheHeader(result) })
           .type('application/json')
           .send({
             id,
@@ -388,4 +394,13 @@ class ChunkStream {
     this.frame(JSON.stringify({ error: { ...openAiErrorShape(err).error, status: err.statusCode } }));
     this.reply.raw.end();
   }
+}
+
+/** What the caches did with a completion, e.g. `exact=stored, semantic=miss` or `semantic=hit; similarity=0.942`. */
+function cacheHeader(result: ChatResult | undefined): Record<string, string> {
+  const outcomes = [result?.cache, result?.semanticCache].filter((o) => o !== undefined);
+  if (!outcomes.length) return {};
+  const hit = outcomes.find((o) => o.outcome === 'hit');
+  const value = hit ? `${hit.layer}=hit${hit.similarity !== undefined ? `; similarity=${hit.similarity.toFixed(3)}` : ''}` : outcomes.map((o) => `${o.layer}=${o.outcome}`).join(', ');
+  return { [CACHE_HEADER]: value };
 }

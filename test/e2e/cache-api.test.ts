@@ -14,7 +14,7 @@ describe('the cache API', () => {
   const chats = () => api.model.requests.filter((r) => r.kind === 'chat').length;
 
   beforeAll(async () => {
-    api = await startTestApi({ GATEHOUSE_CACHE: 'all' });
+    api = await startTestApi({ GATEHOUSE_CACHE: 'all', GATEHOUSE_CACHE_SEMANTIC_MODE: 'on' });
   });
   afterAll(() => api?.close());
 
@@ -32,6 +32,8 @@ describe('the cache API', () => {
     expect((await api.call('DELETE', `/v1/cache/entries/model/${mine.key}`, { key: api.keys.other })).status).toBe(404);
     const before = chats();
     expect((await api.call('DELETE', `/v1/cache/entries/model/${mine.key}`, { key: api.keys.admin })).json).toEqual({ evicted: 1 });
+    // The semantic layer keeps the same question too: a layer evicted whole.
+    expect(((await api.call('DELETE', '/v1/cache/entries?layer=semantic', { key: api.keys.admin })).json as { evicted: number }).evicted).toBeGreaterThanOrEqual(1);
     await client(api.keys.admin).chat.completions.create(ask);
     expect(chats()).toBe(before + 1);
     expect((await api.call('DELETE', '/v1/cache/entries/model/not-a-key', { key: api.keys.admin })).status).toBe(400);

@@ -16,6 +16,7 @@ import { migrate } from '../../infra/db/migrate.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import { ExactCache } from '../../activities/cache/exact.js';
+import { SemanticCache } from '../../activities/cache/semantic.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
 import { findTemporalCli } from '../../infra/tools.js';
 import { promisify } from 'node:util';
@@ -259,6 +260,7 @@ try {
       ...services,
       gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, cache: cacheSettings }),
       cache: new ExactCache(db, cacheSettings),
+      semanticCache: new SemanticCache(db, services.caps, TEST_EMBEDDER, cacheSettings),
       config,
       log: testLog,
       keyRing: config.temporal.payloadKeys!,

@@ -26,6 +26,7 @@ describe('answerQuestion with the semantic cache', () => {
       GATEHOUSE_CHAT_MODEL: 'primary',
       GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 }]),
       GATEHOUSE_CACHE: 'semantic',
+      GATEHOUSE_CACHE_SEMANTIC_MODE: 'on',
     });
     services = await testServices('pglite', config);
     for (const t of [tenant, other]) await indexDocuments(services, { tenantId: t, collection: 'kb', documents: [doc('15%')] });
