@@ -12,11 +12,22 @@ const TIME_SENSITIVE = /\b(today|tonight|tomorrow|yesterday|now|right now|curren
 const FIRST_PERSON = /\b(my|mine|our|ours|i (?:ordered|bought|paid|returned|sent|received|placed|was charged|have an?|had an?))\b/i;
 const PLACEHOLDER = /\[[A-Z_]+_\d+\]/;
 
+/** The word that makes a text time-sensitive, if one does. */
+export function timeSensitive(text: string): string | undefined {
+  return TIME_SENSITIVE.exec(text)?.[0];
+}
+
+/** Whether a text carries a PII placeholder: its value is one task's, not anyone else's. */
+export function carriesPlaceholder(text: string): boolean {
+  return PLACEHOLDER.test(text);
+}
+
 export function cacheability(text: string): Cacheability {
-  const time = TIME_SENSITIVE.exec(text);
-  if (time) return { scope: 'none', reason: `time-sensitive ("${time[0]}")` };
-  if (PLACEHOLDER.test(text)) return { scope: 'user', reason: 'carries masked PII' };
+  const time = timeSensitive(text);
+  if (time) return { scope: 'none', reason: `time-sensitive ("${time}")` };
+  if (carriesPlaceholder(text)) return { scope: 'user', reason: 'carries masked PII' };
   const person = FIRST_PERSON.exec(text);
   if (person) return { scope: 'user', reason: `user-specific ("${person[0]}")` };
   return { scope: 'tenant' };
 }
+
