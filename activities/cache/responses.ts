@@ -2,9 +2,9 @@
 // why it is not), a hit as a ChatResult that cost nothing, and what a fresh answer leaves behind.
 // Not cached: requests that offer tools (a tool call is an action's first step, not an answer),
 // sampling (temperature above 0.2: best-of-n's candidates must differ), time-sensitive questions,
-// and user-specific ones when no user is known (cacheability.ts).
+// and user-specific ones when no user is known (cacheability.ts: rules, and the optional model).
 import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
-import { cacheability } from './cacheability.js';
+import { cacheability, type CacheabilityClassifier } from './cacheability.js';
 import { requestKey, type CacheAddress, type ExactCache } from './exact.js';
 
 /** Above this temperature a request samples: its answer is one draw of many, not the answer. */
@@ -18,13 +18,14 @@ interface Stored {
 
 export type CachePlan = { address: CacheAddress } | { outcome: CacheOutcome };
 
-export function planCache(req: ChatRequest, ctx: CallContext, model: string): CachePlan | undefined {
-  if (!ctx.tenantId) return undefined;
+/** Where a request's response goes, or why nowhere; undefined when the cache has no say (no tenant, or a call that skips it). */
+export async function planCache(req: ChatRequest, ctx: CallContext, model: string, classifier?: CacheabilityClassifier): Promise<CachePlan | undefined> {
+  if (!ctx.tenantId || req.skipCache) return undefined;
   const refuse = (reason: string): CachePlan => ({ outcome: { layer: 'exact', outcome: 'uncacheable', reason } });
   if (req.tools?.length) return refuse('tools offered');
   if ((req.temperature ?? 0) > SAMPLING_TEMPERATURE) return refuse(`sampling (temperature ${req.temperature})`);
   const question = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const verdict = cacheability(question);
+  const verdict = classifier ? await classifier.check(question, ctx, req.signal) : cacheability(question);
   if (verdict.scope === 'none') return refuse(verdict.reason);
   if (verdict.scope === 'user' && !ctx.userId) return refuse(`${verdict.reason}, and no user is known`);
   const scope = verdict.scope === 'user' ? ctx.userId! : '';

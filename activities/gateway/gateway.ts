@@ -15,6 +15,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
 import { ExactCache } from '../cache/exact.js';
+import { CacheabilityClassifier } from '../cache/cacheability.js';
 import { cachedResult, planCache, storeResult } from '../cache/responses.js';
 import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
@@ -47,6 +48,8 @@ export class ModelGateway {
   private readonly providers: Record<ModelProviderName, ModelProvider>;
   private readonly limits: GatewayLimits | undefined;
   private readonly cache: ExactCache | undefined;
+  /** The optional model the cache asks whether a shareable-looking answer may be shared (config.cache.classifierModel). */
+  private readonly cacheClassifier: CacheabilityClassifier | undefined;
   private readonly resilience: ResilienceSettings;
   /** Each model's deployments, with their breakers, in this process's memory. */
   private readonly deployments = new Map<string, Deployment[]>();
@@ -60,6 +63,7 @@ export class ModelGateway {
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
     this.cache = opts.db && opts.cache ? new ExactCache(opts.db, opts.cache) : undefined;
+    this.cacheClassifier = this.cache && opts.cache?.classifierModel ? new CacheabilityClassifier((r, c) => this.chat(r, c), opts.cache.classifierModel, opts.log) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
@@ -93,7 +97,7 @@ export class ModelGateway {
     }));
     // The cache is asked once the caller is known (its user scopes user-specific entries); a hit
     // settles the reservation to nothing.
-    const plan = this.cache ? planCache(req, admission.context, admission.chain[0]!.name) : undefined;
+    const plan = this.cache ? await planCache(req, admission.context, admission.chain[0]!.name, this.cacheClassifier) : undefined;
     let result: ChatResult;
     try {
       const hit = this.cache && plan && 'address' in plan ? await cachedResult(this.cache, plan.address, req, performance.now()).catch(() => undefined) : undefined;

@@ -35,7 +35,9 @@ export type OfflineTask =
   | { kind: 'agent_step'; state: OfflineAgentState }
   | { kind: 'plan'; task: string; tools: string[] }
   /** A guardrail classifier's question; the local model can answer 'injection' only (local/classifier.ts). */
-  | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string };
+  | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string }
+  /** May the answer to this question be cached, and for whom (cache/cacheability.ts; local/cacheability.ts offline)? */
+  | { kind: 'cacheability'; question: string };
 
 /** What the offline rule-based planner reads: the task, the transcript of its own steps so far. */
 export interface OfflineAgentState {
@@ -87,6 +89,8 @@ export interface ChatRequest {
   logprobs?: boolean;
   /** When the prompt outgrows a model's window: cut it, or move to a larger model (context-fit.ts); absent, the chain moves on. */
   overflow?: ContextOverflow;
+  /** The response cache neither serves nor stores this call, nor classifies it (the cacheability classifier's own question). */
+  skipCache?: boolean;
 }
 
 export interface CallContext {
