@@ -78,7 +78,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
       }
       if (!plan) return guarded;
       const cache: ToolCacheOutcome = hit
-        ? { layer: 'tool', outcome: 'hit', ageSeconds: hit.ageSeconds }
+        ? { layer: 'tool', outcome: 'hit', ageSeconds: hit.ageSeconds, savedUsd: hit.savedUsd }
         : 'outcome' in plan
           ? plan.outcome
           : await toolCache!.store(plan, mark!, { ...guarded, costUsd: guarded.ok ? guarded.usage?.costUsd : undefined });

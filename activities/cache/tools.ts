@@ -28,6 +28,8 @@ export interface ToolCacheOutcome {
   layer: 'tool';
   outcome: 'hit' | 'stored' | 'uncacheable';
   ageSeconds?: number;
+  /** A hit: what the call cost when it was made (query_sql's model turn). */
+  savedUsd?: number;
   reason?: string;
 }
 
@@ -82,7 +84,10 @@ export class ToolResultCache {
 
   plan(tool: ToolDefinition, definitionHash: string, call: ToolCall): ToolCachePlan | undefined {
     if (tool.kind !== 'read' || !tool.cache) return undefined;
-    const text = JSON.stringify(call.arguments);
+    // The values the tool reads, not the argument names.
+    const values: string[] = [];
+    collectStrings(call.arguments, values);
+    const text = values.join('\n');
     if (carriesPlaceholder(text)) return uncacheable('carries masked PII');
     const time = timeSensitive(text);
     if (time) return uncacheable(`time-sensitive ("${time}")`);
