@@ -163,6 +163,8 @@ const envSchema = z.object({
   /** Each tenant's share of the cache; past it the least recently (lru) or least often (lfu) used entries go. */
   GATEHOUSE_CACHE_MAX_MB_PER_TENANT: positiveInt.default(64),
   GATEHOUSE_CACHE_EVICTION: z.enum(['lru', 'lfu']).default('lru'),
+  /** A registry model asked whether a question the rules would share may be shared (it can only narrow); unset: the rules alone. */
+  GATEHOUSE_CACHE_CLASSIFIER_MODEL: z.string().min(1).optional(),
 
   EMBEDDING_PROVIDER: z.enum(['local', 'openai', 'hashing']).default('local'),
   EMBEDDING_MODEL: z.string().min(1).optional(),
@@ -246,6 +248,8 @@ export interface CacheSettings {
   eviction: 'lru' | 'lfu';
   /** The semantic layer's default threshold (cosine similarity); a route may set its own. */
   semanticThreshold: number;
+  /** The model asked after the cacheability rules would share an entry in the tenant (activities/cache/cacheability.ts); absent: rules only. */
+  classifierModel?: string;
 }
 
 /** How the gateway survives a provider: retries of one deployment, and each deployment's circuit breaker. */
@@ -409,6 +413,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (rewriteModel && !registry.some((m) => m.name === rewriteModel)) {
     throw new ConfigError(`GATEHOUSE_REWRITE_MODEL: model "${rewriteModel}" is not in the registry`);
   }
+  const cacheClassifierModel = e.GATEHOUSE_CACHE_CLASSIFIER_MODEL;
+  if (cacheClassifierModel && !registry.some((m) => m.name === cacheClassifierModel)) {
+    throw new ConfigError(`GATEHOUSE_CACHE_CLASSIFIER_MODEL: model "${cacheClassifierModel}" is not in the registry`);
+  }
 
   if (e.EMBEDDING_PROVIDER === 'openai' && !(e.EMBEDDING_BASE_URL ?? e.OPENAI_BASE_URL)) {
     throw new ConfigError('EMBEDDING_BASE_URL: expected a URL when EMBEDDING_PROVIDER=openai (or set OPENAI_BASE_URL)');
@@ -484,6 +492,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             maxBytesPerTenant: e.GATEHOUSE_CACHE_MAX_MB_PER_TENANT * 2 ** 20,
             eviction: e.GATEHOUSE_CACHE_EVICTION,
             semanticThreshold: e.GATEHOUSE_CACHE_SEMANTIC_THRESHOLD,
+            classifierModel: cacheClassifierModel,
           },
     embedding: {
       provider: e.EMBEDDING_PROVIDER,

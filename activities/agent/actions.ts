@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { EXTEND_BUDGET } from '../../contracts/approvals.js';
 import { inTransaction, type Db } from '../../infra/db/pool.js';
+import { evictToolResults } from '../cache/tools.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { InvalidToolArguments, type ProvenanceItem, type ToolContext, type ToolDefinition, type ToolServices } from '../tools/types.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
@@ -220,6 +221,8 @@ async function executeInLedger(services: ToolServices, tool: ToolDefinition, inp
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9) RETURNING executed_at`,
       [key, input.tenantId, input.taskId, input.approvalId, input.tool, JSON.stringify(input.arguments), input.argumentsHash, JSON.stringify({ content: output.content, summary: output.summary }), input.approvedBy],
     );
+    // What the tenant's reads returned may no longer be true: their cached results go with the commit.
+    await evictToolResults(tx, input.tenantId);
     return { ok: true as const, result: output.content, summary: output.summary, replayed: false, executedAt: rows[0]!.executed_at.toISOString() };
   });
 }
@@ -247,6 +250,7 @@ export async function compensateAction(
       key,
       JSON.stringify({ content: output.content, summary: output.summary }),
     ]);
+    await evictToolResults(tx, input.tenantId);
     return { ok: true as const, result: output.content, summary: output.summary, replayed: false };
   });
 }

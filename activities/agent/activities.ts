@@ -16,6 +16,7 @@ import { verifyApprovalSignal, type VerifySignalInput, type VerifySignalOutput }
 import { decideNextStep, type DecideInput, type DecideOutput } from './decide.js';
 import { planTask, type PlanInput, type PlanOutput } from './plan.js';
 import { runReadTool, type RunToolInput, type RunToolOutput } from './run-tool.js';
+import { ToolResultCache, type ToolCacheOutcome } from '../cache/tools.js';
 
 /** What an agent's tool activities need to guard: the policy, and whose vault (a plan's sub-tasks share their parent's). */
 type Guarded = Pick<VaultScope, 'policy' | 'vaultTaskId'>;
@@ -30,7 +31,9 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
     gateway: deps.gateway,
     log: deps.log,
     retrieval: { mode, topK, candidates, rrfK, efSearch },
+    cache: deps.cache,
   };
+  const toolCache = deps.cache?.settings.layers.tool ? new ToolResultCache(deps.db, deps.cache, deps.log) : undefined;
   return {
     /** Every tool this worker can run, with its kind (the default tool set of an agent task). */
     async listTools(): Promise<Array<{ name: string; kind: string }>> {
@@ -48,15 +51,38 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
 
     /**
      * A read tool. Its arguments get the real values behind placeholders; its output is
-     * screened for injected instructions and masked before it reaches the model.
+     * screened for injected instructions and masked before it reaches the model. A tool that
+     * declares a result cache is asked of the tool layer first (cache/tools.ts); a hit is
+     * screened again, under the task's policy, like a fresh output.
      */
     async runReadTool(input: RunToolInput & Guarded): Promise<RunToolOutput & { checks?: GuardCheck[] }> {
-      const args = await boundary.unmask(input, input.arguments);
-      const out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
-      if (!out.ok || !input.policy) return out;
-      const guarded = await guardToolOutput(deps.db, boundary.vault, input.policy.policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content: out.content, provenance: out.provenance, toolNames: registry.names() });
-      logGuardChecks(deps.log, `tool output ${input.tool}`, input.tenantId, input.taskId, guarded.checks);
-      return { ...out, content: guarded.content, provenance: guarded.provenance, checks: guarded.checks };
+      const tool = registry.get(input.tool);
+      const plan = toolCache && tool ? toolCache.plan(tool, registry.definitionHash(input.tool)!, input) : undefined;
+      const keep = plan && 'address' in plan ? plan : undefined;
+      const started = performance.now();
+      const hit = keep && (await toolCache!.lookup(keep.address, input.callId));
+      let out: RunToolOutput;
+      let mark: string | undefined;
+      if (hit) {
+        out = { ok: true, content: hit.content, summary: hit.summary, provenance: hit.provenance, latencyMs: Math.round(performance.now() - started) };
+      } else {
+        mark = keep && (await toolCache!.writeMark(input.tenantId));
+        const args = await boundary.unmask(input, input.arguments);
+        out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
+      }
+      let guarded: RunToolOutput & { checks?: GuardCheck[] } = out;
+      if (out.ok && input.policy) {
+        const g = await guardToolOutput(deps.db, boundary.vault, input.policy.policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content: out.content, provenance: out.provenance, toolNames: registry.names() });
+        logGuardChecks(deps.log, `tool output ${input.tool}`, input.tenantId, input.taskId, g.checks);
+        guarded = { ...out, content: g.content, provenance: g.provenance, checks: g.checks };
+      }
+      if (!plan) return guarded;
+      const cache: ToolCacheOutcome = hit
+        ? { layer: 'tool', outcome: 'hit', ageSeconds: hit.ageSeconds, savedUsd: hit.savedUsd }
+        : 'outcome' in plan
+          ? plan.outcome
+          : await toolCache!.store(plan, mark!, { ...guarded, costUsd: guarded.ok ? guarded.usage?.costUsd : undefined });
+      return { ...guarded, cache };
     },
 
     /** A write action's dry run, arguments hash, approval policy and provenance (on the real values). */

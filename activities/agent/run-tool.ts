@@ -3,6 +3,7 @@
 import type { ToolRegistry } from '../tools/registry.js';
 import { InvalidToolArguments, type ProvenanceItem, type ToolServices } from '../tools/types.js';
 import type { Usage } from '../gateway/types.js';
+import type { ToolCacheOutcome } from '../cache/tools.js';
 
 export interface RunToolInput {
   tenantId: string;
@@ -14,9 +15,13 @@ export interface RunToolInput {
   model?: string;
 }
 
-export type RunToolOutput =
+export type RunToolOutput = (
   | { ok: true; content: unknown; summary: string; usage?: Usage; model?: string; provenance: ProvenanceItem[]; latencyMs: number }
-  | { ok: false; error: string; latencyMs: number };
+  | { ok: false; error: string; latencyMs: number }
+) & {
+  /** What the tool cache did with the call (absent when the layer is off or the tool declares no cache). */
+  cache?: ToolCacheOutcome;
+};
 
 /** Tool output goes back to the model and into history: keep it to a readable size. */
 const MAX_CONTENT_CHARS = 8_000;

@@ -8,7 +8,7 @@ import type { Citation } from '../../contracts/answer.js';
 import type { RouteCache } from '../../contracts/routing.js';
 import type { Db } from '../../infra/db/pool.js';
 import { recordSavedCost } from '../gateway/usage.js';
-import { cacheability } from './cacheability.js';
+import { cacheability, carriesPlaceholder } from './cacheability.js';
 import { requestKey } from './exact.js';
 import type { SemanticAddress, SemanticCache, SemanticNearest } from './semantic.js';
 
@@ -40,7 +40,6 @@ export type SemanticAnswerLookup =
   | { outcome: 'hit'; scope: 'tenant' | 'user'; similarity: number; threshold: number; cachedQuery: string; ageSeconds: number; entryId: string; answer: CachedAnswer; latencyMs: number }
   | { outcome: 'miss' | 'shadow'; scope: 'tenant' | 'user'; threshold: number; wouldHit?: boolean; nearest?: SemanticNearest; latencyMs: number };
 
-const PLACEHOLDER = /\[[A-Z_]+_\d+\]/;
 
 export class SemanticAnswers {
   constructor(
@@ -69,7 +68,7 @@ export class SemanticAnswers {
   /** Keep an answer that passed its checks; refused (with the reason) when it may not be kept. */
   async store(req: SemanticAnswerRequest, answer: CachedAnswer): Promise<{ stored: boolean; reason?: string }> {
     if ((req.routeCache?.semantic ?? this.cache.settings.layers.semantic) === 'off') return { stored: false, reason: 'off' };
-    if (PLACEHOLDER.test(answer.answer)) return { stored: false, reason: 'the answer carries masked PII' };
+    if (carriesPlaceholder(answer.answer)) return { stored: false, reason: 'the answer carries masked PII' };
     const at = await this.address(req);
     if ('reason' in at) return { stored: false, reason: at.reason };
     await this.cache.store(at, req.question, answer);
@@ -78,7 +77,7 @@ export class SemanticAnswers {
 
   /** Where the question's entries live, or why it has none. */
   private async address(req: SemanticAnswerRequest): Promise<SemanticAddress | { reason: string }> {
-    if (PLACEHOLDER.test(req.question)) return { reason: 'carries masked PII' };
+    if (carriesPlaceholder(req.question)) return { reason: 'carries masked PII' };
     const verdict = cacheability(req.question);
     if (verdict.scope === 'none') return { reason: verdict.reason };
     let scope = '';

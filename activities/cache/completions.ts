@@ -6,12 +6,10 @@
 // route allows it, nothing time-sensitive, user-specific questions kept to their user, and no
 // question carrying a masked placeholder.
 import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
-import { cacheability } from './cacheability.js';
+import { cacheability, carriesPlaceholder, SAMPLING_TEMPERATURE } from './cacheability.js';
 import { requestKey } from './exact.js';
 import type { SemanticAddress, SemanticCache } from './semantic.js';
 
-const SAMPLING_TEMPERATURE = 0.2;
-const PLACEHOLDER = /\[[A-Z_]+_\d+\]/;
 
 interface Stored {
   content: string;
@@ -31,7 +29,7 @@ export function planSemantic(cache: SemanticCache, req: ChatRequest, ctx: CallCo
   if (last?.role !== 'user' || !last.content.trim()) return refuse('the last message is not a question');
   if (req.tools?.length) return refuse('tools offered');
   if ((req.temperature ?? 0) > SAMPLING_TEMPERATURE && !route.policy?.allowSampling) return refuse(`sampling (temperature ${req.temperature})`);
-  if (PLACEHOLDER.test(last.content)) return refuse('carries masked PII');
+  if (carriesPlaceholder(last.content)) return refuse('carries masked PII');
   const verdict = cacheability(last.content);
   if (verdict.scope === 'none') return refuse(verdict.reason);
   if (verdict.scope === 'user' && !ctx.userId) return refuse(`${verdict.reason}, and no user is known`);

@@ -5,6 +5,7 @@
 import type { Logger } from '../../infra/logger.js';
 import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
 import { planSemantic, semanticLookup, semanticStore } from './completions.js';
+import type { CacheabilityClassifier } from './cacheability.js';
 import type { ExactCache } from './exact.js';
 import { cachedResult, planCache, storeResult } from './responses.js';
 import type { SemanticCache } from './semantic.js';
@@ -12,15 +13,21 @@ import type { SemanticCache } from './semantic.js';
 export type CacheVisit = { hit: ChatResult } | { finish(result: ChatResult): Promise<ChatResult> };
 
 export class ResponseCaches {
-  constructor(
-    private readonly exact: ExactCache | undefined,
-    private readonly semantic: SemanticCache | undefined,
-    private readonly log?: Logger,
-  ) {}
+  private readonly exact: ExactCache | undefined;
+  private readonly semantic: SemanticCache | undefined;
+  private readonly classifier: CacheabilityClassifier | undefined;
+  private readonly log: Logger | undefined;
+
+  constructor(o: { exact?: ExactCache; semantic?: SemanticCache; classifier?: CacheabilityClassifier; log?: Logger }) {
+    this.exact = o.exact;
+    this.semantic = o.semantic;
+    this.classifier = o.classifier;
+    this.log = o.log;
+  }
 
   async visit(req: ChatRequest, ctx: CallContext, model: string): Promise<CacheVisit> {
     const started = performance.now();
-    const exactPlan = this.exact ? planCache(req, ctx, model) : undefined;
+    const exactPlan = this.exact ? await planCache(req, ctx, model, this.classifier) : undefined;
     if (this.exact && exactPlan && 'address' in exactPlan) {
       const hit = await cachedResult(this.exact, exactPlan.address, req, started).catch(() => undefined);
       if (hit) return { hit };

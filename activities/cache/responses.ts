@@ -2,13 +2,11 @@
 // why it is not), a hit as a ChatResult that cost nothing, and what a fresh answer leaves behind.
 // Not cached: requests that offer tools (a tool call is an action's first step, not an answer),
 // sampling (temperature above 0.2: best-of-n's candidates must differ), time-sensitive questions,
-// and user-specific ones when no user is known (cacheability.ts).
+// and user-specific ones when no user is known (cacheability.ts: rules, and the optional model).
 import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
-import { cacheability } from './cacheability.js';
+import { cacheability, carriesPlaceholder, SAMPLING_TEMPERATURE, type CacheabilityClassifier } from './cacheability.js';
 import { requestKey, type CacheAddress, type ExactCache } from './exact.js';
 
-/** Above this temperature a request samples: its answer is one draw of many, not the answer. */
-const SAMPLING_TEMPERATURE = 0.2;
 
 interface Stored {
   content: string;
@@ -18,19 +16,28 @@ interface Stored {
 
 export type CachePlan = { address: CacheAddress } | { outcome: CacheOutcome };
 
-export function planCache(req: ChatRequest, ctx: CallContext, model: string): CachePlan | undefined {
-  if (!ctx.tenantId) return undefined;
+/** Where a request's response goes, or why nowhere; undefined when the cache has no say (no tenant, or a call that skips it). */
+export async function planCache(req: ChatRequest, ctx: CallContext, model: string, classifier?: CacheabilityClassifier): Promise<CachePlan | undefined> {
+  if (!ctx.tenantId || req.skipCache) return undefined;
   const refuse = (reason: string): CachePlan => ({ outcome: { layer: 'exact', outcome: 'uncacheable', reason } });
   if (req.tools?.length) return refuse('tools offered');
-  if ((req.temperature ?? 0) > SAMPLING_TEMPERATURE) return refuse(`sampling (temperature ${req.temperature})`);
-  const question = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const verdict = cacheability(question);
+  if ((req.temperature ?? 0) > SAMPLING_TEMPERATURE && !req.cacheRoute?.policy?.allowSampling) return refuse(`sampling (temperature ${req.temperature})`);
+  // The question is what is judged: an answer's last user message also carries its passages, and
+  // a passage that says "current" does not make the question time-sensitive.
+  const offline = req.offline;
+  const question = offline && 'question' in offline ? offline.question : ([...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '');
+  const verdict = classifier ? await classifier.check(question, ctx, req.signal) : cacheability(question);
   if (verdict.scope === 'none') return refuse(verdict.reason);
   if (verdict.scope === 'user' && !ctx.userId) return refuse(`${verdict.reason}, and no user is known`);
+  // A placeholder names a value in one task's vault: [EMAIL_ADDRESS_1] is another address in the
+  // next task, so such a request is kept to its own task (a retry, another sample) or not at all.
+  const masked = req.messages.some((m) => carriesPlaceholder(m.content));
+  if (masked && !ctx.taskId) return refuse('carries masked PII, and no task holds its vault');
   const scope = verdict.scope === 'user' ? ctx.userId! : '';
   const key = requestKey({
     tenant: ctx.tenantId,
     scope,
+    vault: masked ? ctx.taskId : undefined,
     model,
     responseFormat: req.responseFormat,
     maxTokens: req.maxTokens,

@@ -18,6 +18,7 @@ import { GatewayLimits } from './limits/index.js';
 import { ExactCache } from '../cache/exact.js';
 import { ResponseCaches, type CacheVisit } from '../cache/response-caches.js';
 import type { SemanticCache } from '../cache/semantic.js';
+import { CacheabilityClassifier } from '../cache/cacheability.js';
 import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
 import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import { balanceOrder } from './resilience/balancer.js';
@@ -65,7 +66,8 @@ export class ModelGateway {
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
     const exact = opts.db && opts.cache?.layers.model ? new ExactCache(opts.db, opts.cache) : undefined;
-    this.caches = exact || opts.semanticCache ? new ResponseCaches(exact, opts.semanticCache, opts.log) : undefined;
+    const classifier = exact && opts.cache?.classifierModel ? new CacheabilityClassifier((r, c) => this.chat(r, c), opts.cache.classifierModel, opts.log) : undefined;
+    this.caches = exact || opts.semanticCache ? new ResponseCaches({ exact, semantic: opts.semanticCache, classifier, log: opts.log }) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
 
@@ -103,7 +105,7 @@ export class ModelGateway {
     let result: ChatResult;
     let visit: CacheVisit | undefined;
     try {
-      visit = this.caches ? await this.caches.visit(req, admission.context, admission.chain[0]!.name) : undefined;
+      visit = this.caches && !req.skipCache ? await this.caches.visit(req, admission.context, admission.chain[0]!.name) : undefined;
       result = visit && 'hit' in visit ? visit.hit : await this.callChain(req, admission.context, admission.chain, prompt);
     } catch (err) {
       await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));

@@ -35,7 +35,9 @@ export type OfflineTask =
   | { kind: 'agent_step'; state: OfflineAgentState }
   | { kind: 'plan'; task: string; tools: string[] }
   /** A guardrail classifier's question; the local model can answer 'injection' only (local/classifier.ts). */
-  | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string };
+  | { kind: 'classify'; task: 'injection' | 'scope' | 'toxicity' | 'judge'; text: string }
+  /** May the answer to this question be cached, and for whom (cache/cacheability.ts; local/cacheability.ts offline)? */
+  | { kind: 'cacheability'; question: string };
 
 /** What the offline rule-based planner reads: the task, the transcript of its own steps so far. */
 export interface OfflineAgentState {
@@ -93,6 +95,8 @@ export interface ChatRequest {
    * may change the layer's mode and threshold and let a sampled reply be cached.
    */
   cacheRoute?: { name: string; policy?: RouteCache };
+  /** The response cache neither serves nor stores this call, nor classifies it (the cacheability classifier's own question). */
+  skipCache?: boolean;
 }
 
 export interface CallContext {

@@ -359,6 +359,9 @@ export function createQuerySqlTool(opts: QuerySqlOptions = {}): ToolDefinition<t
     kind: 'read',
     // The user's own question over the tenant's own tables: its rows may name whom a write acts on.
     trustedOutput: true,
+    // The tenant's tables change under it: a minute bounds what another system's writes leave
+    // stale, and every write action Gatehouse executes evicts the tenant's results at once.
+    cache: { ttlSeconds: 60 },
     run: (args, ctx) => answerWithSql(args.question, ctx, opts),
   };
 }

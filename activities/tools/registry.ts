@@ -1,6 +1,7 @@
 // The tool registry: built-in tools plus the ones a deployment adds (TypeScript modules that
 // export a ToolDefinition, handed to createWorker as `tools`). It turns zod parameters into
 // the JSON Schema models read, and checks a model's tool call against them.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
@@ -25,6 +26,8 @@ export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
   /** Each tool as the model sees it, converted once (every model turn of every task reads these). */
   private readonly toolSpecs = new Map<string, ToolSpec>();
+  /** A hash of what the model reads of each tool (and its cache version): a cached result is keyed by it, so a changed tool never serves an old one. */
+  private readonly definitionHashes = new Map<string, string>();
 
   constructor(tools: ToolDefinition[]) {
     for (const tool of tools) {
@@ -35,15 +38,28 @@ export class ToolRegistry {
       if (tool.kind === 'write' && (!tool.preview || !tool.execute)) throw new Error(`write tool "${tool.name}" needs preview and execute`);
       // Risk used to be a word ('high'): a definition still saying so must not quietly lose its second approver.
       if (tool.risk !== undefined && typeof tool.risk !== 'function') throw new Error(`tool "${tool.name}": risk must be a function of the arguments returning { approvers, role?, reason }`);
+      // A write served from a cache would be an action reported done and never taken.
+      // (The type refuses it already; a definition can still arrive untyped, from JavaScript or a cast.)
+      if ((tool as { cache?: unknown }).cache !== undefined && tool.kind !== 'read') throw new Error(`tool "${tool.name}" is a ${tool.kind} tool: only read tools may declare a result cache`);
+      if (tool.cache !== undefined && !(Number.isInteger(tool.cache.ttlSeconds) && tool.cache.ttlSeconds > 0)) {
+        throw new Error(`tool "${tool.name}": cache.ttlSeconds must be a positive whole number of seconds`);
+      }
       this.tools.set(tool.name, tool);
       const parameters = z.toJSONSchema(tool.parameters, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
       delete parameters.$schema;
-      this.toolSpecs.set(tool.name, { name: tool.name, description: tool.description, parameters });
+      const spec = { name: tool.name, description: tool.description, parameters };
+      this.toolSpecs.set(tool.name, spec);
+      this.definitionHashes.set(tool.name, createHash('sha256').update(JSON.stringify([spec, tool.cache?.version ?? ''])).digest('hex').slice(0, 16));
     }
   }
 
   get(name: string): ToolDefinition | undefined {
     return this.tools.get(name);
+  }
+
+  /** The tool's definition hash (see definitionHashes); undefined for an unknown tool. */
+  definitionHash(name: string): string | undefined {
+    return this.definitionHashes.get(name);
   }
 
   names(): string[] {

@@ -1,6 +1,7 @@
 // search_documents: hybrid retrieval over the tenant's collection (the spine's retrieveHybrid).
 // Each passage it returns is evidence a later write action may cite as its provenance.
 import { z } from 'zod';
+import { cachedRetrieval } from '../cache/retrieval.js';
 import { retrieveHybrid } from '../retrieval/search.js';
 import type { ToolDefinition } from './types.js';
 
@@ -14,11 +15,13 @@ export const searchDocumentsTool: ToolDefinition<typeof searchDocumentsParameter
   description: "Search the user's documents (manuals, policies, notes). Returns the most relevant passages with their ids.",
   parameters: searchDocumentsParameters,
   kind: 'read',
+  // No result cache of its own: the search reads through the retrieval layer, whose entries are
+  // keyed by the collection's corpus version, so an ingestion retires them at once; a TTL-only
+  // tool entry would keep serving passages that are gone.
   async run(args, ctx) {
-    const result = await retrieveHybrid(
-      { db: ctx.db, caps: ctx.caps, embedder: ctx.embedder },
-      { tenantId: ctx.tenantId, collection: ctx.collection, query: args.query, ...ctx.retrieval, topK: args.topK ?? 5 },
-    );
+    const search = { tenantId: ctx.tenantId, collection: ctx.collection, query: args.query, ...ctx.retrieval, topK: args.topK ?? 5 };
+    const run = () => retrieveHybrid({ db: ctx.db, caps: ctx.caps, embedder: ctx.embedder }, search);
+    const result = ctx.cache?.settings.layers.retrieval ? await cachedRetrieval(ctx.db, ctx.cache, search, run) : await run();
     const versions = await documentVersions(ctx, result.passages.map((p) => p.documentId));
     return {
       content: result.passages.map((p) => ({ chunkId: p.chunkId, documentId: p.documentId, title: p.title, heading: p.heading, text: p.text })),

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { ToolKind } from '../../contracts/tools.js';
 import type { Db, DbClient, DbCapabilities } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
+import type { ExactCache } from '../cache/exact.js';
 import type { ModelGateway } from '../gateway/gateway.js';
 import type { Usage } from '../gateway/types.js';
 import type { Embedder } from '../retrieval/embeddings.js';
@@ -41,6 +42,8 @@ export interface ToolServices {
   gateway: ModelGateway;
   log: Logger;
   retrieval: Omit<RetrievalOptions, 'filter'>;
+  /** The cache (GATEHOUSE_CACHE), for a tool that reads through one of its layers (search_documents: retrieval). */
+  cache?: ExactCache;
 }
 
 export interface ToolContext extends ToolServices {
@@ -76,11 +79,21 @@ export interface WriteContext extends ToolContext {
   idempotencyKey: string;
 }
 
-export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
+/**
+ * A read tool's result cache (the cache's `tool` layer, activities/cache/tools.ts): how long a
+ * result is served to an identical call within the tenant. A tool whose results must always be
+ * fresh declares none.
+ */
+export interface ToolCacheSpec {
+  ttlSeconds: number;
+  /** Bump it when `run` changes what the same arguments return (the schema and description are hashed already). */
+  version?: string;
+}
+
+interface ToolDefinitionBase<P extends z.ZodType> {
   name: string;
   description: string;
   parameters: P;
-  kind: ToolKind;
   /**
    * Read tools: the output is the tenant's own data read for the user's own question (query_sql
    * rows), so a recipient, amount or id found in it may authorise a write. Default: untrusted.
@@ -105,6 +118,15 @@ export interface ToolDefinition<P extends z.ZodType = z.ZodType> {
    */
   afterCommit?(result: unknown, ctx: ToolContext): Promise<unknown>;
 }
+
+/**
+ * A tool. Only a read tool may declare a result cache: a write's result is an action taken, an
+ * ask's is the user's reply, and neither may ever be served again (the registry checks it too,
+ * for definitions that reach it untyped).
+ */
+export type ToolDefinition<P extends z.ZodType = z.ZodType> =
+  | (ToolDefinitionBase<P> & { kind: 'read'; cache?: ToolCacheSpec })
+  | (ToolDefinitionBase<P> & { kind: Exclude<ToolKind, 'read'>; cache?: never });
 
 export class InvalidToolArguments extends Error {
   override name = 'InvalidToolArguments';

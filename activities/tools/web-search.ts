@@ -34,6 +34,9 @@ export function webSearchTool(provider: WebSearchProvider): ToolDefinition<typeo
     description: 'Search the public web. Returns titles, URLs and snippets.',
     parameters: webSearchParameters,
     kind: 'read',
+    // Five minutes: the web moves, but not between two identical searches of one conversation;
+    // a time-sensitive query ("news today") is never cached at all.
+    cache: { ttlSeconds: 300 },
     async run(args, ctx) {
       const results = await provider.search(args.query, args.limit ?? 5, ctx.signal);
       return {

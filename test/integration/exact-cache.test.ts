@@ -106,6 +106,81 @@ describe('the exact response cache', () => {
     expect(chats()).toBe(2);
   });
 
+  describe('with the cacheability classifier model', () => {
+    const classifying = () => {
+      const config = testConfig({
+        OPENAI_BASE_URL: server.baseUrl,
+        GATEHOUSE_CHAT_MODEL: 'primary',
+        GATEHOUSE_MODEL_RETRIES: '0',
+        GATEHOUSE_MODELS: JSON.stringify([{ name: 'primary', inputPricePerMTok: 2, outputPricePerMTok: 8 }, { name: 'classifier' }]),
+        GATEHOUSE_CACHE: 'exact',
+        GATEHOUSE_CACHE_CLASSIFIER_MODEL: 'classifier',
+      });
+      return new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache, db: services.db, log: testLog });
+    };
+    /** The classifier says `verdict` (or fails); the answering model answers. */
+    const classifierSays = (verdict: object | 'fail') =>
+      server.onChat((req) => {
+        if (req.model !== 'classifier') return { content: `answer ${server.requests.length}` };
+        return verdict === 'fail' ? { error: { status: 500, message: 'classifier down' } } : { content: JSON.stringify(verdict) };
+      });
+    const classifierCalls = () => server.requests.filter((r) => r.kind === 'chat' && r.model === 'classifier').length;
+
+    it("keeps an answer the rules would share to its user when the model says 'user'", async () => {
+      classifierSays({ scope: 'user', reason: 'about one account' });
+      const g = classifying();
+      const question = `What is the restocking fee on order 1004? ${uniqueId('q')}`;
+      const ada = await g.chat(ask(question), { tenantId: tenant, userId: 'ada', requestId: uniqueId('r') });
+      expect(ada.cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+      const { rows } = await services.db.query<{ scope: string }>("SELECT scope FROM cache_entries WHERE tenant_id = $1 AND layer = 'model' AND key = $2", [tenant, ada.cache!.key]);
+      expect(rows).toEqual([{ scope: 'ada' }]);
+      // Another user asks: not served Ada's entry. The verdict is remembered: one classifier call.
+      const bob = await g.chat(ask(question), { tenantId: tenant, userId: 'bob', requestId: uniqueId('r') });
+      expect(bob.cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+      expect(classifierCalls()).toBe(1);
+      // Its question was neither cached nor classified itself, and was held to the caller's limits (a usage row of its own).
+      const usage = await services.db.query<{ step: string | null }>("SELECT step FROM model_usage WHERE tenant_id = $1 AND model = 'classifier'", [tenant]);
+      expect(usage.rows.map((r) => r.step)).toEqual(['cache_classify']);
+    });
+
+    it("does not cache an answer when the model says 'none'", async () => {
+      classifierSays({ scope: 'none', reason: 'stock changes' });
+      const g = classifying();
+      const question = `Is the Jet 5 in the warehouse? ${uniqueId('q')}`;
+      const first = await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+      expect(first.cache).toEqual({ layer: 'exact', outcome: 'uncacheable', reason: 'classifier: stock changes' });
+      await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') });
+      expect(chats() - classifierCalls()).toBe(2);
+    });
+
+    it('never widens what the rules refuse or restrict, and does not ask', async () => {
+      classifierSays({ scope: 'tenant' });
+      const g = classifying();
+      expect((await g.chat(ask(`Is the store open today? ${uniqueId('q')}`), { tenantId: tenant, requestId: uniqueId('r') })).cache?.reason).toMatch(/time-sensitive/);
+      expect((await g.chat(ask(`Where is my order? ${uniqueId('q')}`), { tenantId: tenant, userId: 'ada', requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+      expect(classifierCalls()).toBe(0);
+    });
+
+    it("falls back to the rules' verdict when the model fails", async () => {
+      classifierSays('fail');
+      const g = classifying();
+      const question = `Which networks does the Jet 5 join? ${uniqueId('q')}`;
+      expect((await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'tenant' });
+      expect((await g.chat(ask(question), { tenantId: tenant, requestId: uniqueId('r') })).cache?.outcome).toBe('hit');
+      // A failure is not remembered: the next question asks again.
+      expect(classifierCalls()).toBe(2);
+    });
+
+    it('runs offline: the local model answers the question by its own rules', async () => {
+      const config = testConfig({ GATEHOUSE_CACHE: 'exact', GATEHOUSE_CACHE_CLASSIFIER_MODEL: 'local' });
+      const g = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, cache: config.cache, db: services.db, log: testLog });
+      const offline = (question: string) => ({ ...ask(question), offline: { kind: 'answer' as const, question, passages: [{ text: 'The restocking fee is 15%.', title: 'Returns', heading: 'Fees' }] } });
+      expect((await g.chat(offline(`What is the restocking fee? ${uniqueId('q')}`), { tenantId: tenant, requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'tenant' });
+      expect((await g.chat(offline(`Is the Jet 5 in stock? ${uniqueId('q')}`), { tenantId: tenant, requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'uncacheable', reason: expect.stringContaining('in stock') });
+      expect((await g.chat(offline(`What was refunded on order 1004? ${uniqueId('q')}`), { tenantId: tenant, userId: 'ada', requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+    });
+  });
+
   it.each(['lru', 'lfu'] as const)('evicts past the tenant budget, %s', async (eviction) => {
     const t = uniqueId('evict');
     await services.db.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [t]);

@@ -149,7 +149,8 @@ export class AgentTurn {
         latencyMs: r.latencyMs,
         usage: r.ok ? r.usage : undefined,
         model: r.ok ? r.model : undefined,
-        detail: { arguments: redactSecrets(call.arguments), ok: r.ok, summary: r.ok ? r.summary : r.error, guardrails: r.ok ? r.checks : undefined },
+        // The cache outcome is the activity's: recording it is state, not a command (no patch needed).
+        detail: { arguments: redactSecrets(call.arguments), ok: r.ok, summary: r.ok ? r.summary : r.error, guardrails: r.ok ? r.checks : undefined, cache: r.cache },
       }),
     );
     if (!out.ok) return { ok: false, error: out.error };

@@ -4,11 +4,13 @@
 // - rewrite.ts: rule-based question rewriting (the entity a follow-up refers to);
 // - sql.ts: rule-based text-to-SQL for a few question shapes of the demo domain;
 // - agent.ts: a rule-based agent planner that speaks the tool-calling protocol;
-// - classifier.ts: the injection classifier, nearest labeled exemplars by sentence embedding.
+// - classifier.ts: the injection classifier, nearest labeled exemplars by sentence embedding;
+// - cacheability.ts: rules on whether an answer may be shared (the response cache's classifier).
 // Only the gateway calls it (gateway.ts, for a model whose provider is `local`).
 import type { OfflineTask } from '../types.js';
 import { planNextStepWithRules, planSubtasksWithRules } from './agent.js';
 import { answerExtractively } from './answer.js';
+import { classifyCacheabilityLocally } from './cacheability.js';
 import { classifyLocally } from './classifier.js';
 import { rewriteWithRules } from './rewrite.js';
 import { runLocalSqlTask } from './sql.js';
@@ -25,5 +27,6 @@ export async function runLocalModel(task: OfflineTask | undefined, embed?: Embed
   if (task.kind === 'agent_step') return JSON.stringify(await planNextStepWithRules(task.state, embed));
   if (task.kind === 'plan') return JSON.stringify(planSubtasksWithRules(task.task));
   if (task.kind === 'classify') return classifyLocally(task.task, task.text, embed);
+  if (task.kind === 'cacheability') return classifyCacheabilityLocally(task.question);
   return JSON.stringify(rewriteWithRules(task.question, task.conversation));
 }
