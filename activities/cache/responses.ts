@@ -31,7 +31,8 @@ export async function planCache(req: ChatRequest, ctx: CallContext, model: strin
   if (verdict.scope === 'user' && !ctx.userId) return refuse(`${verdict.reason}, and no user is known`);
   // A placeholder names a value in one task's vault: [EMAIL_ADDRESS_1] is another address in the
   // next task, so such a request is kept to its own task (a retry, another sample) or not at all.
-  const masked = req.messages.some((m) => carriesPlaceholder(m.content));
+  // (The system prompt may name placeholders as an instruction: what the call is about cannot.)
+  const masked = req.messages.some((m) => m.role !== 'system' && carriesPlaceholder(m.content));
   if (masked && !ctx.taskId) return refuse('carries masked PII, and no task holds its vault');
   const scope = verdict.scope === 'user' ? ctx.userId! : '';
   const key = requestKey({

@@ -97,6 +97,29 @@ describe('the exact response cache', () => {
     expect(chats()).toBe(4);
   });
 
+  it('keeps a masked request to its own task, judges the question and not its passages, and caches sampling only where the route allows it', async () => {
+    const g = gateway();
+    // [EMAIL_ADDRESS_1] is another address in another task's vault: the same words are another request.
+    const masked = ask(`Email [EMAIL_ADDRESS_1] the invoice ${uniqueId('q')}`);
+    // The gateway reads a task's caller from its row.
+    const task = async () => {
+      const id = uniqueId('task');
+      await services.db.query("INSERT INTO tasks (id, tenant_id, type, request_hash, user_id) VALUES ($1, $2, 'answer', 'h', 'ada')", [id, tenant]);
+      return id;
+    };
+    const [one, two] = [await task(), await task()];
+    expect((await g.chat(masked, { tenantId: tenant, taskId: one, requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'user' });
+    expect((await g.chat(masked, { tenantId: tenant, taskId: one, requestId: uniqueId('r') })).cache?.outcome).toBe('hit');
+    expect((await g.chat(masked, { tenantId: tenant, taskId: two, requestId: uniqueId('r') })).cache?.outcome).toBe('stored');
+    // An answer's prompt carries its passages; a passage that says "current" is not the question.
+    const question = `What is the restocking fee? ${uniqueId('q')}`;
+    const answer = ask(`Passages:\n[1] The current fee is 15%.\n\nQuestion: ${question}`, { offline: { kind: 'answer', question, passages: [{ text: 'The current fee is 15%.', title: null, heading: '' }] } });
+    expect((await g.chat(answer, { tenantId: tenant, requestId: uniqueId('r') })).cache).toMatchObject({ outcome: 'stored', scope: 'tenant' });
+    const sampled = ask(`Write a slogan ${uniqueId('q')}`, { temperature: 0.7, cacheRoute: { name: 'slogans', policy: { allowSampling: true } } });
+    expect((await g.chat(sampled, { tenantId: tenant, requestId: uniqueId('r') })).cache?.outcome).toBe('stored');
+    expect((await g.chat(sampled, { tenantId: tenant, requestId: uniqueId('r') })).cache?.outcome).toBe('hit');
+  });
+
   it('expires entries after their TTL', async () => {
     const g = gateway({ ttlSeconds: 1 });
     const question = `How do I clear a jam? ${uniqueId('q')}`;
