@@ -123,7 +123,7 @@ export class SemanticCache {
     return o.mode === 'shadow' ? { outcome: 'shadow', wouldHit: false, nearest } : { outcome: 'miss', nearest };
   }
 
-  /** Keep an answer for the questions near this one; returns the entry's id. */
+  /** Keep an answer for the questions near this one (replacing this question's own); returns the entry's id. */
   async store(at: SemanticAddress, query: string, value: unknown, ttlSeconds = this.settings.ttlSeconds): Promise<string | undefined> {
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json) + Buffer.byteLength(query) + this.embedder.dimensions * 4;
@@ -131,6 +131,9 @@ export class SemanticCache {
     const { rows } = await this.db.query<{ id: string }>(
       `INSERT INTO semantic_cache_entries (tenant_id, route, scope, context_key, collection, corpus_version, query, embedder, embedding, value, bytes, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::vector, $10, $11, now() + make_interval(secs => $12))
+       ON CONFLICT (tenant_id, route, scope, context_key, md5(query)) DO UPDATE
+         SET embedder = EXCLUDED.embedder, embedding = EXCLUDED.embedding, value = EXCLUDED.value, bytes = EXCLUDED.bytes,
+             created_at = now(), expires_at = EXCLUDED.expires_at, last_hit_at = now()
        RETURNING id::text`,
       [at.tenantId, at.route, at.scope, at.contextKey, at.collection ?? null, at.corpusVersion ?? null, query, this.embedder.id, toVectorParam(await this.embed(query)), json, bytes, ttlSeconds],
     );

@@ -68,6 +68,13 @@ describe('the semantic cache', () => {
     }
   });
 
+  it('keeps one entry per question at an address: answered again, it is replaced', async () => {
+    const first = await cache.store(at({ route: 'dedup' }), 'How long is the warranty?', { answer: 'One year.' });
+    const again = await cache.store(at({ route: 'dedup' }), 'How long is the warranty?', { answer: 'Two years.' });
+    expect(again).toBe(first);
+    expect(await lookup('How long is the warranty?', { route: 'dedup' })).toMatchObject({ outcome: 'hit', value: { answer: 'Two years.' } });
+  });
+
   describe('answers (scope, PII, invalidation)', () => {
     let answers: SemanticAnswers;
     const corpusTenant = uniqueId('inkwell');

@@ -23,6 +23,7 @@ CREATE TABLE semantic_cache_entries (
   hits           int NOT NULL DEFAULT 0
 );
 CREATE INDEX semantic_cache_embedding_idx ON semantic_cache_entries USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX semantic_cache_address_idx ON semantic_cache_entries (tenant_id, route, scope, context_key);
+-- One entry per question at an address: the same question answered again replaces its entry.
+CREATE UNIQUE INDEX semantic_cache_question_idx ON semantic_cache_entries (tenant_id, route, scope, context_key, md5(query));
 CREATE INDEX semantic_cache_collection_idx ON semantic_cache_entries (tenant_id, collection, corpus_version);
 CREATE INDEX semantic_cache_used_idx ON semantic_cache_entries (tenant_id, last_hit_at);
