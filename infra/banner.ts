@@ -9,6 +9,8 @@ export interface BannerInfo {
   temporalUi: string;
   database: string;
   models: string;
+  /** Which cache layers are on (GATEHOUSE_CACHE). */
+  caches?: string;
   /** The dev admin key registered at start; `generated` when we made it (and keep it in the data dir). */
   key?: { value: string; generated: boolean };
 }
@@ -41,6 +43,7 @@ export function writeBanner(out: BannerOutput, info: BannerInfo, config: Pick<Co
     `  Temporal UI  ${info.temporalUi}`,
     `  Database     ${info.database}`,
     `  Models       ${info.models}`,
+    ...(info.caches ? [`  Caches       ${info.caches}`] : []),
     keyLine,
     '',
     key?.generated

@@ -119,6 +119,7 @@ async function main(): Promise<void> {
         temporalUi: stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`,
         database: `${stack.embedded.postgres ? 'embedded PGlite + pgvector' : 'external Postgres'}; embeddings: ${services.embedder.description}`,
         models: `${config.models.chain.join(' → ')}${config.models.chain[0] === 'local' ? ' (offline extractive model; set OPENAI_BASE_URL for a language model)' : ''}`,
+        caches: cachesLine(config),
         key: key ? { value: key, generated: !config.api.devApiKey } : undefined,
       },
       config,
@@ -131,3 +132,13 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** The banner's cache line: the layers that serve, and the semantic one's mode. */
+function cachesLine(config: Config): string {
+  const layers = config.cache?.layers;
+  if (!layers) return 'off (GATEHOUSE_CACHE=off)';
+  const on = (['model', 'retrieval', 'tool'] as const).filter((l) => layers[l]);
+  const semantic = layers.semantic === 'off' ? [] : [layers.semantic === 'shadow' ? 'semantic (shadow: measured, nothing served)' : `semantic (threshold ${config.cache!.semanticThreshold})`];
+  return [...on, ...semantic].join(', ');
+}
+
