@@ -8,14 +8,9 @@
 import type { CacheOutcome, CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
 import { cacheability, carriesPlaceholder, SAMPLING_TEMPERATURE } from './cacheability.js';
 import { requestKey } from './exact.js';
+import { replayed, type StoredReply } from './responses.js';
 import type { SemanticAddress, SemanticCache } from './semantic.js';
 
-
-interface Stored {
-  content: string;
-  model: string;
-  costUsd: number;
-}
 
 export type SemanticPlan = { at: SemanticAddress; question: string; mode: 'on' | 'shadow'; threshold: number } | { outcome: CacheOutcome };
 
@@ -44,24 +39,17 @@ export function planSemantic(cache: SemanticCache, req: ChatRequest, ctx: CallCo
 
 /** A hit as a ChatResult that cost nothing (replayed whole to a streaming caller); a miss or shadow as its outcome. */
 export async function semanticLookup(cache: SemanticCache, plan: Extract<SemanticPlan, { at: unknown }>, req: ChatRequest, started: number): Promise<ChatResult | CacheOutcome> {
-  const found = await cache.lookup<Stored>(plan.at, plan.question, { threshold: plan.threshold, mode: plan.mode });
+  const found = await cache.lookup<StoredReply>(plan.at, plan.question, { threshold: plan.threshold, mode: plan.mode });
   const scope = plan.at.scope ? ('user' as const) : ('tenant' as const);
   if (found.outcome !== 'hit') return { layer: 'semantic', outcome: found.outcome, scope, similarity: found.nearest?.similarity, cachedQuery: found.nearest?.cachedQuery };
-  req.onDelta?.(found.value.content);
-  return {
-    content: found.value.content,
-    toolCalls: [],
-    model: found.value.model,
-    usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
-    latencyMs: Math.round(performance.now() - started),
-    attempts: [],
+  return replayed(found.value, req, started, {
     semanticCache: { layer: 'semantic', outcome: 'hit', scope, similarity: found.similarity, cachedQuery: found.cachedQuery, ageSeconds: found.ageSeconds, savedUsd: found.value.costUsd, key: found.entryId },
-  };
+  });
 }
 
 /** A fresh reply kept for the questions near this one (an empty or tool-calling one is not). */
 export async function semanticStore(cache: SemanticCache, plan: Extract<SemanticPlan, { at: unknown }>, result: ChatResult): Promise<void> {
   if (!result.content.trim() || result.toolCalls.length) return;
-  const stored: Stored = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
+  const stored: StoredReply = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
   await cache.store(plan.at, plan.question, stored);
 }

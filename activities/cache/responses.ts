@@ -8,7 +8,8 @@ import { cacheability, carriesPlaceholder, SAMPLING_TEMPERATURE, type Cacheabili
 import { requestKey, type CacheAddress, type ExactCache } from './exact.js';
 
 
-interface Stored {
+/** What a cached reply keeps: the text, who wrote it, what it cost (what a hit saves). */
+export interface StoredReply {
   content: string;
   model: string;
   costUsd: number;
@@ -51,24 +52,29 @@ export async function planCache(req: ChatRequest, ctx: CallContext, model: strin
 
 /** A hit: the stored answer, replayed to a streaming caller in one piece, at no cost. */
 export async function cachedResult(cache: ExactCache, address: CacheAddress, req: ChatRequest, started: number): Promise<ChatResult | undefined> {
-  const hit = await cache.get<Stored>(address);
+  const hit = await cache.get<StoredReply>(address);
   if (!hit) return undefined;
-  req.onDelta?.(hit.value.content);
+  return replayed(hit.value, req, started, { cache: { layer: 'exact', outcome: 'hit', scope: address.scope ? 'user' : 'tenant', ageSeconds: hit.ageSeconds, savedUsd: hit.value.costUsd, key: address.key } });
+}
+
+/** A stored reply as the call's result: no tokens, no cost, what the cache did beside it. */
+export function replayed(stored: StoredReply, req: ChatRequest, started: number, outcome: Pick<ChatResult, 'cache' | 'semanticCache'>): ChatResult {
+  req.onDelta?.(stored.content);
   return {
-    content: hit.value.content,
+    content: stored.content,
     toolCalls: [],
-    model: hit.value.model,
+    model: stored.model,
     usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
     latencyMs: Math.round(performance.now() - started),
     attempts: [],
-    cache: { layer: 'exact', outcome: 'hit', scope: address.scope ? 'user' : 'tenant', ageSeconds: hit.ageSeconds, savedUsd: hit.value.costUsd, key: address.key },
+    ...outcome,
   };
 }
 
 /** A fresh answer stored for the next identical request (an empty or tool-calling one is not). */
 export async function storeResult(cache: ExactCache, address: CacheAddress, result: ChatResult): Promise<CacheOutcome> {
   if (!result.content.trim() || result.toolCalls.length) return { layer: 'exact', outcome: 'uncacheable', reason: 'empty or tool-calling reply' };
-  const stored: Stored = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
+  const stored: StoredReply = { content: result.content, model: result.model, costUsd: result.usage.costUsd };
   await cache.put(address, stored);
   return { layer: 'exact', outcome: 'stored', scope: address.scope ? 'user' : 'tenant', key: address.key };
 }

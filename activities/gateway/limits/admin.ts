@@ -128,16 +128,7 @@ export async function usageReport(
   q: { groupBy: UsageGroup[]; from?: string; to?: string; keyId?: string; model?: string },
 ): Promise<UsageRow[]> {
   const groups = usageGroup.options.filter((g) => q.groupBy.includes(g));
-  const where = ['tenant_id = $1'];
-  const params: unknown[] = [tenantId];
-  const filter = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (q.from) filter('at >= ?::date', q.from);
-  if (q.to) filter(`at < ?::date + interval '1 day'`, q.to);
-  if (q.keyId) filter('key_id = ?', q.keyId);
-  if (q.model) filter('model = ?', q.model);
+  const { where, params } = usageFilter(['tenant_id = $1'], [tenantId], q);
   const select = groups.map((g) => `${GROUP_SQL[g]} AS "${g}"`);
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT ${[...select, 'count(*)::int AS calls', 'sum(input_tokens)::bigint AS input', 'sum(output_tokens)::bigint AS output', 'sum(cost_usd) AS cost', 'sum(saved_usd) AS saved'].join(', ')}
@@ -154,6 +145,19 @@ export async function usageReport(
     costUsd: dollars(r.cost),
     savedUsd: dollars(r.saved),
   }));
+}
+
+/** model_usage's WHERE clause: the given conditions, then the report's optional period, key and model. */
+function usageFilter(where: string[], params: unknown[], q: { from?: string; to?: string; keyId?: string; model?: string }): { where: string[]; params: unknown[] } {
+  const filter = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (q.from) filter('at >= ?::date', q.from);
+  if (q.to) filter(`at < ?::date + interval '1 day'`, q.to);
+  if (q.keyId) filter('key_id = ?', q.keyId);
+  if (q.model) filter('model = ?', q.model);
+  return { where, params };
 }
 
 const dollars = (sum: unknown) => Math.round(Number(sum ?? 0) * 1e8) / 1e8;
@@ -183,15 +187,7 @@ export interface PromptCacheRow {
  * answered calls count: a failed attempt read nothing, and a cache hit called no provider.
  */
 export async function promptCacheReport(db: Db, tenantId: string, q: { from?: string; to?: string; model?: string; limit: number }): Promise<PromptCacheRow[]> {
-  const where = [`tenant_id = $1`, `outcome = 'ok'`, 'prompt_prefix IS NOT NULL'];
-  const params: unknown[] = [tenantId];
-  const filter = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (q.from) filter('at >= ?::date', q.from);
-  if (q.to) filter(`at < ?::date + interval '1 day'`, q.to);
-  if (q.model) filter('model = ?', q.model);
+  const { where, params } = usageFilter([`tenant_id = $1`, `outcome = 'ok'`, 'prompt_prefix IS NOT NULL'], [tenantId], q);
   params.push(q.limit);
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT prompt_prefix AS prefix, model, array_remove(array_agg(DISTINCT step), NULL) AS steps, count(*)::int AS calls,
