@@ -1,7 +1,7 @@
 // answerQuestion: one cited answer from the tenant's documents.
-//   input guard (beside the router) → rewrite (only with a conversation) → route → retrieve
-//   (hybrid) → screen the context → order → generate (streamed through the output checks)
-//   → output guard → failure policy
+//   input guard (beside the router) → rewrite (only with a conversation) → route → semantic
+//   cache → retrieve (hybrid) → screen the context → order → generate (streamed through the
+//   output checks) → output guard → failure policy → an answer that passed kept in the cache
 // The route (the tenant's routing document) may answer without a model (a stock answer, a
 // clarifying question), pick the model or the collection, or hand the question to an agent.
 // Each step is recorded for the `status` query; the model steps are activities with their

@@ -40,7 +40,6 @@ export type SemanticAnswerLookup =
   | { outcome: 'hit'; scope: 'tenant' | 'user'; similarity: number; threshold: number; cachedQuery: string; ageSeconds: number; entryId: string; answer: CachedAnswer; latencyMs: number }
   | { outcome: 'miss' | 'shadow'; scope: 'tenant' | 'user'; threshold: number; wouldHit?: boolean; nearest?: SemanticNearest; latencyMs: number };
 
-
 export class SemanticAnswers {
   constructor(
     private readonly db: Db,
