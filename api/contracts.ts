@@ -405,10 +405,38 @@ export const usageReport = z
         inputTokens: z.number(),
         outputTokens: z.number(),
         costUsd: z.number(),
+        savedUsd: z.number().describe("What the caches saved: calls Gatehouse's caches answered, and the provider's prompt-cache reads"),
       }),
     ),
   })
   .meta({ id: 'UsageReport' });
+
+export const promptCacheQuery = z.object({
+  from: isoDate.optional().describe('First day (UTC), inclusive'),
+  to: isoDate.optional().describe('Last day (UTC), inclusive'),
+  model: idString(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe('The prefixes with the most input tokens first'),
+});
+export const promptCacheReport = z
+  .object({
+    rows: z.array(
+      z.object({
+        tenantId: z.string(),
+        prefix: z.string().describe("A hash of the calls' stable prefix: their system messages and tool schemas"),
+        model: z.string(),
+        steps: z.array(z.string()).describe('The steps that sent this prefix'),
+        calls: z.number(),
+        inputTokens: z.number(),
+        cachedReadTokens: z.number(),
+        cacheWriteTokens: z.number(),
+        hitRatio: z.number().describe('cachedReadTokens / inputTokens'),
+        cacheReadCallShare: z.number().describe('The share of calls that read anything from the prompt cache'),
+        costUsd: z.number(),
+        savedUsd: z.number().describe('cachedReadTokens × (input price − cached input price), at the prices of each call'),
+      }),
+    ),
+  })
+  .meta({ id: 'PromptCacheReport' });
 
 // ---------- routing learned from preferences (activities/router/preferences.ts) ----------
 

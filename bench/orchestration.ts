@@ -40,7 +40,8 @@ export const run: Bench = async (ctx) => {
       ? { content: JSON.stringify({ resolved: true, standalone: 'How do I clear an E-102 paper jam?' }), usage: { promptTokens: 100, completionTokens: 10 } }
       : { content: 'Open the rear access door [1].', usage: { promptTokens: 400, completionTokens: 8 } },
   );
-  const config = loadConfig({ EMBEDDING_PROVIDER: 'hashing', OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'scripted' });
+  // The caches off: the same question is asked again and again, and the point is the orchestration.
+  const config = loadConfig({ EMBEDDING_PROVIDER: 'hashing', OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'scripted', GATEHOUSE_CACHE: 'off' });
   // Hashing embeddings keep the embedder out of the measurement: the point is the orchestration.
   const embedder = new HashingEmbedder(384);
   const database = await startBenchDatabase('native', embedder);

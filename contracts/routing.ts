@@ -19,12 +19,23 @@ export const learnedChoice = z.object({
   shadow: z.boolean(),
 });
 
+/** What the caches may do with a route's answers: the semantic layer's mode and threshold, sampling. */
+export const routeCache = z.object({
+  /** The semantic cache on this route: `off`, `shadow` (measure, serve nothing) or `on`; absent follows the deployment. */
+  semantic: z.enum(['off', 'shadow', 'on']).optional(),
+  /** The cosine similarity a cached question must reach here (a route of near-identical questions can ask more). */
+  threshold: z.number().optional(),
+  /** Cache answers sampled above temperature 0.2 (by default one draw of many is not the answer). */
+  allowSampling: z.boolean().optional(),
+});
+export type RouteCache = z.infer<typeof routeCache>;
+
 /** Where a route sends a request, as the workflow holds it (the document's shape, validated). */
 export const routeTarget = z.discriminatedUnion('kind', [
   /** Answer with a model: this one, or the deployment's default chain. */
-  z.object({ kind: z.literal('model'), model: z.string().optional(), learned: learnedChoice.optional(), overflow: contextOverflow.optional() }),
+  z.object({ kind: z.literal('model'), model: z.string().optional(), learned: learnedChoice.optional(), overflow: contextOverflow.optional(), cache: routeCache.optional() }),
   /** Answer from a retrieval collection (answerQuestion's RAG; an agent's search_documents). */
-  z.object({ kind: z.literal('retrieval'), collection: z.string(), model: z.string().optional(), overflow: contextOverflow.optional() }),
+  z.object({ kind: z.literal('retrieval'), collection: z.string(), model: z.string().optional(), overflow: contextOverflow.optional(), cache: routeCache.optional() }),
   /** Work as an agent with these tools. */
   z.object({ kind: z.literal('agent'), tools: z.array(z.string()), model: z.string().optional(), overflow: contextOverflow.optional() }),
   /** A fixed answer the tenant wrote: no model call. */

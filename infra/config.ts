@@ -43,6 +43,12 @@ export const modelSpecSchema = z.object({
   cachedInputPricePerMTok: z.number().nonnegative().optional(),
   /** Defaults to the input price (Anthropic charges 1.25× it for a 5-minute cache write: configure it). */
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
+  /**
+   * The shortest prefix the provider caches, in tokens: the Anthropic adapter marks a cache
+   * breakpoint only on a prefix at least this long. Anthropic's minimum is 1024 for most models,
+   * 2048 for Claude Haiku 3 / 3.5 and 4096 for Haiku 4.5 and Opus 4.5: set it for those.
+   */
+  promptCacheMinTokens: z.number().int().positive().default(1024),
   timeoutMs: z.number().int().positive().optional(),
   /**
    * Several endpoints serving this same model, load-balanced (activities/gateway/resilience/).
@@ -132,11 +138,14 @@ const envSchema = z.object({
   /**
    * The cache layers turned on (activities/cache/), comma-separated: `model` (responses),
    * `retrieval` (search results), `tool` (read-only tool results), `semantic` (answers to similar
-   * questions); `exact` means the first three, `all` all four, `off` none.
+   * questions); `exact` means the first three, `all` all four, `off` none. By default the exact
+   * layers serve (they answer only the same request, and never across tenants or users) and the
+   * semantic layer runs in shadow (a near question is a different question until the operator has
+   * seen the distances on real traffic and chosen a threshold).
    */
   GATEHOUSE_CACHE: z
     .string()
-    .default('off')
+    .default('exact,semantic')
     .transform((v, ctx) => {
       const words = v.split(',').map((w) => w.trim()).filter(Boolean);
       const known = ['off', 'exact', 'all', ...CACHE_LAYERS];
@@ -146,7 +155,7 @@ const envSchema = z.object({
       return on;
     }),
   /** The semantic layer serves its hits (`on`) or only records the would-be hit and its distance (`shadow`). */
-  GATEHOUSE_CACHE_SEMANTIC_MODE: z.enum(['on', 'shadow']).default('on'),
+  GATEHOUSE_CACHE_SEMANTIC_MODE: z.enum(['on', 'shadow']).default('shadow'),
   /** The cosine similarity a cached question must reach to answer a new one (a route's own threshold wins). */
   GATEHOUSE_CACHE_SEMANTIC_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.9),
   /** How long a cached response is served. */
@@ -210,6 +219,8 @@ export interface ModelSpec {
   outputPricePerMTok: number;
   cachedInputPricePerMTok: number;
   cacheWritePricePerMTok: number;
+  /** The shortest prefix the provider's prompt cache keeps (Anthropic's breakpoints; see modelSpecSchema). */
+  promptCacheMinTokens: number;
   timeoutMs: number;
   /** At least one: the endpoints serving this model. */
   deployments: ModelDeployment[];
@@ -347,6 +358,7 @@ export const LOCAL_MODEL: ModelSpec = {
   outputPricePerMTok: 0,
   cachedInputPricePerMTok: 0,
   cacheWritePricePerMTok: 0,
+  promptCacheMinTokens: 1024,
   timeoutMs: 10_000,
   deployments: [{ id: 'local', weight: 1 }],
   balance: 'weighted',
@@ -586,6 +598,7 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
       outputPricePerMTok: 0,
       cachedInputPricePerMTok: 0,
       cacheWritePricePerMTok: 0,
+      promptCacheMinTokens: 1024,
       timeoutMs: e.GATEHOUSE_MODEL_TIMEOUT_MS,
       deployments: [{ id: name, baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, weight: 1 }],
       balance: 'weighted',
@@ -640,6 +653,7 @@ function buildRegistry(e: z.infer<typeof envSchema>, env: Record<string, string 
         outputPricePerMTok: s.outputPricePerMTok,
         cachedInputPricePerMTok: s.cachedInputPricePerMTok ?? s.inputPricePerMTok,
         cacheWritePricePerMTok: s.cacheWritePricePerMTok ?? s.inputPricePerMTok,
+        promptCacheMinTokens: s.promptCacheMinTokens,
         timeoutMs: s.timeoutMs ?? e.GATEHOUSE_MODEL_TIMEOUT_MS,
         deployments,
         balance: s.balance,

@@ -10,6 +10,7 @@
 import { executeChild, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../contracts/search-attributes.js';
 import type { GenerateOutput } from '../activities/answering.js';
+import type { SemanticAnswerRequest } from '../activities/cache/answers.js';
 import type { Activities, TaskPolicy } from '../activities/index.js';
 import type { Passage } from '../activities/retrieval/types.js';
 import { runAgent } from './agent/index.js';
@@ -116,6 +117,31 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   const model = input.options.model ?? route?.model;
   const collection = target?.kind === 'retrieval' ? target.collection : input.collection;
 
+  // 1c. The semantic cache: a question near enough to one answered before, on this route and
+  // over this version of the collection, is answered from it (the guard has ruled out a
+  // different entity, number, date or negation). Off, the activity says so and no step is shown.
+  const semanticRequest: SemanticAnswerRequest = {
+    tenantId: input.tenantId,
+    taskId,
+    route: route?.intent ?? 'default',
+    routeCache: target && 'cache' in target ? target.cache : undefined,
+    collection,
+    question,
+    context: { policyVersion: policy.version, model, options: retrievalOptions(input.options) },
+  };
+  const semantic = patched('semantic-cache') ? await local.lookupSemanticAnswer(semanticRequest) : undefined;
+  if (semantic && semantic.outcome !== 'off') {
+    const { latencyMs, ...detail } = semantic;
+    if (detail.outcome === 'hit') {
+      const { answer: cached, ...hit } = detail;
+      log.record({ name: 'semantic_cache', status: 'completed', latencyMs, detail: { layer: 'semantic', ...hit, savedUsd: cached.costUsd } });
+      return finish(cached.answer, passed(), { citations: cached.citations, model: cached.model, question: { original, standalone }, route });
+    }
+    log.record({ name: 'semantic_cache', status: 'completed', latencyMs, detail: { layer: 'semantic', ...detail } });
+  }
+  // What the rest of the task costs is what a later hit on its answer saves.
+  const costBeforeAnswer = log.usage.costUsd;
+
   // 2. Retrieve, then screen the passages for injected instructions before a model reads them.
   phase = 'retrieving';
   const retrieved = await log.run(
@@ -198,8 +224,17 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   if (failedCacheKeys.length && patched('evict-failed-answers')) {
     await log.run('cache_evict', () => local.evictCachedAnswers({ tenantId: input.tenantId, keys: [...new Set(failedCacheKeys)] }), (r) => ({ detail: { evicted: r.evicted, reason: 'failed its output checks' } }));
   }
-  phase = 'done';
   const final = settled.candidate;
+  // A good answer is kept for the questions near this one (not one a reviewer wrote, flagged or refused).
+  const keep = (semantic?.outcome === 'miss' || semantic?.outcome === 'shadow') && final && final.model !== 'none' && (settled.outcome.verdict === 'passed' || settled.outcome.verdict === 'remedied');
+  if (keep) {
+    await log.run(
+      'semantic_cache_store',
+      () => local.storeSemanticAnswer({ ...semanticRequest, answer: { answer: settled.text, citations: final.citations, model: final.model, costUsd: log.usage.costUsd - costBeforeAnswer } }),
+      (r) => ({ detail: { layer: 'semantic', ...r } }),
+    );
+  }
+  phase = 'done';
   return {
     answer: settled.text,
     guardrails: { policyVersion: policy.version, ...settled.outcome },
@@ -250,6 +285,12 @@ async function handToAgent(
     (r) => ({ model: r.model, usage: r.usage, detail: { agentTaskId, endReason: r.endReason, actions: r.actions.length } }),
   );
   return o.finish(result.answer, { question: { original: o.original, standalone: o.standalone }, route: o.route, model: result.model, agentTaskId, guardrails: result.guardrails });
+}
+
+/** The options an answer's retrieval depends on (not the agent defaults a route to an agent would use). */
+function retrievalOptions(o: AnswerTaskInput['options']): Omit<AnswerTaskInput['options'], 'agent' | 'model'> {
+  const { agent: _agent, model: _model, ...rest } = o;
+  return rest;
 }
 
 function roundTimings(t: Record<string, number>): Record<string, number> {

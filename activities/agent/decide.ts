@@ -66,7 +66,8 @@ export async function decideNextStep(
     {
       messages,
       model: input.model,
-      tools: registry.specs(input.tools),
+      // In one order whatever order the task named them in: the tool schemas are part of the cached prefix.
+      tools: registry.specs([...input.tools].sort()),
       maxTokens: 1024,
       offline: { kind: 'agent_step', state: offlineState(input) },
       signal,

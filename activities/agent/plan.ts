@@ -39,8 +39,9 @@ export async function planTask(gateway: ModelGateway, input: PlanInput, signal?:
   const res = await gateway.chat(
     {
       messages: [
-        { role: 'system', content: `You plan work for an agent with these tools: ${input.tools.join(', ')}. ${instructions}` },
-        { role: 'user', content: refining ? `Task: ${input.task}\n\nDone:\n${JSON.stringify(input.done)}` : input.task },
+        // Fixed text only in the system prompt, the task's own tools and words after it: the prefix a provider's prompt cache reuses.
+        { role: 'system', content: `You plan work for an agent with the tools listed. ${instructions}` },
+        { role: 'user', content: `Tools: ${input.tools.join(', ')}\n\nTask: ${input.task}${refining ? `\n\nDone:\n${JSON.stringify(input.done)}` : ''}` },
       ],
       model: input.model,
       responseFormat: 'json',

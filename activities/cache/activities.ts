@@ -1,14 +1,30 @@
-// The cache's activity: evicting the entries of answers that failed their output checks, so a
-// cached answer that was not good enough to show is never served again.
+// The cache's activities: the semantic layer's lookup and store around an answer, and evicting
+// the entries of answers that failed their output checks, so a cached answer that was not good
+// enough to show is never served again.
 import type { ActivityDeps } from '../deps.js';
+import { SemanticAnswers, type CachedAnswer, type SemanticAnswerLookup, type SemanticAnswerRequest } from './answers.js';
 import { ExactCache } from './exact.js';
+import { SemanticCache } from './semantic.js';
 
-export function createCacheActivities(deps: Pick<ActivityDeps, 'db'>) {
+export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'caps' | 'embedder' | 'cache'>) {
+  const settings = deps.cache?.settings;
+  const answers = settings && settings.layers.semantic !== 'off' ? new SemanticAnswers(deps.db, new SemanticCache(deps.db, deps.caps, deps.embedder, settings)) : undefined;
   return {
     async evictCachedAnswers(input: { tenantId: string; keys: string[] }): Promise<{ evicted: number }> {
       let evicted = 0;
       for (const key of input.keys) evicted += await ExactCache.evict(deps.db, input.tenantId, { layer: 'model', key });
       return { evicted };
+    },
+
+    /** The semantic cache before retrieval: a near-enough earlier question's answer, or why not. */
+    async lookupSemanticAnswer(input: SemanticAnswerRequest): Promise<SemanticAnswerLookup> {
+      return answers ? answers.lookup(input) : { outcome: 'off' };
+    },
+
+    /** An answer that passed its checks, kept for the questions near this one. */
+    async storeSemanticAnswer(input: SemanticAnswerRequest & { answer: CachedAnswer }): Promise<{ stored: boolean; reason?: string }> {
+      const { answer, ...req } = input;
+      return answers ? answers.store(req, answer) : { stored: false, reason: 'off' };
     },
   };
 }

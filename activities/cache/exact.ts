@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CacheSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
-import { trimToBudget } from './budget.js';
+import { TenantBudgets } from './budget.js';
 
 export type CacheLayer = 'model' | 'retrieval' | 'tool';
 
@@ -45,10 +45,14 @@ export interface CacheEntrySummary {
 }
 
 export class ExactCache {
+  private readonly budgets: TenantBudgets;
+
   constructor(
     private readonly db: Db,
     readonly settings: CacheSettings,
-  ) {}
+  ) {
+    this.budgets = new TenantBudgets(db, 'cache_entries', settings);
+  }
 
   /** The live entry at this address, counted as a hit; undefined on a miss. */
   async get<T>(at: CacheAddress): Promise<{ value: T; ageSeconds: number } | undefined> {
@@ -104,6 +108,6 @@ export class ExactCache {
          SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, created_at = now(), expires_at = EXCLUDED.expires_at, last_hit_at = now()`,
       [at.tenantId, at.layer, at.scope, at.key, json, bytes, ttlSeconds],
     );
-    await trimToBudget(this.db, 'cache_entries', at.tenantId, this.settings);
+    await this.budgets.stored(at.tenantId, bytes);
   }
 }

@@ -9,7 +9,7 @@
 import type { CacheSettings } from '../../infra/config.js';
 import { toVectorParam, type Db, type DbCapabilities } from '../../infra/db/pool.js';
 import type { Embedder } from '../retrieval/embedder.js';
-import { trimToBudget } from './budget.js';
+import { TenantBudgets } from './budget.js';
 import { compareQueries, type QueryDifference } from './false-hit-guard.js';
 
 export interface SemanticAddress {
@@ -50,13 +50,16 @@ const EMBEDDING_MEMO = 512;
 
 export class SemanticCache {
   private readonly memo = new Map<string, Float32Array>();
+  private readonly budgets: TenantBudgets;
 
   constructor(
     private readonly db: Db,
     private readonly caps: DbCapabilities,
     private readonly embedder: Embedder,
     readonly settings: CacheSettings,
-  ) {}
+  ) {
+    this.budgets = new TenantBudgets(db, 'semantic_cache_entries', settings);
+  }
 
   async embed(query: string): Promise<Float32Array> {
     const known = this.memo.get(query);
@@ -131,7 +134,7 @@ export class SemanticCache {
        RETURNING id::text`,
       [at.tenantId, at.route, at.scope, at.contextKey, at.collection ?? null, at.corpusVersion ?? null, query, this.embedder.id, toVectorParam(await this.embed(query)), json, bytes, ttlSeconds],
     );
-    await trimToBudget(this.db, 'semantic_cache_entries', at.tenantId, this.settings);
+    await this.budgets.stored(at.tenantId, bytes);
     return rows[0]?.id;
   }
 }

@@ -6,7 +6,8 @@
 // models whose context window is too small or that cannot call the tools a request offers;
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
-// cost, latency, outcome) in model_usage.
+// cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash) in model_usage
+// (usage.ts), and each exact-cache hit with what it saved.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentStatus } from '../../contracts/gateway.js';
 import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
@@ -24,6 +25,7 @@ import { Deployment } from './resilience/deployment.js';
 import { retryDelayMs, waitOrAbort } from './resilience/retry.js';
 import { ReleaseTracker, streamBrokenAfterRelease } from './resilience/stream-integrity.js';
 import type { Attempt, AttemptOutcome, CacheOutcome, CallContext, ChatRequest, ChatResult, Usage } from './types.js';
+import { promptCacheSavings, promptPrefixHash, recordSavedCost, recordUsage, type UsageRecord } from './usage.js';
 
 export { estimatePromptTokens, MalformedResponseError };
 
@@ -83,9 +85,10 @@ export class ModelGateway {
    */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
     // Counted once: the estimate, the context-fit rules and the chain all read it.
-    const promptTokens = estimatePromptTokens(req);
+    const prompt: PromptFacts = { tokens: estimatePromptTokens(req), prefix: promptPrefixHash(req) };
+    const promptTokens = prompt.tokens;
     const { chain, moved } = this.fitChain(req, this.chainFor(req.model), promptTokens);
-    if (!this.limits) return withFit(await this.callChain(req, ctx, chain, promptTokens), moved);
+    if (!this.limits) return withFit(await this.callChain(req, ctx, chain, prompt), moved);
     const maxTokens = req.maxTokens ?? 512;
     const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
       usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
@@ -97,13 +100,14 @@ export class ModelGateway {
     let result: ChatResult;
     try {
       const hit = this.cache && plan && 'address' in plan ? await cachedResult(this.cache, plan.address, req, performance.now()).catch(() => undefined) : undefined;
-      result = hit ?? (await this.callChain(req, admission.context, admission.chain, promptTokens));
+      result = hit ?? (await this.callChain(req, admission.context, admission.chain, prompt));
     } catch (err) {
       await admission.settle(undefined).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not release a reservation'));
       throw err;
     }
     // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
+    if (result.cache?.outcome === 'hit') await this.recordHit(result, admission.context, prompt.prefix);
     if (this.cache && plan && !result.cache) {
       const outcome =
         'address' in plan
@@ -127,7 +131,8 @@ export class ModelGateway {
     return { chain: [larger, ...chain.filter((s) => s !== larger)], moved: { rule: 'larger_model', from: first.name, to: larger.name } };
   }
 
-  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[], promptTokens: number): Promise<ChatResult> {
+  private async callChain(req: ChatRequest, ctx: CallContext, chain: ModelSpec[], prompt: PromptFacts): Promise<ChatResult> {
+    const promptTokens = prompt.tokens;
     const started = performance.now();
     const attempts: Attempt[] = [];
     for (const spec of chain) {
@@ -146,7 +151,7 @@ export class ModelGateway {
         attempts.push({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' });
         continue;
       }
-      const answered = await this.callModel(spec, request, ctx, attempts);
+      const answered = await this.callModel(spec, request, ctx, attempts, prompt.prefix);
       if (answered) return { ...answered, model: spec.name, latencyMs: Math.round(performance.now() - started), attempts, ...(cut ? { contextFit: cut } : {}) };
     }
     if (attempts.every((a) => a.outcome === 'unsupported')) {
@@ -173,14 +178,14 @@ export class ModelGateway {
    * provider says the failure will pass. Undefined when every deployment failed transiently,
    * so the chain moves on.
    */
-  private async callModel(spec: ModelSpec, req: ChatRequest, ctx: CallContext, attempts: Attempt[]): Promise<Answered | undefined> {
+  private async callModel(spec: ModelSpec, req: ChatRequest, ctx: CallContext, attempts: Attempt[], promptPrefix: string): Promise<Answered | undefined> {
     for (const deployment of balanceOrder(spec.balance, this.deployments.get(spec.name)!)) {
       for (let retries = 0; ; retries++) {
         if (!deployment.breaker.tryAcquire()) {
           attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'circuit_open', latencyMs: 0 });
           break;
         }
-        const tried = await this.attempt(deployment, req, ctx, attempts);
+        const tried = await this.attempt(deployment, req, ctx, attempts, promptPrefix);
         if ('answered' in tried) return tried.answered;
         const delayMs = retryDelayMs(tried.outcome, tried.err, retries, this.resilience);
         if (delayMs === undefined) break;
@@ -191,7 +196,13 @@ export class ModelGateway {
   }
 
   /** One call to one deployment: recorded, counted by its breaker, and judged by the broken-stream rule. */
-  private async attempt(deployment: Deployment, req: ChatRequest, ctx: CallContext, attempts: Attempt[]): Promise<{ answered: Answered } | { outcome: AttemptOutcome; err: unknown }> {
+  private async attempt(
+    deployment: Deployment,
+    req: ChatRequest,
+    ctx: CallContext,
+    attempts: Attempt[],
+    promptPrefix: string,
+  ): Promise<{ answered: Answered } | { outcome: AttemptOutcome; err: unknown }> {
     const { spec } = deployment;
     const releases = new ReleaseTracker(req.onDelta);
     const t0 = performance.now();
@@ -204,7 +215,7 @@ export class ModelGateway {
       const latencyMs = Math.round(performance.now() - t0);
       deployment.finished(latencyMs, 'ok');
       attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'ok', latencyMs });
-      await this.record(spec, ctx, usage, latencyMs, 'ok');
+      await this.record(spec, ctx, { usage, latencyMs, outcome: 'ok', promptPrefix, savedUsd: promptCacheSavings(spec, usage) });
       return { answered: { content, toolCalls, usage, meanLogprob } };
     } catch (err) {
       const latencyMs = Math.round(performance.now() - t0);
@@ -218,7 +229,7 @@ export class ModelGateway {
       deployment.finished(latencyMs, outcome === 'rejected' ? 'ok' : 'failed');
       const message = err instanceof Error ? err.message : String(err);
       attempts.push({ model: spec.name, deployment: deployment.id, outcome, latencyMs, error: message.slice(0, 200) });
-      await this.record(spec, ctx, { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, message);
+      await this.record(spec, ctx, { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, error: message, promptPrefix });
       this.opts.log?.warn({ model: spec.name, deployment: deployment.id, outcome, latencyMs, ...ctx }, 'model call failed');
       if (outcome === 'rejected') {
         throw ApplicationFailure.nonRetryable(`model ${spec.name} rejected the request: ${message}`, 'ModelRejected', { attempts });
@@ -235,23 +246,30 @@ export class ModelGateway {
     );
   }
 
-  private async record(spec: ModelSpec, ctx: CallContext, usage: Usage, latencyMs: number, outcome: AttemptOutcome, error?: string) {
+  private async record(spec: ModelSpec, ctx: CallContext, row: Pick<UsageRecord, 'usage' | 'latencyMs' | 'outcome' | 'error' | 'savedUsd' | 'promptPrefix'>) {
     if (!this.opts.db) return;
     try {
-      await this.opts.db.query(
-        `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens,
-                                  cost_usd, latency_ms, outcome, error, key_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [
-          ctx.tenantId ?? null, ctx.taskId ?? null, ctx.step ?? null, spec.name, spec.provider, usage.inputTokens, usage.outputTokens,
-          usage.cachedReadTokens ?? 0, usage.cacheWriteTokens ?? 0, usage.costUsd, latencyMs, outcome, error?.slice(0, 500) ?? null, ctx.keyId ?? null,
-        ],
-      );
+      await recordUsage(this.opts.db, { tenantId: ctx.tenantId, taskId: ctx.taskId, step: ctx.step, keyId: ctx.keyId, model: spec.name, provider: spec.provider, ...row });
     } catch (err) {
       // The answer matters more than its ledger line; the usage also travels in the task's steps.
       this.opts.log?.error({ err: String(err), model: spec.name }, 'could not record model usage');
     }
   }
+
+  /** An exact-cache hit: a row of no tokens and no cost that says what the model call it replaced cost. */
+  private async recordHit(result: ChatResult, ctx: CallContext, promptPrefix: string) {
+    if (!this.opts.db || !ctx.tenantId) return;
+    const hit = { tenantId: ctx.tenantId, taskId: ctx.taskId, step: ctx.step, keyId: ctx.keyId, model: result.model, latencyMs: result.latencyMs };
+    await recordSavedCost(this.opts.db, { ...hit, savedUsd: result.cache?.savedUsd ?? 0, outcome: 'cache_hit', promptPrefix }).catch((err: unknown) =>
+      this.opts.log?.error({ err: String(err), model: result.model }, 'could not record a cache hit'),
+    );
+  }
+}
+
+/** What the gateway measures of a prompt once per call: its tokens (our count) and its stable prefix's hash. */
+interface PromptFacts {
+  tokens: number;
+  prefix: string;
 }
 
 /** The larger_model move, reported with the result it led to (a truncation reports itself). */

@@ -1,7 +1,7 @@
 // The gateway's provider-neutral request and response shapes.
 import type { ConversationTurn, Usage } from '../../contracts/task.js';
 import type { Passage } from '../retrieval/types.js';
-import type { ContextOverflow } from '../../contracts/routing.js';
+import type { ContextOverflow, RouteCache } from '../../contracts/routing.js';
 
 export type { ConversationTurn, Usage };
 
@@ -87,6 +87,12 @@ export interface ChatRequest {
   logprobs?: boolean;
   /** When the prompt outgrows a model's window: cut it, or move to a larger model (context-fit.ts); absent, the chain moves on. */
   overflow?: ContextOverflow;
+  /**
+   * The route a question took, for the caches: its name scopes the semantic layer, which only a
+   * caller that passes a question as the last user message asks for (the proxy); its cache policy
+   * may change the layer's mode and threshold and let a sampled reply be cached.
+   */
+  cacheRoute?: { name: string; policy?: RouteCache };
 }
 
 export interface CallContext {
@@ -142,12 +148,18 @@ export interface ChatResult {
   contextFit?: ContextFit;
   /** What the response cache did with this call (absent when the cache is off). */
   cache?: CacheOutcome;
+  /** What the semantic layer did (absent unless the request named its route and the layer is on). */
+  semanticCache?: CacheOutcome;
 }
 
 /** The response cache's verdict on a call: served from it, stored in it, or refused as uncacheable. */
 export interface CacheOutcome {
-  layer: 'exact';
-  outcome: 'hit' | 'stored' | 'uncacheable';
+  layer: 'exact' | 'semantic';
+  /** miss and shadow: the semantic layer's (its miss stores the reply after the call). */
+  outcome: 'hit' | 'stored' | 'uncacheable' | 'miss' | 'shadow';
+  /** The semantic layer: the nearest cached question's similarity, and that question. */
+  similarity?: number;
+  cachedQuery?: string;
   /** Whom the entry is for: the tenant's shared entries, or the asking user's own. */
   scope?: 'tenant' | 'user';
   reason?: string;

@@ -303,6 +303,13 @@ export async function addCorpusStatistics(client: DbClient, collectionId: number
     delta.chunks,
     delta.terms.toString(),
   ]);
+  // Answers drawn from the earlier version are never found again (the version is part of their
+  // address); deleting them now frees the tenant's cache budget at once.
+  await client.query(
+    `DELETE FROM semantic_cache_entries s USING collections c
+     WHERE c.id = $1 AND s.tenant_id = c.tenant_id AND s.collection = c.name AND s.corpus_version < c.corpus_version`,
+    [collectionId],
+  );
 }
 
 export interface IngestionSummary {

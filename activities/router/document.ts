@@ -30,9 +30,20 @@ const learned = z
   })
   .strict();
 
+const cache = z
+  .object({
+    /** The semantic cache on this route: off, shadow (measured, nothing served) or on; absent: the deployment's GATEHOUSE_CACHE. */
+    semantic: z.enum(['off', 'shadow', 'on']).optional(),
+    /** Cosine similarity a cached question must reach on this route; absent: GATEHOUSE_CACHE_SEMANTIC_THRESHOLD. */
+    threshold: z.number().min(0.5).max(1).optional(),
+    /** Also cache answers sampled above temperature 0.2. */
+    allowSampling: z.boolean().optional(),
+  })
+  .strict();
+
 export const routeTargetSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('model'), model: modelName.optional(), learned: learned.optional(), overflow: contextOverflow.optional() }).strict(),
-  z.object({ kind: z.literal('retrieval'), collection, model: modelName.optional(), overflow: contextOverflow.optional() }).strict(),
+  z.object({ kind: z.literal('model'), model: modelName.optional(), learned: learned.optional(), overflow: contextOverflow.optional(), cache: cache.optional() }).strict(),
+  z.object({ kind: z.literal('retrieval'), collection, model: modelName.optional(), overflow: contextOverflow.optional(), cache: cache.optional() }).strict(),
   z.object({ kind: z.literal('agent'), tools: z.array(toolName).min(1).max(L.maxTools), model: modelName.optional(), overflow: contextOverflow.optional() }).strict(),
   z.object({ kind: z.literal('stock'), answer: prose }).strict(),
   z.object({ kind: z.literal('clarify'), question: prose }).strict(),

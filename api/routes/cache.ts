@@ -3,18 +3,22 @@
 // own (api/routes/guardrails.ts).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ExactCache } from '../../activities/cache/exact.js';
+import { evictCacheEntries, listCacheEntries } from '../../activities/cache/entries.js';
 import { requireRole } from '../auth.js';
 import { errorBody } from '../contracts.js';
 import { notFound } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
-const layer = z.enum(['model', 'retrieval', 'tool']);
+const layer = z.enum(['model', 'retrieval', 'tool', 'semantic']);
 const entry = z
   .object({
     layer,
     scope: z.enum(['tenant', 'user']),
+    /** A request hash (64 hex digits); a semantic entry's id. */
     key: z.string(),
+    /** Semantic entries: the route and the (masked) question they answer. */
+    route: z.string().optional(),
+    query: z.string().optional(),
     bytes: z.number().int(),
     hits: z.number().int(),
     createdAt: z.string(),
@@ -38,7 +42,7 @@ export const cacheRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
     async (req) => {
       const principal = principalOf(req);
       requireRole(principal, 'reviews:write');
-      return { entries: await ExactCache.list(deps.db, principal.tenantId, req.query) };
+      return { entries: await listCacheEntries(deps.db, principal.tenantId, req.query) };
     },
   );
 
@@ -48,14 +52,14 @@ export const cacheRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
       schema: {
         tags: ['cache'],
         summary: 'Evict one entry',
-        params: z.object({ layer, key: z.string().regex(/^[0-9a-f]{64}$/, 'a cache key (64 hex digits)') }),
+        params: z.object({ layer, key: z.string().regex(/^(?:[0-9a-f]{64}|\d{1,18})$/, 'a cache key (64 hex digits) or a semantic entry id') }),
         response: { 200: z.object({ evicted: z.number().int() }), 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody },
       },
     },
     async (req) => {
       const principal = principalOf(req);
       requireRole(principal, 'reviews:write');
-      const evicted = await ExactCache.evict(deps.db, principal.tenantId, req.params);
+      const evicted = await evictCacheEntries(deps.db, principal.tenantId, req.params);
       if (!evicted) throw notFound(`cache entry ${req.params.key}`);
       req.log.info({ tenantId: principal.tenantId, layer: req.params.layer, by: principal.keyId }, 'cache entry evicted');
       return { evicted };
@@ -75,7 +79,7 @@ export const cacheRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app)
     async (req) => {
       const principal = principalOf(req);
       requireRole(principal, 'reviews:write');
-      const evicted = await ExactCache.evict(deps.db, principal.tenantId, { layer: req.query.layer });
+      const evicted = await evictCacheEntries(deps.db, principal.tenantId, { layer: req.query.layer });
       req.log.info({ tenantId: principal.tenantId, layer: req.query.layer ?? 'all', evicted, by: principal.keyId }, 'cache evicted');
       return { evicted };
     },

@@ -1,13 +1,16 @@
 // What the gateway holds a tenant's model calls to, set by its admins: model allow-lists per
 // tenant, application, person and key; budgets in dollars and tokens per tenant, key, person
 // and task; requests and tokens per minute per tenant, key and model. And what the calls
-// spent, grouped (GET /v1/usage, usage:read). Every route is scoped to the caller's tenant.
+// spent and what the caches saved, grouped (GET /v1/usage, usage:read), and the providers'
+// prompt cache per prompt prefix (GET /v1/gateway/prompt-cache, usage:read). Every route is
+// scoped to the caller's tenant.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
   listAccessLists,
   listBudgets,
   listRateLimits,
+  promptCacheReport as promptCacheRows,
   setAccessList,
   setBudget,
   setRateLimit,
@@ -20,6 +23,8 @@ import {
   budgetList,
   budgetRequest,
   errorBody,
+  promptCacheQuery,
+  promptCacheReport,
   rateLimitList,
   rateLimitRequest,
   usageQuery,
@@ -110,6 +115,23 @@ export const gatewayLimitRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => asyn
       requireRole(principal, 'usage:read');
       const rows = await usageRows(db, principal.tenantId, req.query);
       return { groupBy: req.query.groupBy, rows } satisfies z.infer<typeof usageReport>;
+    },
+  );
+
+  app.get(
+    '/v1/gateway/prompt-cache',
+    {
+      schema: {
+        tags: ['gateway'],
+        summary: "The providers' prompt cache per prompt prefix and model: hit ratio, tokens, cost and what it saved",
+        querystring: promptCacheQuery,
+        response: { 200: promptCacheReport, ...refusals },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      requireRole(principal, 'usage:read');
+      return { rows: await promptCacheRows(db, principal.tenantId, req.query) } satisfies z.infer<typeof promptCacheReport>;
     },
   );
 };

@@ -26,6 +26,8 @@ export function agentBenchConfig(modelBaseUrl: string, env: Record<string, strin
     GATEHOUSE_CHAT_MODEL: BENCH_MODEL,
     // A fixed key, so the benchmark's client and a worker in a child process share it.
     PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
+    // The agent benchmarks measure the loop; the cache benchmark measures the caches.
+    GATEHOUSE_CACHE: 'off',
     ...env,
   });
 }

@@ -1,5 +1,6 @@
 // The cache over HTTP: a tenant's entries listed and evicted (one, a layer, all), never another
-// tenant's; and a reviewer's correction of an answer evicting the entry it came from.
+// tenant's; the semantic layer's entries beside the exact ones; and a reviewer's correction of an
+// answer evicting the entry it came from.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeysOf } from '../../api/review-cache.js';
@@ -13,7 +14,7 @@ describe('the cache API', () => {
   const chats = () => api.model.requests.filter((r) => r.kind === 'chat').length;
 
   beforeAll(async () => {
-    api = await startTestApi({ GATEHOUSE_CACHE: 'exact' });
+    api = await startTestApi({ GATEHOUSE_CACHE: 'all' });
   });
   afterAll(() => api?.close());
 
@@ -59,5 +60,30 @@ describe('the cache API', () => {
     const reviewed = await api.call('POST', `/v1/tasks/${taskId}/review`, { key: api.keys.other, body: { decision: 'edit', answer: 'A 15% restocking fee applies [1].' } });
     expect(reviewed.status).toBe(200);
     expect(await listed()).not.toContain(keys[0]);
+  });
+
+  it("lists and evicts the semantic layer's entries, never another tenant's", async () => {
+    await indexDocuments(api.services, { tenantId: api.tenant, collection: 'kb', documents: [{ id: 'returns', text: '# Returns\n\nReturns within 30 days get a refund minus a 15% restocking fee.' }] });
+    api.model.onChat(() => ({ content: 'A 15% restocking fee [1].' }));
+    const question = `How much is the restocking fee on model ${uniqueId('m')}?`;
+    const answer = async () => {
+      const started = await api.call('POST', '/v1/tasks', { key: api.keys.admin, body: { type: 'answer', collection: 'kb', input: question } });
+      const { taskId } = started.json as { taskId: string };
+      let task = await api.call('GET', `/v1/tasks/${taskId}`, { key: api.keys.admin });
+      for (let i = 0; i < 100 && (task.json as { status: string }).status !== 'completed'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        task = await api.call('GET', `/v1/tasks/${taskId}`, { key: api.keys.admin });
+      }
+      return (task.json as { steps: Array<{ name: string; detail?: { outcome?: string } }> }).steps.find((s) => s.name === 'semantic_cache')?.detail?.outcome;
+    };
+    expect(await answer()).toBe('miss');
+    expect(await answer()).toBe('hit');
+    const listed = await api.call('GET', '/v1/cache/entries?layer=semantic', { key: api.keys.admin });
+    const entry = (listed.json as { entries: Array<{ key: string; layer: string; query: string; route: string }> }).entries.find((e) => e.query === question)!;
+    expect(entry).toMatchObject({ layer: 'semantic', route: 'default', key: expect.stringMatching(/^\d+$/) });
+    expect(((await api.call('GET', '/v1/cache/entries?layer=semantic', { key: api.keys.other })).json as { entries: Array<{ query: string }> }).entries.map((e) => e.query)).not.toContain(question);
+    expect((await api.call('DELETE', `/v1/cache/entries/semantic/${entry.key}`, { key: api.keys.other })).status).toBe(404);
+    expect((await api.call('DELETE', `/v1/cache/entries/semantic/${entry.key}`, { key: api.keys.admin })).json).toEqual({ evicted: 1 });
+    expect(await answer()).toBe('miss');
   });
 });

@@ -103,7 +103,17 @@ describe('gateway limits over the API', () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(report.json.groupBy).toEqual(['key', 'model', 'day']);
     expect(report.json.rows).toEqual([
-      { tenantId: api.tenant, key: reader.id, model: 'primary', day: today, calls: expect.any(Number), inputTokens: expect.any(Number), outputTokens: expect.any(Number), costUsd: expect.any(Number) },
+      {
+        tenantId: api.tenant,
+        key: reader.id,
+        model: 'primary',
+        day: today,
+        calls: expect.any(Number),
+        inputTokens: expect.any(Number),
+        outputTokens: expect.any(Number),
+        costUsd: expect.any(Number),
+        savedUsd: expect.any(Number),
+      },
     ]);
     expect(report.json.rows[0].inputTokens).toBeGreaterThan(0);
 
@@ -117,5 +127,43 @@ describe('gateway limits over the API', () => {
     const writer = await newKey({ roles: ['tasks:write'] });
     expect((await api.call('GET', '/v1/usage', { key: writer.key })).status).toBe(403);
     expect((await api.call('GET', '/v1/usage?groupBy=tenant', { key: api.keys.admin })).status).toBe(400);
+  });
+
+  it('GET /v1/gateway/prompt-cache reports the hit ratio per prompt prefix, within the tenant', async () => {
+    const reader = await newKey();
+    const system = `You answer from the printer manual. ${reader.id}`;
+    api.model.enqueue(
+      { content: 'cold', usage: { promptTokens: 1000, completionTokens: 10, cacheWriteTokens: 0 } },
+      { content: 'warm', usage: { promptTokens: 1000, completionTokens: 10, cachedReadTokens: 800 } },
+    );
+    for (const q of ['How do I clear an E-102 jam?', 'What does E-103 mean?']) {
+      await api.services.gateway.chat({ messages: [{ role: 'system', content: system }, { role: 'user', content: q }], maxTokens: 20 }, { tenantId: api.tenant, keyId: reader.id, requestId: `pc-${q}` });
+    }
+    const report = await api.call('GET', '/v1/gateway/prompt-cache?model=primary&limit=500', { key: reader.key });
+    expect(report.status).toBe(200);
+    const mine = report.json.rows.filter((r: { inputTokens: number; cachedReadTokens: number }) => r.cachedReadTokens === 800 && r.inputTokens === 2000);
+    expect(mine).toEqual([
+      {
+        tenantId: api.tenant,
+        prefix: expect.stringMatching(/^[0-9a-f]{16}$/),
+        model: 'primary',
+        steps: [],
+        calls: 2,
+        inputTokens: 2000,
+        cachedReadTokens: 800,
+        cacheWriteTokens: 0,
+        hitRatio: 0.4,
+        cacheReadCallShare: 0.5,
+        costUsd: expect.any(Number),
+        savedUsd: expect.any(Number),
+      },
+    ]);
+    // Another tenant sees none of it; usage:read (or admin) is needed; the query is checked.
+    const other = await api.call('GET', '/v1/gateway/prompt-cache?limit=500', { key: api.keys.other });
+    expect(other.status).toBe(200);
+    expect(other.json.rows.some((r: { prefix: string }) => r.prefix === mine[0].prefix)).toBe(false);
+    const writer = await newKey({ roles: ['tasks:write'] });
+    expect((await api.call('GET', '/v1/gateway/prompt-cache', { key: writer.key })).status).toBe(403);
+    expect((await api.call('GET', '/v1/gateway/prompt-cache?limit=0', { key: reader.key })).status).toBe(400);
   });
 });

@@ -54,7 +54,8 @@ describe('model providers', () => {
 
   async function usageRows(taskId: string) {
     const { rows } = await services.db.query(
-      `SELECT model, provider, outcome, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens, cost_usd::float8 AS cost
+      `SELECT model, provider, outcome, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens, cost_usd::float8 AS cost,
+              saved_usd::float8 AS saved
          FROM model_usage WHERE task_id = $1 ORDER BY id`,
       [taskId],
     );
@@ -78,7 +79,8 @@ describe('model providers', () => {
       expect(String(key).replace(/^Bearer /, '')).toBe('sk-scripted');
       // The system prompt goes where each API wants it.
       const body = chats()[0]!.body as Record<string, unknown>;
-      if (provider === 'anthropic') expect(body.system).toBe('Answer briefly.');
+      // Anthropic's as text blocks, where a cache breakpoint can go (none here: the prompt is short).
+      if (provider === 'anthropic') expect(body.system).toEqual([{ type: 'text', text: 'Answer briefly.' }]);
       if (provider === 'gemini') expect(body.systemInstruction).toMatchObject({ parts: [{ text: 'Answer briefly.' }] });
     });
 
@@ -90,8 +92,10 @@ describe('model providers', () => {
       const writes = provider === 'anthropic' ? 100 : 0;
       const costUsd = ((1000 - 400 - writes) * 2 + 400 * 0.5 + writes * 2.5 + 500 * 8) / 1_000_000;
       expect(res.usage).toEqual({ inputTokens: 1000, outputTokens: 500, cachedReadTokens: 400, ...(writes ? { cacheWriteTokens: writes } : {}), costUsd });
+      // What the cache reads saved against the uncached input price.
+      const saved = (400 * (2 - 0.5)) / 1_000_000;
       expect(await usageRows(taskId)).toEqual([
-        { model: primary, provider, outcome: 'ok', input_tokens: 1000, output_tokens: 500, cached_read_tokens: 400, cache_write_tokens: writes, cost: costUsd },
+        { model: primary, provider, outcome: 'ok', input_tokens: 1000, output_tokens: 500, cached_read_tokens: 400, cache_write_tokens: writes, cost: costUsd, saved },
       ]);
       if (provider === 'anthropic') {
         // On the wire, Anthropic's input_tokens leaves the cached parts out: the adapter adds them back.

@@ -18,8 +18,9 @@ export function uniqueId(prefix: string): string {
 /** A fixed key ring (test-2 current, test-1 decrypt-only), so every test process reads every other's history. */
 export const TEST_PAYLOAD_KEYS = `test-2:${Buffer.alloc(32, 2).toString('base64')},test-1:${Buffer.alloc(32, 1).toString('base64')}`;
 
+/** The caches are off unless a test turns them on: other tests count the model calls they cause. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, ...env });
+  return loadConfig({ EMBEDDING_PROVIDER: 'hashing', GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-data', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, GATEHOUSE_CACHE: 'off', ...env });
 }
 
 /** The data converter of test clients and workers (encrypting, as in production; payloads of no tenant). */

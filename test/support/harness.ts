@@ -4,6 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { ExactCache } from '../../activities/cache/exact.js';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import type { Embedder } from '../../activities/retrieval/embeddings.js';
 import type { ToolDefinition } from '../../activities/tools/types.js';
@@ -27,7 +28,9 @@ export async function testServices(kind: DbKind, config = testConfig(), embedder
   const db = createPool(databaseUrl(kind), 5, testLog);
   const caps = await detectCapabilities(db);
   const gateway = new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, cache: config.cache?.layers.model ? config.cache : undefined, db, log: testLog, embedder });
-  return { db, caps, embedder, gateway, keyRing: config.temporal.payloadKeys!, close: () => db.end() };
+  // As createServices wires it: the cache of every layer GATEHOUSE_CACHE turns on.
+  const cache = config.cache ? new ExactCache(db, config.cache) : undefined;
+  return { db, caps, embedder, gateway, cache, keyRing: config.temporal.payloadKeys!, close: () => db.end() };
 }
 
 export async function ensureTestTenant(services: Pick<Services, 'db'>, tenantId: string): Promise<void> {

@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
 import { migrate } from '../../infra/db/migrate.js';
 import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
+import { ExactCache } from '../../activities/cache/exact.js';
 import { startTemporalDevServer } from '../../infra/stack.js';
 import { findTemporalCli } from '../../infra/tools.js';
 import { promisify } from 'node:util';
@@ -242,6 +243,42 @@ try {
   server.enqueue({ content: 'Found it: a 15% fee.' });
   await record('answerQuestion-routed-agent', await start(answer('Please look up the fee'), 'answerQuestion-routed-agent'));
   await record('runAgent-routed', await agent('runAgent-routed', 'What is the weather like?', { tools: [] }));
+
+  // The caches, on a worker of their own (every layer on) and a tenant of their own, so the
+  // recordings above never hit them: the semantic cache (patched('semantic-cache')) storing an
+  // answer and serving it again; the exact cache evicting an answer that failed its checks
+  // (patched('evict-failed-answers')).
+  const cacheTenant = 'recorder-cache';
+  const cacheQueue = 'record-cache';
+  const cacheSettings = { layers: { model: true, retrieval: true, tool: true, semantic: 'on' as const }, ttlSeconds: 600, maxBytesPerTenant: 2 ** 24, eviction: 'lru' as const, semanticThreshold: 0.9 };
+  const cacheWorker = await createWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue: cacheQueue,
+    deps: {
+      ...services,
+      gateway: new ModelGateway({ registry: config.models.registry, chain: config.models.chain, resilience: config.models.resilience, db, cache: cacheSettings }),
+      cache: new ExactCache(db, cacheSettings),
+      config,
+      log: testLog,
+      keyRing: config.temporal.payloadKeys!,
+    },
+    dataConverter: TEST_DATA_CONVERTER,
+  });
+  const cacheRunning = cacheWorker.run();
+  try {
+    await indexDocuments(services, { tenantId: cacheTenant, collection: 'kb', documents: [{ id: 'r', text: 'Returns within 30 days get a refund minus a 15% restocking fee.' }] });
+    const cached = (question: string) => client.workflow.start<typeof answerQuestion>('answerQuestion', { taskQueue: cacheQueue, workflowId: `record-${n++}`, args: [answer(question, { tenantId: cacheTenant })] });
+    server.enqueue({ content: 'A 15% fee [1].' });
+    await record('answerQuestion-semantic-stored', await cached('How much is the restocking fee?'));
+    await record('answerQuestion-semantic-hit', await cached('How much is the restocking fee?'));
+    await new GuardrailPolicies(db).save(cacheTenant, { output: { brand: { competitors: ['Epson'], action: 'block' } } }, 'recorder');
+    server.enqueue({ content: 'Unlike Epson, we charge a 15% fee [1].' }, { content: 'A 15% fee [1].' });
+    await record('answerQuestion-cache-evicted', await cached('Is there a fee for returns?'));
+  } finally {
+    cacheWorker.shutdown();
+    await cacheRunning;
+  }
 } finally {
   worker.shutdown();
   await running;

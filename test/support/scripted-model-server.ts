@@ -565,9 +565,13 @@ function readAnthropicRequest(raw: unknown): ChatRequestRead {
   if (!isRecord(raw) || !Array.isArray(raw.messages)) throw new HttpError(400, 'messages: Field required');
   if (typeof raw.model !== 'string') throw new HttpError(400, 'model: Field required');
   if (typeof raw.max_tokens !== 'number') throw new HttpError(400, 'max_tokens: Field required');
+  checkCacheControl(raw);
   const messages: OpenAiMessage[] = [];
-  const system = typeof raw.system === 'string' ? raw.system : textOf(raw.system);
-  if (system) messages.push({ role: 'system', content: system });
+  // `system` is a string or an array of text blocks (which carry cache breakpoints); a system message each.
+  const systemBlocks: unknown[] = typeof raw.system === 'string' ? [{ type: 'text', text: raw.system }] : Array.isArray(raw.system) ? raw.system : [];
+  for (const block of systemBlocks) {
+    if (isRecord(block) && block.type === 'text' && typeof block.text === 'string') messages.push({ role: 'system', content: block.text });
+  }
   for (const m of raw.messages as unknown[]) {
     if (!isRecord(m)) continue;
     const blocks: unknown[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m.content) ? m.content : [];
@@ -593,6 +597,18 @@ function readAnthropicRequest(raw: unknown): ChatRequestRead {
       : {}),
   } satisfies ChatRequestBody;
   return { wire: 'anthropic', body, streaming: raw.stream === true, forcedTool: choice };
+}
+
+/** Anthropic's rules for prompt-cache breakpoints: `{type: "ephemeral"}` (a ttl of 5m or 1h), four at most. */
+function checkCacheControl(raw: Record<string, unknown>): void {
+  const blocks = [raw.tools, raw.system, ...(raw.messages as unknown[]).map((m) => (isRecord(m) ? m.content : undefined))].flatMap((b) => (Array.isArray(b) ? (b as unknown[]) : []));
+  const marks = blocks.flatMap((b) => (isRecord(b) && b.cache_control !== undefined && b.cache_control !== null ? [b.cache_control] : []));
+  for (const mark of marks) {
+    if (!isRecord(mark) || mark.type !== 'ephemeral' || (mark.ttl !== undefined && mark.ttl !== '5m' && mark.ttl !== '1h')) {
+      throw new HttpError(400, 'cache_control: Input tag does not match the expected tag ephemeral');
+    }
+  }
+  if (marks.length > 4) throw new HttpError(400, `A maximum of 4 blocks with cache_control may be provided. Found ${marks.length}.`);
 }
 
 function readGeminiRequest(raw: unknown, path: string): ChatRequestRead {

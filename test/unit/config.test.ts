@@ -11,6 +11,15 @@ describe('loadConfig', () => {
     expect(c.temporal.uiPort).toBe(8233);
     expect(c.models.chain).toEqual(['local']);
     expect(c.embedding).toMatchObject({ provider: 'local', dimensions: 384, model: 'all-MiniLM-L6-v2' });
+    // The exact caches serve; the semantic one only measures until an operator turns it on.
+    expect(c.cache?.layers).toEqual({ model: true, retrieval: true, tool: true, semantic: 'shadow' });
+  });
+
+  it('turns cache layers on by name', () => {
+    expect(loadConfig({ GATEHOUSE_CACHE: 'off' }).cache).toBeUndefined();
+    expect(loadConfig({ GATEHOUSE_CACHE: 'retrieval, semantic', GATEHOUSE_CACHE_SEMANTIC_MODE: 'on' }).cache?.layers).toEqual({ model: false, retrieval: true, tool: false, semantic: 'on' });
+    expect(loadConfig({ GATEHOUSE_CACHE: 'all' }).cache?.layers).toEqual({ model: true, retrieval: true, tool: true, semantic: 'shadow' });
+    expect(() => loadConfig({ GATEHOUSE_CACHE: 'model,semantik' })).toThrow(/GATEHOUSE_CACHE: unknown cache layer "semantik"/);
   });
 
   it('names the variable and what it expects in one line', () => {

@@ -1,5 +1,6 @@
 // Setting and reading a tenant's rules and spend: what the API's /v1/gateway/access,
-// /v1/budgets, /v1/rate-limits and /v1/usage routes call. Every statement is scoped to the tenant.
+// /v1/budgets, /v1/rate-limits, /v1/usage and /v1/gateway/prompt-cache routes call. Every
+// statement is scoped to the tenant.
 import { usageGroup, type AccessScope, type BudgetPeriod, type BudgetScope, type RateLimitScope, type UsageGroup } from '../../../contracts/gateway-limits.js';
 import type { Db } from '../../../infra/db/pool.js';
 import { periodStart } from './ledger.js';
@@ -116,6 +117,8 @@ export interface UsageRow {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** What the caches saved: calls Gatehouse's caches answered, and the provider's prompt-cache reads. */
+  savedUsd: number;
 }
 
 /** A tenant's spend and tokens, grouped (always by tenant, then by the groups asked for) and filtered. */
@@ -137,7 +140,7 @@ export async function usageReport(
   if (q.model) filter('model = ?', q.model);
   const select = groups.map((g) => `${GROUP_SQL[g]} AS "${g}"`);
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT ${[...select, 'count(*)::int AS calls', 'sum(input_tokens)::bigint AS input', 'sum(output_tokens)::bigint AS output', 'sum(cost_usd) AS cost'].join(', ')}
+    `SELECT ${[...select, 'count(*)::int AS calls', 'sum(input_tokens)::bigint AS input', 'sum(output_tokens)::bigint AS output', 'sum(cost_usd) AS cost', 'sum(saved_usd) AS saved'].join(', ')}
      FROM model_usage WHERE ${where.join(' AND ')}
      ${groups.length ? `GROUP BY ${groups.map((_, i) => i + 1).join(', ')} ORDER BY ${groups.map((_, i) => i + 1).join(', ')}` : ''}`,
     params,
@@ -148,6 +151,73 @@ export async function usageReport(
     calls: Number(r.calls),
     inputTokens: Number(r.input ?? 0),
     outputTokens: Number(r.output ?? 0),
-    costUsd: Math.round(Number(r.cost ?? 0) * 1e8) / 1e8,
+    costUsd: dollars(r.cost),
+    savedUsd: dollars(r.saved),
   }));
+}
+
+const dollars = (sum: unknown) => Math.round(Number(sum ?? 0) * 1e8) / 1e8;
+
+/** The provider's prompt cache for one prompt prefix (its system messages and tools) on one model. */
+export interface PromptCacheRow {
+  tenantId: string;
+  prefix: string;
+  model: string;
+  /** The steps that sent it (generate, decide, …), to tell one prefix from another. */
+  steps: string[];
+  calls: number;
+  inputTokens: number;
+  cachedReadTokens: number;
+  cacheWriteTokens: number;
+  /** cachedReadTokens / inputTokens: the share of input the cache served. */
+  hitRatio: number;
+  /** The share of calls that read anything from the cache. */
+  cacheReadCallShare: number;
+  costUsd: number;
+  /** cachedReadTokens × (input price − cached price), priced when each call was made. */
+  savedUsd: number;
+}
+
+/**
+ * A tenant's provider prompt-cache use per prompt prefix and model, the most input first. Only
+ * answered calls count: a failed attempt read nothing, and a cache hit called no provider.
+ */
+export async function promptCacheReport(db: Db, tenantId: string, q: { from?: string; to?: string; model?: string; limit: number }): Promise<PromptCacheRow[]> {
+  const where = [`tenant_id = $1`, `outcome = 'ok'`, 'prompt_prefix IS NOT NULL'];
+  const params: unknown[] = [tenantId];
+  const filter = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (q.from) filter('at >= ?::date', q.from);
+  if (q.to) filter(`at < ?::date + interval '1 day'`, q.to);
+  if (q.model) filter('model = ?', q.model);
+  params.push(q.limit);
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT prompt_prefix AS prefix, model, array_remove(array_agg(DISTINCT step), NULL) AS steps, count(*)::int AS calls,
+            sum(input_tokens)::bigint AS input, sum(cached_read_tokens)::bigint AS read, sum(cache_write_tokens)::bigint AS write,
+            count(*) FILTER (WHERE cached_read_tokens > 0)::int AS read_calls, sum(cost_usd) AS cost, sum(saved_usd) AS saved
+     FROM model_usage WHERE ${where.join(' AND ')}
+     GROUP BY prompt_prefix, model ORDER BY input DESC, prefix, model LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => {
+    const inputTokens = Number(r.input ?? 0);
+    const cachedReadTokens = Number(r.read ?? 0);
+    const calls = Number(r.calls);
+    return {
+      tenantId,
+      prefix: String(r.prefix),
+      model: String(r.model),
+      steps: (r.steps as string[] | null) ?? [],
+      calls,
+      inputTokens,
+      cachedReadTokens,
+      cacheWriteTokens: Number(r.write ?? 0),
+      hitRatio: inputTokens ? Math.round((cachedReadTokens / inputTokens) * 1e4) / 1e4 : 0,
+      cacheReadCallShare: calls ? Math.round((Number(r.read_calls) / calls) * 1e4) / 1e4 : 0,
+      costUsd: dollars(r.cost),
+      savedUsd: dollars(r.saved),
+    };
+  });
 }

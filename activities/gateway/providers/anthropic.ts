@@ -3,9 +3,20 @@
 // (cache_read_input_tokens) and cache writes (cache_creation_input_tokens) come beside it. The
 // gateway's inputTokens is their sum, as OpenAI's prompt_tokens would be, with both cached parts
 // kept apart for pricing.
+// Prompt caching: Anthropic caches a prefix only where the request marks it (cache_control), so
+// the adapter marks the stable parts itself (placeCacheBreakpoints).
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsBase, MessageParam, Usage as AnthropicUsage, MessageDeltaUsage } from '@anthropic-ai/sdk/resources/messages/messages';
+import type {
+  ContentBlockParam,
+  MessageCreateParamsBase,
+  MessageDeltaUsage,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+  Usage as AnthropicUsage,
+} from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ModelSpec } from '../../../infra/config.js';
+import { countTokens } from '../../tokens.js';
 import type { AttemptOutcome, ChatMessage, ChatRequest, ToolCall } from '../types.js';
 import {
   clientCache,
@@ -45,23 +56,60 @@ export function anthropicProvider(): ModelProvider {
 }
 
 function params(spec: ModelSpec, req: ChatRequest): MessageCreateParamsBase {
-  const system = req.messages.flatMap((m) => (m.role === 'system' ? [m.content] : [])).join('\n\n');
+  // One block per system message, so the breakpoint can go on the last one.
+  const system = req.messages.flatMap((m): TextBlockParam[] => (m.role === 'system' ? [{ type: 'text', text: m.content }] : []));
   const json = repliesAsJsonTool(spec, req);
-  const tools = req.tools?.map((t) => ({ name: t.name, description: t.description, input_schema: { type: 'object' as const, ...t.parameters } }));
+  const tools: Tool[] | undefined = json
+    ? [{ name: JSON_REPLY_TOOL, description: 'Reply with this JSON object.', input_schema: { type: 'object' } }]
+    : req.tools?.map((t) => ({ name: t.name, description: t.description, input_schema: { type: 'object' as const, ...t.parameters } }));
+  const messages = toAnthropicMessages(req.messages);
+  placeCacheBreakpoints(spec.promptCacheMinTokens, { tools, system, messages });
   return {
     model: spec.providerModel,
     max_tokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
-    messages: toAnthropicMessages(req.messages),
-    ...(system ? { system } : {}),
+    messages,
+    ...(system.length ? { system } : {}),
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-    ...(tools?.length ? { tools, ...(req.toolChoice ? { tool_choice: req.toolChoice === 'required' ? { type: 'any' as const } : { type: 'tool' as const, name: req.toolChoice.name } } : {}) } : {}),
+    ...(tools?.length ? { tools } : {}),
     ...(json
-      ? {
-          tools: [{ name: JSON_REPLY_TOOL, description: 'Reply with this JSON object.', input_schema: { type: 'object' as const } }],
-          tool_choice: { type: 'tool' as const, name: JSON_REPLY_TOOL },
-        }
-      : {}),
+      ? { tool_choice: { type: 'tool' as const, name: JSON_REPLY_TOOL } }
+      : tools?.length && req.toolChoice
+        ? { tool_choice: req.toolChoice === 'required' ? { type: 'any' as const } : { type: 'tool' as const, name: req.toolChoice.name } }
+        : {}),
   };
+}
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/**
+ * Marks the stable parts of a prompt for Anthropic's prompt cache, in its prefix order (tools →
+ * system → messages): the last tool, the last system block, and the last message before the
+ * newest user turn (the conversation so far) — three at most, under Anthropic's limit of four.
+ * Each is marked only once the prefix up to it holds the model's minimum (`minTokens`, by our
+ * count): Anthropic does not cache a shorter one, and an unused breakpoint only clutters the request.
+ */
+export function placeCacheBreakpoints(minTokens: number, prompt: { tools: Tool[] | undefined; system: TextBlockParam[]; messages: MessageParam[] }): void {
+  let prefixTokens = 0;
+  const markIfCacheable = (block: { cache_control?: unknown } | undefined, tokens: number) => {
+    prefixTokens += tokens;
+    if (block && prefixTokens >= minTokens) block.cache_control = EPHEMERAL;
+  };
+  markIfCacheable(prompt.tools?.at(-1), prompt.tools?.length ? countTokens(JSON.stringify(prompt.tools)) : 0);
+  markIfCacheable(prompt.system.at(-1), prompt.system.reduce((n, b) => n + countTokens(b.text), 0));
+  const newestUser = prompt.messages.map((m) => m.role).lastIndexOf('user');
+  if (newestUser < 1) return;
+  const earlier = prompt.messages.slice(0, newestUser).flatMap((m) => (Array.isArray(m.content) ? m.content : []));
+  const last = prompt.messages[newestUser - 1]!.content;
+  // Our messages hold text, tool_use and tool_result blocks only, each of which takes a breakpoint.
+  markIfCacheable(Array.isArray(last) ? (last.at(-1) as { cache_control?: unknown } | undefined) : undefined, earlier.reduce((n, b) => n + countTokens(blockText(b)), 0));
+}
+
+/** What of a content block the model reads as tokens, for the prefix's length. */
+function blockText(block: ContentBlockParam): string {
+  if (block.type === 'text') return block.text;
+  if (block.type === 'tool_use') return block.name + JSON.stringify(block.input);
+  if (block.type === 'tool_result') return typeof block.content === 'string' ? block.content : JSON.stringify(block.content ?? '');
+  return '';
 }
 
 /** JSON output without tools of the caller's: the reply is the forced JSON_REPLY_TOOL call. */
