@@ -353,7 +353,7 @@ function report(m: Measured) {
       row('**SemanticCache.lookup (nearest + guard + hit count), embedding memoised**', o.lookup, o.retrieveAndGenerate),
       row('**SemanticCache.lookup with its embedding** (embed + nearest + guard)', o.lookupWithEmbed, o.retrieveAndGenerate),
       row('baseline: retrieveHybrid + generateAnswer (zero-latency model)', o.retrieveAndGenerate),
-      row('SemanticCache.store (insert + the tenant budget trim), after a miss', o.store),
+      row('SemanticCache.store after a miss (insert; the budget is trimmed only when the running estimate passes it)', o.store),
     ]),
     '',
     `**Target — semantic lookup p99 ≤ ${TARGETS.semanticP99} ms:** without the embedding ${fmt(semP99)} ms → ${verdict(semP99 <= TARGETS.semanticP99, `${fmt(semP99 - TARGETS.semanticP99)} ms`)}; ` +
