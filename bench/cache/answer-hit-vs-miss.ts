@@ -226,7 +226,9 @@ function report(runs: Run[], questions: number) {
     '',
     all
       ? semanticServed
-        ? `With the semantic layer on, ${semanticServed} of ${all.times.paraphrase.length} paraphrases were answered by the workflow's \`semantic_cache\` step, before retrieval.`
+        ? `With the semantic layer on, ${semanticServed} of ${all.times.paraphrase.length} paraphrases (and every repeat) were answered by the workflow's \`semantic_cache\` step, before retrieval: ` +
+          'a hit skips retrieval, context screening, generation and the output checks, but still runs the input guard, the router and the lookup — what remains of its time is mostly the durable steps themselves on this dev server (see the orchestration benchmark, (c)). ' +
+          'With the exact layers only, a repeat saves just the retrieval and the zero-latency model call.'
         : '**No paraphrase was served by the semantic layer** (no `semantic_cache` hit in the answers).'
       : '',
     '',
