@@ -20,7 +20,6 @@ import { createWorker, installRuntime } from '../../workers/worker.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import type { AnswerResult, AnswerTaskInput } from '../../workflows/messages.js';
 import type { Embedder } from '../../activities/retrieval/embedder.js';
-import type { BenchContext } from '../lib/bench.js';
 import { indexDocuments } from '../../test/support/corpus.js';
 import { startNativePostgres } from '../../test/support/native-postgres.js';
 import { startScriptedModelServer, type ChatRequestBody } from '../../test/support/scripted-model-server.js';
@@ -57,12 +56,33 @@ export const answerHitVsMiss: CachePart = async (ctx) => {
   const pg = await startNativePostgres();
   try {
     const pairs = await chooseQuestions(embedder, ctx.log);
-    const runs: Run[] = [];
     // Each cache setting has a tenant, a worker and a task queue of its own, so neither sees the other's entries.
-    for (const layers of ['exact', 'all'] as const) {
-      runs.push(await askAll(ctx, { layers, pairs, embedder, databaseUrl: pg.url, temporalAddress: temporal.address, modelUrl: model.baseUrl }));
+    const settings = [];
+    for (const layers of ['exact', 'all'] as const) settings.push(await startSetting({ layers, embedder, databaseUrl: pg.url, temporalAddress: temporal.address, modelUrl: model.baseUrl }));
+    try {
+      for (const s of settings) for (let i = 0; i < WARMUP; i++) await s.ask(`Warm-up question ${i}: how do I print a test page?`);
+      // Question by question, the two settings in turn (each question starting with the other one):
+      // drift on a shared machine then falls on both alike.
+      for (const [k, p] of pairs.entries()) {
+        for (const s of k % 2 ? [...settings].reverse() : settings) {
+          for (const [scenario, question] of [['miss', p.b], ['repeat', p.b], ['paraphrase', p.a]] as Array<[Scenario, string]>) {
+            const { ms, result } = await s.ask(question);
+            s.run.times[scenario].push(ms);
+            const how = servedBy(result);
+            const cache = (result.steps.find((st) => st.name === 'generate')?.detail as { cache?: { outcome?: string; reason?: string } } | undefined)?.cache;
+            if (scenario === 'miss' && cache?.outcome === 'uncacheable') s.run.uncacheable.push({ question, reason: cache.reason ?? '' });
+            if (process.env.CACHE_BENCH_DEBUG) ctx.log(`cache (c): ${s.run.layers} ${scenario} "${question}" — ${how}, ${fmt(ms)} ms`);
+            (s.run.served[scenario][how] ??= []).push(ms);
+          }
+        }
+      }
+      for (const { run } of settings) {
+        ctx.log(`cache (c): GATEHOUSE_CACHE=${run.layers}: miss p50 ${fmt(percentile(run.times.miss, 50))} ms, repeat ${fmt(percentile(run.times.repeat, 50))} ms, paraphrase ${fmt(percentile(run.times.paraphrase, 50))} ms`);
+      }
+      return report(settings.map((s) => s.run), pairs.length);
+    } finally {
+      for (const s of settings) await s.stop();
     }
-    return report(runs, pairs.length);
   } finally {
     await embedder.close?.();
     await pg.stop();
@@ -81,56 +101,38 @@ interface Run {
   uncacheable: Array<{ question: string; reason: string }>;
 }
 
-async function askAll(
-  ctx: BenchContext,
-  o: { layers: Run['layers']; pairs: Array<{ a: string; b: string }>; embedder: Embedder; databaseUrl: string; temporalAddress: string; modelUrl: string },
-): Promise<Run> {
+/** One cache setting: its services, its tenant's demo collection, a worker on its own task queue, and a way to ask. */
+async function startSetting(o: { layers: Run['layers']; embedder: Embedder; databaseUrl: string; temporalAddress: string; modelUrl: string }) {
   const log = createLogger('silent');
   const config = cacheBenchConfig(o.modelUrl, o.layers);
   const tenantId = `bench-${o.layers}`;
   const taskQueue = `bench-cache-${o.layers}`;
-  // Not services.close(): that would close the embedder the next run shares.
   const services = await createServices(config, { databaseUrl: o.databaseUrl, log, embedder: o.embedder });
   const dataConverter = gatehouseDataConverter(services.keyRing);
   const nativeConnection = await NativeConnection.connect({ address: o.temporalAddress });
   const connection = await Connection.connect({ address: o.temporalAddress });
-  try {
-    await indexDocuments(services, { tenantId, collection: 'demo', documents: await loadDemoCorpus() });
-    const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { ...services, config, log }, dataConverter });
-    const running = worker.run();
-    const client = new Client({ connection, dataConverter });
-    try {
-      let n = 0;
-      const ask = async (question: string) => {
-        const input: AnswerTaskInput = { tenantId, collection: 'demo', question, conversation: [], options: OPTIONS };
-        const t0 = performance.now();
-        const result = await client.workflow.execute<typeof answerQuestion>('answerQuestion', { taskQueue, workflowId: `${taskQueue}-${n++}`, args: [input] });
-        return { ms: performance.now() - t0, result };
-      };
-      for (let i = 0; i < WARMUP; i++) await ask(`Warm-up question ${i}: how do I print a test page?`);
-      const run: Run = { layers: o.layers, times: { miss: [], repeat: [], paraphrase: [] }, served: { miss: {}, repeat: {}, paraphrase: {} }, uncacheable: [] };
-      for (const p of o.pairs) {
-        for (const [scenario, question] of [['miss', p.b], ['repeat', p.b], ['paraphrase', p.a]] as Array<[Scenario, string]>) {
-          const { ms, result } = await ask(question);
-          run.times[scenario].push(ms);
-          const how = servedBy(result);
-          const reason = (result.steps.find((st) => st.name === 'generate')?.detail as { cache?: { outcome?: string; reason?: string } } | undefined)?.cache;
-          if (scenario === 'miss' && reason?.outcome === 'uncacheable') run.uncacheable.push({ question, reason: reason.reason ?? '' });
-          if (process.env.CACHE_BENCH_DEBUG) ctx.log(`cache (c): ${o.layers} ${scenario} "${question}" — ${how}, ${fmt(ms)} ms`);
-          (run.served[scenario][how] ??= []).push(ms);
-        }
-      }
-      ctx.log(`cache (c): GATEHOUSE_CACHE=${o.layers}: miss p50 ${fmt(percentile(run.times.miss, 50))} ms, repeat ${fmt(percentile(run.times.repeat, 50))} ms, paraphrase ${fmt(percentile(run.times.paraphrase, 50))} ms`);
-      return run;
-    } finally {
+  await indexDocuments(services, { tenantId, collection: 'demo', documents: await loadDemoCorpus() });
+  const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { ...services, config, log }, dataConverter });
+  const running = worker.run();
+  const client = new Client({ connection, dataConverter });
+  let n = 0;
+  return {
+    run: { layers: o.layers, times: { miss: [], repeat: [], paraphrase: [] }, served: { miss: {}, repeat: {}, paraphrase: {} }, uncacheable: [] } as Run,
+    async ask(question: string) {
+      const input: AnswerTaskInput = { tenantId, collection: 'demo', question, conversation: [], options: OPTIONS };
+      const t0 = performance.now();
+      const result = await client.workflow.execute<typeof answerQuestion>('answerQuestion', { taskQueue, workflowId: `${taskQueue}-${n++}`, args: [input] });
+      return { ms: performance.now() - t0, result };
+    },
+    async stop() {
       worker.shutdown();
       await running;
-    }
-  } finally {
-    await nativeConnection.close();
-    await connection.close();
-    await services.db.end();
-  }
+      await nativeConnection.close();
+      await connection.close();
+      // Not services.close(): that would close the embedder the other setting shares.
+      await services.db.end();
+    },
+  };
 }
 
 /** GATEHOUSE_CACHE=exact or all (the semantic layer serving) at the operating point's threshold; one model, the scripted server (priced, so a hit's saving shows). */
@@ -218,7 +220,7 @@ function report(runs: Run[], questions: number) {
     `\`answerQuestion\` started and awaited through the Temporal client (local dev server), a worker in the same process wired by \`createServices\`, native Postgres, ` +
       `MiniLM embeddings, the demo corpus, and the scripted model server answering **at once** with a grounded sentence of the first passage (so the output checks pass and each task takes the straight path). ` +
       `The miss's saving below is therefore only Gatehouse's own work; a real model's generation time — hundreds of ms to seconds — is saved on top of it on every hit. ` +
-      `Two settings, each with its own tenant and worker: GATEHOUSE_CACHE=exact (retrieval and model responses) and GATEHOUSE_CACHE=all (the semantic layer on, at ${fmt(operatingPoint.threshold, 2)}). ` +
+      `Two settings, each with its own tenant and worker, both running and asked in turn question by question: GATEHOUSE_CACHE=exact (retrieval and model responses) and GATEHOUSE_CACHE=all (the semantic layer on, at ${fmt(operatingPoint.threshold, 2)}). ` +
       `${questions} demo paraphrase pairs of pairs.ts that the semantic cache serves at that threshold: each asks \`b\` fresh (miss), \`b\` again (repeat) and \`a\` (paraphrase), after ${WARMUP} warm-up tasks. ` +
       'Wall time from start to result; "served by" reads the task\'s steps.',
     '',
@@ -228,7 +230,11 @@ function report(runs: Run[], questions: number) {
       ? semanticServed
         ? `With the semantic layer on, ${semanticServed} of ${all.times.paraphrase.length} paraphrases (and every repeat) were answered by the workflow's \`semantic_cache\` step, before retrieval: ` +
           'a hit skips retrieval, context screening, generation and the output checks, but still runs the input guard, the router and the lookup — what remains of its time is mostly the durable steps themselves on this dev server (see the orchestration benchmark, (c)). ' +
-          'With the exact layers only, a repeat saves just the retrieval and the zero-latency model call.'
+          'With the exact layers only, a repeat saves just the retrieval and the zero-latency model call. ' +
+          (exact
+            ? `What the semantic layer costs a miss (its lookup before retrieval and its store after the answer: two more activities, the question embedded once more): ` +
+              `${fmt(percentile(all.times.miss, 50) - percentile(exact.times.miss, 50))} ms at p50 (the miss with it on minus the miss without).`
+            : '')
         : '**No paraphrase was served by the semantic layer** (no `semantic_cache` hit in the answers).'
       : '',
     '',
