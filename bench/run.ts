@@ -20,6 +20,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   'sql-guard-corpus': () => import('./sql-guard-corpus.js'),
   fuzz: () => import('./fuzz.js'),
   gateway: () => import('./gateway/index.js'),
+  cache: () => import('./cache/index.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
