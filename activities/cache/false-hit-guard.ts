@@ -37,8 +37,8 @@ export interface QueryComparison {
 
 /** Compares a new query with a cached one; `same` is false when they differ in any way we detect. */
 export function compareQueries(newQuery: string, cachedQuery: string): QueryComparison {
-  const a = analyse(newQuery);
-  const b = analyse(cachedQuery);
+  const a = analysed(newQuery);
+  const b = analysed(cachedQuery);
   const differences: QueryDifference[] = [];
 
   // Entities: each side's entity words that the other query's text lacks. Only a swap counts.
@@ -123,6 +123,22 @@ const RELATIVE: Record<string, string> = { previous: 'last', past: 'last', comin
 const IDIOMS = /\b(?:third[- ]part(?:y|ies)|first[- ]class|second[- ]hand|one[- ]time|one[- ]off|one another)\b/g;
 
 const nameWords = (name: string) => (name.toLowerCase().match(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)*/gu) ?? []).map((w) => w.replace(/-/g, ''));
+
+/**
+ * Parsing a query is most of a comparison's time, and the cache compares the same cached
+ * questions (the nearest ones) again and again: analyses are kept per process, bounded.
+ */
+const ANALYSES = new Map<string, Analysis>();
+const MAX_ANALYSES = 4_096;
+
+function analysed(text: string): Analysis {
+  const known = ANALYSES.get(text);
+  if (known) return known;
+  const analysis = analyse(text);
+  if (ANALYSES.size >= MAX_ANALYSES) ANALYSES.delete(ANALYSES.keys().next().value!);
+  ANALYSES.set(text, analysis);
+  return analysis;
+}
 
 function analyse(text: string): Analysis {
   // Apostrophes one way, possessives off ("Doe's" → "Doe"), so "John Doe's order" names John Doe.
