@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { jsonNestingExceeds, MAX_BODY_DEPTH } from '../infra/input-limits.js';
+import { withLogFields } from '../infra/logger.js';
+import { rootWorkflowId } from '../infra/workflow-tenants.js';
 import { Authenticator } from './auth.js';
 import { errorHandler, gatehouseErrorShape } from './error-reply.js';
 import { ApiError, errorBody } from './errors.js';
@@ -89,9 +91,13 @@ export async function buildApi(deps: ApiDeps) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const auth = new Authenticator(deps.db, undefined, deps.config.api.oidc);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/v1/')) return;
     req.principal = await auth.authenticate(req.headers.authorization);
+    // The request's lines (Fastify's "request completed" is the reply's) name the tenant, and on a
+    // task's routes its root task, as the worker's lines do; never the key or who holds it.
+    const taskId = (req.params as { taskId?: unknown } | undefined)?.taskId;
+    req.log = reply.log = withLogFields(req.log, { tenantId: req.principal.tenantId, ...(typeof taskId === 'string' ? { taskId: rootWorkflowId(taskId) } : {}) });
   });
 
   await app.register(healthRoutes(deps));

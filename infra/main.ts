@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoDomain } from './demo/domain.js';
 import { seedDemoCorpus } from './demo/seed.js';
 import { createLogger } from './logger.js';
+import { redactedConfig } from './redacted-config.js';
 import { gatehouseDataConverter } from './payload-codec.js';
 import { readOrCreateSecret } from './secret-file.js';
 import { WorkflowTenants } from './workflow-tenants.js';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // What this process really runs with, for whoever reads the log after an incident; secrets redacted.
+  log.info({ config: redactedConfig(config) }, 'effective configuration');
   const stops: Array<[string, () => Promise<unknown>]> = [];
   let stopping = false;
   const shutdown = async (code: number) => {

@@ -2,6 +2,7 @@
 // running more of these on the same task queue.
 import { ConfigError, loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
+import { redactedConfig } from '../infra/redacted-config.js';
 import { createServices } from '../infra/services.js';
 import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { WorkflowTenants } from '../infra/workflow-tenants.js';
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS: required for a standalone worker (host:port)');
   if (!config.database.url) throw new ConfigError('DATABASE_URL: required for a standalone worker (postgres://…)');
   const log = createLogger(config.logLevel, 'gatehouse-worker');
+  // What this process really runs with, for whoever reads the log after an incident; secrets redacted.
+  log.info({ config: redactedConfig(config) }, 'effective configuration');
   installRuntime(log);
   const services = await createServices(config, { databaseUrl: config.database.url, log });
   const connection = await connectWorker(config.temporal.address);

@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { knownTaskTenant } from '../infra/log-context.js';
 import type { Logger } from '../infra/logger.js';
+import { WorkflowTenants, rootWorkflowId } from '../infra/workflow-tenants.js';
+import { activityLogContext } from './activity-log-context.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -28,18 +31,39 @@ export function installRuntime(parent: Logger): void {
 }
 
 function installWith(log: Logger): void {
+  const line = (meta: Record<string, unknown> | undefined) => ({ ...meta, ...sdkLogFields(meta), sdk: true });
   Runtime.install({
     shutdownSignals: [],
     logger: {
-      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ ...meta, sdk: true }, message),
-      trace: (message, meta) => log.trace({ ...meta, sdk: true }, message),
-      debug: (message, meta) => log.debug({ ...meta, sdk: true }, message),
-      info: (message, meta) => log.info({ ...meta, sdk: true }, message),
-      warn: (message, meta) => log.warn({ ...meta, sdk: true }, message),
-      error: (message, meta) => log.error({ ...meta, sdk: true }, message),
+      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')](line(meta), message),
+      trace: (message, meta) => log.trace(line(meta), message),
+      debug: (message, meta) => log.debug(line(meta), message),
+      info: (message, meta) => log.info(line(meta), message),
+      warn: (message, meta) => log.warn(line(meta), message),
+      error: (message, meta) => log.error(line(meta), message),
     },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
+}
+
+/**
+ * The SDK's lines about a workflow or an activity in Gatehouse's field names: the SDK names the
+ * workflow (its sink-based workflow `log` too) and the activity type, Gatehouse's lines name the
+ * task, the run and the activity. A workflow's line is written after its activation, outside any
+ * activity, so its tenant is the one the task's activities last carried in this process.
+ */
+export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const workflowId = typeof meta?.workflowId === 'string' ? meta.workflowId : undefined;
+  if (!workflowId) return {};
+  const taskId = rootWorkflowId(workflowId);
+  const runId = meta?.runId ?? meta?.workflowRunId;
+  const tenantId = knownTaskTenant(taskId);
+  return {
+    taskId,
+    ...(typeof runId === 'string' ? { runId } : {}),
+    ...(typeof meta?.activityType === 'string' ? { activity: meta.activityType } : {}),
+    ...(tenantId ? { tenantId } : {}),
+  };
 }
 
 export interface GatehouseWorkerOptions {
@@ -66,6 +90,7 @@ export interface GatehouseWorkerOptions {
 
 export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker> {
   installRuntime(opts.deps.log);
+  const tenants = new WorkflowTenants(opts.deps.db);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -74,6 +99,7 @@ export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.deps),
     dataConverter: opts.dataConverter,
+    interceptors: { activity: [activityLogContext((workflowId) => tenants.tenantOf(workflowId))] },
     // Activities in flight get this long to finish before shutdown cancels them.
     shutdownGraceTime: '20 seconds',
     maxConcurrentActivityTaskExecutions: 20,
