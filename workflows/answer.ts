@@ -17,7 +17,7 @@ import { runAgent } from './agent/index.js';
 import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome, type RouteDecision } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
 import { StepLog } from './policy/steps.js';
-import { RunDetails, summaries, withSummary } from './policy/summaries.js';
+import { RunDetails, startSummaries, summaries, withSummary } from './policy/summaries.js';
 import { answerWithoutModel, guardAndRoute, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, routeStep, settleAnswer, type Checked } from './steps/index.js';
 
 const models = proxyActivities<Activities>({
@@ -280,6 +280,7 @@ async function handToAgent(
     () =>
       executeChild(runAgent, {
         workflowId: agentTaskId,
+        staticSummary: startSummaries.subtask(o.taskId, `agent for route ${o.route.intent}: ${target.tools.join(', ')}`),
         typedSearchAttributes: [
           { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
           { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'subtask' },

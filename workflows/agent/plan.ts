@@ -12,12 +12,13 @@ import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { AgentState, TaskContext } from './state.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import type { AgentTurn, TurnOutcome } from './turn.js';
+import { startSummaries } from '../policy/summaries.js';
 
 /** Refinement rounds after the first plan. */
 const PLAN_ROUNDS = 3;
 
 /** A sub-task as a child workflow (executeChild of runAgent, passed in). */
-export type RunChild = (input: AgentTaskInput, options: { workflowId: string; typedSearchAttributes: SearchAttributePair[] }) => Promise<AgentResult>;
+export type RunChild = (input: AgentTaskInput, options: { workflowId: string; typedSearchAttributes: SearchAttributePair[]; staticSummary?: string }) => Promise<AgentResult>;
 
 export interface PlanModeDeps {
   task: TaskContext;
@@ -107,6 +108,7 @@ export class PlanMode {
         },
         {
           workflowId: `${ctx.taskId}.${item.id}`,
+          staticSummary: startSummaries.subtask(ctx.taskId, `plan item ${item.id}`),
           typedSearchAttributes: [
             { key: TENANT_SEARCH_ATTRIBUTE, value: ctx.tenantId },
             { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'subtask' },

@@ -33,6 +33,7 @@ export function withSummary<A extends unknown[], R>(fn: ((...args: A) => Promise
 }
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
+const documents = (n: number) => `${n} document${n === 1 ? '' : 's'}`;
 
 /** Dollar amounts among a tool's arguments (top level, `…Usd` numbers only), as "$79.00". */
 export function amountsOf(args: Record<string, unknown>): string[] {
@@ -60,7 +61,7 @@ export const summaries = {
   propose: (tool: string, args: Record<string, unknown>, approvalId: string) => [`propose ${tool}`, ...amountsOf(args), `(${approvalId})`].join(' '),
   execute: (tool: string, args: Record<string, unknown>, approvalId: string) => [`execute ${tool}`, ...amountsOf(args), `(${approvalId})`].join(' '),
   indexBatch: (from: number, to: number, total: number) => `index documents ${from + 1}–${to} of ${total}`,
-  finishIngestion: (documents: number) => `finish ingestion of ${documents} documents`,
+  finishIngestion: (count: number) => `finish ingestion of ${documents(count)}`,
 };
 
 /** The workflow's details, in steps: "retrieved 8 passages from handbook; generating". */
@@ -76,3 +77,11 @@ export class RunDetails {
     this.set(oneLine([...shown, now].filter(Boolean).join('; '), 400));
   }
 }
+
+/** A workflow's static summary, set when it starts (the API's tasks, an answer's agent, a plan's sub-tasks). */
+export const startSummaries = {
+  answer: (collection: string, mode: string, model?: string) => oneLine(`answer from ${collection} (${mode})${model ? ` with ${model}` : ''}`),
+  agent: (mode: string, collection: string, tools?: string[]) => oneLine(`agent (${mode}) over ${collection}${tools?.length ? `: ${tools.join(', ')}` : ''}`),
+  subtask: (parentTaskId: string, what: string) => oneLine(`${what} of ${parentTaskId}`),
+  ingest: (count: number, collection: string) => oneLine(`ingest ${documents(count)} into ${collection}`),
+};
