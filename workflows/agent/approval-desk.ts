@@ -117,7 +117,7 @@ export class ApprovalDesk {
     let decision: ApprovalDecision;
     if (workflow.patched('approval-signal-needs-token')) {
       // Signals carry no caller identity: the decision counts only with a token the API signed.
-      const verdict = await bookkeeping.verifyApprovalSignal({ taskId: task.taskId, tenantId: task.tenantId, signal: s });
+      const verdict = await withSummary(bookkeeping.verifyApprovalSignal, summaries.verifySignal(), { taskId: task.taskId, tenantId: task.tenantId, signal: s });
       if (!verdict.ok) return this.refuseSignal(verdict.approvalId, verdict.reason);
       decision = verdict.decision;
     } else {
@@ -284,7 +284,7 @@ export class ApprovalDesk {
     this.deps.details?.note(`${approval.approvalId} ${approval.tool}: ${approval.status.replace(/_/g, ' ')}`);
     events.emit(type, { approvalId: approval.approvalId, tool: approval.tool, status: approval.status, ...data });
     phase.settle();
-    await bookkeeping.indexApproval({ tenantId: task.tenantId, taskId: task.taskId, approval });
+    await withSummary(bookkeeping.indexApproval, summaries.indexApproval(approval.approvalId, approval.tool, approval.status), { tenantId: task.tenantId, taskId: task.taskId, approval });
   }
 
   /** Leave no approval looking decidable once the task is gone. */
@@ -293,7 +293,7 @@ export class ApprovalDesk {
     for (const a of this.pending()) {
       a.status = 'rejected';
       a.reason = reason;
-      await bookkeeping.indexApproval({ tenantId: task.tenantId, taskId: task.taskId, approval: a });
+      await withSummary(bookkeeping.indexApproval, summaries.indexApproval(a.approvalId, a.tool, a.status), { tenantId: task.tenantId, taskId: task.taskId, approval: a });
     }
   }
 }

@@ -12,7 +12,7 @@ import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { AgentState, TaskContext } from './state.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import type { AgentTurn, TurnOutcome } from './turn.js';
-import { startSummaries } from '../policy/summaries.js';
+import { startSummaries, summaries, withSummary } from '../policy/summaries.js';
 
 /** Refinement rounds after the first plan. */
 const PLAN_ROUNDS = 3;
@@ -43,7 +43,7 @@ export class PlanMode {
     const planned = await this.deps.gatewayLimits.run(() =>
       steps.run(
         'plan',
-        () => models.planTask({ tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
+        () => withSummary(models.planTask, summaries.plan(0, options.model), { tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
         (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
       ),
     );
@@ -58,7 +58,7 @@ export class PlanMode {
       const refinedOrRefused = await this.deps.gatewayLimits.run(() => steps.run(
         'refine_plan',
         () =>
-          models.planTask({
+          withSummary(models.planTask, summaries.plan(round + 1, options.model), {
             tenantId: ctx.tenantId,
             taskId: ctx.taskId,
             task,

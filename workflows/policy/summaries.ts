@@ -60,6 +60,11 @@ export const summaries = {
   readTool: (tool: string, collection?: string) => `${tool}${tool === 'search_documents' && collection ? ` in ${collection}` : ''}`,
   propose: (tool: string, args: Record<string, unknown>, approvalId: string) => [`propose ${tool}`, ...amountsOf(args), `(${approvalId})`].join(' '),
   execute: (tool: string, args: Record<string, unknown>, approvalId: string) => [`execute ${tool}`, ...amountsOf(args), `(${approvalId})`].join(' '),
+  plan: (round: number, model?: string) => `${round === 0 ? 'plan sub-tasks' : `refine the plan (round ${round})`}${model ? ` with ${model}` : ''}`,
+  listTools: () => 'list the registry’s tools',
+  indexApproval: (approvalId: string, tool: string, status: string) => `index ${approvalId} ${tool}: ${status.replace(/_/g, ' ')}`,
+  verifySignal: () => 'verify an approval signal’s token',
+  compensate: (approvalId: string) => `compensate the action of ${approvalId}`,
   indexBatch: (from: number, to: number, total: number) => `index documents ${from + 1}–${to} of ${total}`,
   finishIngestion: (count: number) => `finish ingestion of ${documents(count)}`,
 };
