@@ -136,8 +136,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     question,
     context: { policyVersion: policy.version, model, options: retrievalOptions(input.options) },
   };
-  const semanticRoute = semanticRequest.route;
-  const semantic = patched('semantic-cache') ? await withSummary(local.lookupSemanticAnswer, summaries.semanticLookup(semanticRoute, collection), semanticRequest) : undefined;
+  const semantic = patched('semantic-cache') ? await withSummary(local.lookupSemanticAnswer, summaries.semanticLookup(semanticRequest.route, collection), semanticRequest) : undefined;
   if (semantic && semantic.outcome !== 'off') {
     const { latencyMs, ...detail } = semantic;
     if (detail.outcome === 'hit') {
@@ -243,7 +242,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   if (keep) {
     await log.run(
       'semantic_cache_store',
-      () => withSummary(local.storeSemanticAnswer, summaries.semanticStore(semanticRoute, collection), { ...semanticRequest, answer: { answer: settled.text, citations: final.citations, model: final.model, costUsd: log.usage.costUsd - costBeforeAnswer } }),
+      () => withSummary(local.storeSemanticAnswer, summaries.semanticStore(semanticRequest.route, collection), { ...semanticRequest, answer: { answer: settled.text, citations: final.citations, model: final.model, costUsd: log.usage.costUsd - costBeforeAnswer } }),
       (r) => ({ detail: { layer: 'semantic', ...r } }),
     );
   }
