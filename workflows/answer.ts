@@ -7,7 +7,7 @@
 // Each step is recorded for the `status` query; the model steps are activities with their
 // own retries, retrieval and context screening are local activities (cheap, short).
 // PII the input guard masked stays masked here: history and the result hold placeholders.
-import { executeChild, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../contracts/search-attributes.js';
 import type { GenerateOutput } from '../activities/answering.js';
 import type { SemanticAnswerRequest } from '../activities/cache/answers.js';
@@ -17,6 +17,7 @@ import { runAgent } from './agent/index.js';
 import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome, type RouteDecision } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
 import { StepLog } from './policy/steps.js';
+import { RunDetails, startSummaries, summaries, withSummary } from './policy/summaries.js';
 import { answerWithoutModel, guardAndRoute, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, routeStep, settleAnswer, type Checked } from './steps/index.js';
 
 const models = proxyActivities<Activities>({
@@ -42,8 +43,12 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   });
   setHandler(answerStatusQuery, () => ({ phase, steps: log.steps, usage: log.usage, review: review.pending() }));
   const context = { tenantId: input.tenantId, taskId };
+  // What the Temporal UI shows of the run so far (a query, not history: no replay concern).
+  const details = new RunDetails(setCurrentDetails);
+  details.note(undefined, 'guarding the input');
   const finish = (answer: string, outcome: GuardrailOutcome, extra: Partial<AnswerResult> & Pick<AnswerResult, 'question'>): AnswerResult => {
     phase = 'done';
+    details.note(`done: ${outcome.verdict}${extra.resolved === false ? ', unresolved' : ''}`);
     return { answer, guardrails: outcome, citations: [], model: 'none', usage: log.usage, steps: log.steps, resolved: true, ...extra };
   };
 
@@ -74,6 +79,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     return finish(answer, guardrails, { question: { original: guard.action === 'refuse' ? '(withheld by the input guard)' : guard.text }, route });
   }
   const original = guard.text;
+  details.note('input guard passed');
 
   // 1. Make the question stand alone. Without a conversation there is nothing to resolve.
   phase = 'rewriting';
@@ -83,7 +89,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     try {
       const rewrite = await log.run(
         'rewrite_query',
-        () => models.rewriteQuestion({ question: original, conversation: guard.conversation, model: input.options.model, context }),
+        () => withSummary(models.rewriteQuestion, summaries.rewrite(input.options.model), { question: original, conversation: guard.conversation, model: input.options.model, context }),
         (r) => ({ latencyMs: r.latencyMs, model: r.model, usage: r.usage, detail: { resolved: r.resolved, standalone: r.standalone, missing: r.missing } }),
       );
       if (!rewrite.resolved) {
@@ -112,6 +118,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   const target = route?.target;
   if (target?.kind === 'stock') return finish(target.answer, passed(), { question: { original, standalone }, route });
   if (target?.kind === 'clarify') return finish(target.question, passed(), { question: { original, standalone }, route, resolved: false });
+  if (route) details.note(`routed: ${route.intent}${target ? ` → ${target.kind}` : ''}`);
   if (target?.kind === 'agent') return handToAgent(input, { taskId, question, original, standalone, route: route!, log, finish: (a, extra) => finish(a, passed(), extra) });
   // The caller's own choice of model wins over the route's.
   const model = input.options.model ?? route?.model;
@@ -129,12 +136,13 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     question,
     context: { policyVersion: policy.version, model, options: retrievalOptions(input.options) },
   };
-  const semantic = patched('semantic-cache') ? await local.lookupSemanticAnswer(semanticRequest) : undefined;
+  const semantic = patched('semantic-cache') ? await withSummary(local.lookupSemanticAnswer, summaries.semanticLookup(semanticRequest.route, collection), semanticRequest) : undefined;
   if (semantic && semantic.outcome !== 'off') {
     const { latencyMs, ...detail } = semantic;
     if (detail.outcome === 'hit') {
       const { answer: cached, ...hit } = detail;
       log.record({ name: 'semantic_cache', status: 'completed', latencyMs, detail: { layer: 'semantic', ...hit, savedUsd: cached.costUsd } });
+      details.note('semantic cache hit');
       return finish(cached.answer, passed(), { citations: cached.citations, model: cached.model, question: { original, standalone }, route });
     }
     log.record({ name: 'semantic_cache', status: 'completed', latencyMs, detail: { layer: 'semantic', ...detail } });
@@ -144,9 +152,10 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
 
   // 2. Retrieve, then screen the passages for injected instructions before a model reads them.
   phase = 'retrieving';
+  details.note(undefined, `retrieving from ${collection}`);
   const retrieved = await log.run(
     'retrieve',
-    () => local.retrieve({ tenantId: input.tenantId, collection, query: question, ...input.options }),
+    () => withSummary(local.retrieve, summaries.retrieve(collection, input.options.mode), { tenantId: input.tenantId, collection, query: question, ...input.options }),
     (r) => ({
       latencyMs: Math.round(r.timings.totalMs),
       detail: {
@@ -162,7 +171,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   );
   const screened = await log.run(
     'screen_context',
-    () => local.screenPassages({ tenantId: input.tenantId, taskId, policy, passages: retrieved.passages }),
+    () => withSummary(local.screenPassages, summaries.screen(retrieved.passages.length, collection), { tenantId: input.tenantId, taskId, policy, passages: retrieved.passages }),
     (s) => ({ latencyMs: s.check.latencyMs, detail: { verdict: s.check.verdict, ...s.check.detail } }),
   );
 
@@ -172,11 +181,12 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
 
   // 4. Generate, streamed sentence by sentence through the output checks.
   phase = 'generating';
+  details.note(`retrieved ${retrieved.passages.length} passages from ${collection}`, screened.passages.length < retrieved.passages.length ? `${retrieved.passages.length - screened.passages.length} held back; generating` : 'generating');
   const generate = (o: { feedback?: string; model?: string; attempt: number; temperature?: number; stream?: boolean; name?: string }) =>
     log.run(
       o.name ?? (o.attempt === 1 ? 'generate' : `generate_${o.attempt}`),
       () =>
-        models.generateAnswer({
+        withSummary(models.generateAnswer, summaries.generate(ordered.length, o.model ?? model, o.attempt), {
           question,
           passages: ordered,
           model: o.model ?? model,
@@ -195,6 +205,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   const failedCacheKeys: string[] = [];
   const check = async (g: { answer: string; model: string; cache?: { outcome: string; key?: string } }): Promise<Checked> => {
     phase = 'checking';
+    details.note(`answered with ${g.model}`, 'checking the answer');
     const out = await guardOutputStep(log, models, {
       tenantId: input.tenantId,
       vaultTaskId: taskId,
@@ -205,6 +216,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
       notFound: g.model === 'none',
       policy,
     });
+    details.note(out.passed ? 'output checks passed' : `output checks failed: ${out.failures.join(', ')}`);
     if (!out.passed && g.cache?.key && g.cache.outcome !== 'uncacheable') failedCacheKeys.push(g.cache.key);
     return out;
   };
@@ -222,7 +234,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   });
 
   if (failedCacheKeys.length && patched('evict-failed-answers')) {
-    await log.run('cache_evict', () => local.evictCachedAnswers({ tenantId: input.tenantId, keys: [...new Set(failedCacheKeys)] }), (r) => ({ detail: { evicted: r.evicted, reason: 'failed its output checks' } }));
+    await log.run('cache_evict', () => withSummary(local.evictCachedAnswers, summaries.evict(new Set(failedCacheKeys).size), { tenantId: input.tenantId, keys: [...new Set(failedCacheKeys)] }), (r) => ({ detail: { evicted: r.evicted, reason: 'failed its output checks' } }));
   }
   const final = settled.candidate;
   // A good answer is kept for the questions near this one (not one a reviewer wrote, flagged or refused).
@@ -230,11 +242,12 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
   if (keep) {
     await log.run(
       'semantic_cache_store',
-      () => local.storeSemanticAnswer({ ...semanticRequest, answer: { answer: settled.text, citations: final.citations, model: final.model, costUsd: log.usage.costUsd - costBeforeAnswer } }),
+      () => withSummary(local.storeSemanticAnswer, summaries.semanticStore(semanticRequest.route, collection), { ...semanticRequest, answer: { answer: settled.text, citations: final.citations, model: final.model, costUsd: log.usage.costUsd - costBeforeAnswer } }),
       (r) => ({ detail: { layer: 'semantic', ...r } }),
     );
   }
   phase = 'done';
+  details.note(`done: ${settled.outcome.verdict}`);
   return {
     answer: settled.text,
     guardrails: { policyVersion: policy.version, ...settled.outcome },
@@ -266,6 +279,7 @@ async function handToAgent(
     () =>
       executeChild(runAgent, {
         workflowId: agentTaskId,
+        staticSummary: startSummaries.subtask(o.taskId, `agent for route ${o.route.intent}: ${target.tools.join(', ')}`),
         typedSearchAttributes: [
           { key: TENANT_SEARCH_ATTRIBUTE, value: input.tenantId },
           { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'subtask' },

@@ -2,6 +2,7 @@
 // its own so it is durable, visible in the Temporal UI and (by its id) started once per action.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { summaries, withSummary } from './policy/summaries.js';
 
 const actions = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -9,5 +10,5 @@ const actions = proxyActivities<Activities>({
 });
 
 export async function compensateExecutedAction(input: { tenantId: string; taskId: string; approvalId: string }) {
-  return actions.compensateAction(input);
+  return withSummary(actions.compensateAction, summaries.compensate(input.approvalId), input);
 }

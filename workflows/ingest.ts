@@ -1,7 +1,8 @@
 // ingestDocuments: index the documents an API call staged, in batches, a few at a time.
 // History carries the ingestion id and batch ranges, never document text.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { summaries, withSummary } from './policy/summaries.js';
 import { ingestProgressQuery, type IngestInput, type IngestProgress, type IngestResult } from './messages.js';
 
 const indexing = proxyActivities<Activities>({
@@ -35,13 +36,16 @@ export async function ingestDocuments(input: IngestInput): Promise<IngestResult>
     embedMs: 0,
   };
   setHandler(ingestProgressQuery, () => progress);
+  // What the Temporal UI shows of the run so far (a query, not history).
+  const showProgress = () => setCurrentDetails(`indexed ${progress.batches.done} of ${progress.batches.total} batches: ${progress.indexed} documents indexed, ${progress.unchanged} unchanged, ${progress.failed} failed, ${progress.chunks} chunks`);
+  showProgress();
 
   // A fixed number of lanes, each taking the next range: bounded parallelism, no busy loop.
   let next = 0;
   const lane = async () => {
     while (next < ranges.length) {
       const range = ranges[next++]!;
-      const outcome = await indexing.indexIngestionBatch({ ingestionId: input.ingestionId, ...range });
+      const outcome = await withSummary(indexing.indexIngestionBatch, summaries.indexBatch(range.from, range.to, input.documentCount), { ingestionId: input.ingestionId, ...range });
       progress.processed += outcome.documents;
       progress.indexed += outcome.indexed;
       progress.unchanged += outcome.unchanged;
@@ -49,10 +53,12 @@ export async function ingestDocuments(input: IngestInput): Promise<IngestResult>
       progress.chunks += outcome.chunks;
       progress.embedMs += Math.round(outcome.embedMs);
       progress.batches.done += 1;
+      showProgress();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(input.parallelBatches, ranges.length)) }, lane));
 
-  const summary = await bookkeeping.finishIngestion({ ingestionId: input.ingestionId });
+  const summary = await withSummary(bookkeeping.finishIngestion, summaries.finishIngestion(input.documentCount), { ingestionId: input.ingestionId });
+  setCurrentDetails(`done: ${progress.indexed} documents indexed, ${progress.chunks} chunks`);
   return { ...summary, embedMs: progress.embedMs };
 }

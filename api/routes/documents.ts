@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deleteDocuments } from '../../activities/retrieval/delete-documents.js';
 import { TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
 import type { ingestDocuments } from '../../workflows/ingest.js';
+import { startSummaries } from '../../workflows/policy/summaries.js';
 import { requireRole } from '../auth.js';
 import { documentDeleted, documentParams, errorBody, ingestAccepted, ingestionIdParams, ingestionStatus, ingestRequest } from '../contracts.js';
 import { notFound, temporalError } from '../errors.js';
@@ -34,6 +35,7 @@ export const documentRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (a
         await deps.temporal.workflow.start<typeof ingestDocuments>('ingestDocuments', {
           workflowId: ingestionId,
           taskQueue: deps.config.temporal.taskQueue,
+          staticSummary: startSummaries.ingest(req.body.documents.length, req.body.collection),
           args: [
             {
               ingestionId,

@@ -12,6 +12,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TASK_STATUS_SEARCH_ATTRIBUTE, TASK_TYPE_SEARCH_ATTRIBUTE, TENANT_SEARCH_ATTRIBUTE, taskSearchAttributes } from '../../contracts/search-attributes.js';
 import type { runAgent } from '../../workflows/agent/index.js';
 import type { answerQuestion } from '../../workflows/answer.js';
+import { startSummaries } from '../../workflows/policy/summaries.js';
 import {
   agentStatusQuery,
   answerStatusQuery,
@@ -166,10 +167,15 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       typedSearchAttributes: taskSearchAttributes(principal.tenantId, body.type),
     };
     try {
+      // The Temporal UI's one line for the run: names and settings, never the question.
       if (body.type === 'answer') {
-        await temporal.workflow.start<typeof answerQuestion>(WORKFLOW_OF.answer, { ...common, args: [answerInput(principal, body)] });
+        const input = answerInput(principal, body);
+        const staticSummary = startSummaries.answer(input.collection, input.options.mode, input.options.model);
+        await temporal.workflow.start<typeof answerQuestion>(WORKFLOW_OF.answer, { ...common, staticSummary, args: [input] });
       } else {
-        await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, { ...common, args: [agentInput(principal, body)] });
+        const input = agentInput(principal, body);
+        const staticSummary = startSummaries.agent(input.options.mode, input.collection, input.options.tools);
+        await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, { ...common, staticSummary, args: [input] });
       }
     } catch (err) {
       // Already started: a retried request (same Idempotency-Key) — exactly what we want.

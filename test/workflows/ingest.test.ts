@@ -1,4 +1,5 @@
 // ingestDocuments on a real Temporal dev server and real Postgres.
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageDocuments } from '../../api/staging.js';
 import type { Services } from '../../infra/services.js';
@@ -42,6 +43,16 @@ describe('ingestDocuments workflow', () => {
     expect(result.chunks).toBeGreaterThanOrEqual(120);
     const progress = await handle.query(ingestProgressQuery);
     expect(progress).toMatchObject({ documents: 120, processed: 120, indexed: 120, batches: { total: 5, done: 5 } });
+    // The Temporal UI's view: each batch's range as its summary, the totals as the run's details.
+    const codec = worker.client.options.loadedDataConverter.payloadCodecs[0]!;
+    const summaries: string[] = [];
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      const raw = e.userMetadata?.summary as Payload | null | undefined;
+      if (raw) summaries.push(defaultPayloadConverter.fromPayload<string>((await codec.decode([raw]))[0]!));
+    }
+    expect(summaries).toEqual(expect.arrayContaining(['index documents 1–25 of 120', 'index documents 101–120 of 120', 'finish ingestion of 120 documents']));
+    const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toMatch(/^done: 120 documents indexed, \d+ chunks$/);
     const { rows } = await services.db.query(
       `SELECT count(*)::int AS n FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.tenant_id = $1 AND c.name = 'wf'`,
       [tenant],

@@ -17,6 +17,7 @@ import {
   type Approver,
   type PendingApproval,
 } from '../messages.js';
+import { summaries, withSummary, type RunDetails } from '../policy/summaries.js';
 import { checkDecision } from './approval-rules.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
 import type { PhaseTracker } from './phase.js';
@@ -53,6 +54,8 @@ export interface ApprovalDeskDeps {
   clock: Pick<WorkClock, 'now' | 'pause' | 'pastDeadline' | 'untilDeadline'>;
   phase: Pick<PhaseTracker, 'settle'>;
   workflow: WorkflowCalls;
+  /** What the Temporal UI shows of the run so far. */
+  details?: Pick<RunDetails, 'note'>;
 }
 
 export class ApprovalDesk {
@@ -114,7 +117,7 @@ export class ApprovalDesk {
     let decision: ApprovalDecision;
     if (workflow.patched('approval-signal-needs-token')) {
       // Signals carry no caller identity: the decision counts only with a token the API signed.
-      const verdict = await bookkeeping.verifyApprovalSignal({ taskId: task.taskId, tenantId: task.tenantId, signal: s });
+      const verdict = await withSummary(bookkeeping.verifyApprovalSignal, summaries.verifySignal(), { taskId: task.taskId, tenantId: task.tenantId, signal: s });
       if (!verdict.ok) return this.refuseSignal(verdict.approvalId, verdict.reason);
       decision = verdict.decision;
     } else {
@@ -145,7 +148,7 @@ export class ApprovalDesk {
   async propose(tool: string, args: Record<string, unknown>, rationale: string, replaces?: string): Promise<Proposed> {
     const { task, state, options, clock } = this.deps;
     const approvalId = `apr_${state.nextApprovalNumber++}`;
-    const proposal = await this.deps.actions.proposeAction({
+    const proposal = await withSummary(this.deps.actions.proposeAction, summaries.propose(tool, args, approvalId), {
       tenantId: task.tenantId,
       taskId: task.taskId,
       vaultTaskId: task.vaultTaskId,
@@ -247,7 +250,7 @@ export class ApprovalDesk {
       this.deps.steps.run(
         `execute:${approval.tool}`,
         () =>
-          actions.executeAction({
+          withSummary(actions.executeAction, summaries.execute(approval.tool, approval.arguments, approval.approvalId), {
             tenantId: task.tenantId,
             taskId: task.taskId,
             vaultTaskId: task.vaultTaskId,
@@ -278,9 +281,10 @@ export class ApprovalDesk {
   /** A change of an approval: announced, the phase settled, and mirrored into the approvals index. */
   async publish(approval: PendingApproval, type: AgentEventType, data: Record<string, unknown>): Promise<void> {
     const { task, events, phase, bookkeeping } = this.deps;
+    this.deps.details?.note(`${approval.approvalId} ${approval.tool}: ${approval.status.replace(/_/g, ' ')}`);
     events.emit(type, { approvalId: approval.approvalId, tool: approval.tool, status: approval.status, ...data });
     phase.settle();
-    await bookkeeping.indexApproval({ tenantId: task.tenantId, taskId: task.taskId, approval });
+    await withSummary(bookkeeping.indexApproval, summaries.indexApproval(approval.approvalId, approval.tool, approval.status), { tenantId: task.tenantId, taskId: task.taskId, approval });
   }
 
   /** Leave no approval looking decidable once the task is gone. */
@@ -289,7 +293,7 @@ export class ApprovalDesk {
     for (const a of this.pending()) {
       a.status = 'rejected';
       a.reason = reason;
-      await bookkeeping.indexApproval({ tenantId: task.tenantId, taskId: task.taskId, approval: a });
+      await withSummary(bookkeeping.indexApproval, summaries.indexApproval(a.approvalId, a.tool, a.status), { tenantId: task.tenantId, taskId: task.taskId, approval: a });
     }
   }
 }

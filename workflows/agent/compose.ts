@@ -1,7 +1,8 @@
 // Builds one run's rooms over the real Temporal calls and activities, and registers the
 // task's handlers. Each room gets only what it uses, so a unit test can build it with fakes.
-import { condition, executeChild, log, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, executeChild, log, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { agentEventsQuery, agentStatusQuery, type AgentTaskInput } from '../messages.js';
+import { RunDetails } from '../policy/summaries.js';
 import { openReviewDesk } from '../steps/index.js';
 import { AgentAnswers } from './answers.js';
 import { ApprovalDesk } from './approval-desk.js';
@@ -36,13 +37,15 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   // A reviewer answers when a failure policy or the user hands the conversation to a human.
   // Opening the desk registers the reviewAnswer Update: the first of the handlers below.
   const review = openReviewDesk(input.tenantId, () => phase.reviewChanged(review.pending()));
-  const desk = new ApprovalDesk({ task, options, state, actions, bookkeeping, events, steps, clock, phase, workflow });
+  // What the Temporal UI shows of the run so far (a query, not history).
+  const details = new RunDetails(setCurrentDetails);
+  const desk = new ApprovalDesk({ task, options, state, actions, bookkeeping, events, steps, clock, phase, workflow, details });
   const budgets = new Budgets({ state, clock, desk, events, phase });
   const conversation = new Conversation({ task, options, state, models, router: input.parent ? undefined : bookkeeping, steps, budgets, events, clock, phase, workflow });
   const continuation = new Continuation(input, state, clock);
   const catalog = new ToolCatalog(bookkeeping, options);
   const gatewayLimits = new GatewayLimitPause({ desk, events, clock, phase });
-  const turn = new AgentTurn({ task, options, state, models, tools, catalog, desk, budgets, gatewayLimits, conversation, continuation, clock, events, steps, phase });
+  const turn = new AgentTurn({ task, options, state, models, tools, catalog, desk, budgets, gatewayLimits, conversation, continuation, clock, events, steps, phase, details });
   const answers = new AgentAnswers({ task, options, state, models, steps, review, turn, clock, events });
   const plan = new PlanMode({ task, options, state, models, catalog, turn, budgets, gatewayLimits, steps, events, runChild: (args, o) => executeChild(self, { ...o, args: [args] }) });
 

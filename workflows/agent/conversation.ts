@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { UpdateRefusal } from '../../contracts/refusals.js';
 import { sendMessageUpdate, type AgentOptions, type AgentTaskInput, type ConversationTurn } from '../messages.js';
+import { summaries, withSummary } from '../policy/summaries.js';
 import { guardAndRoute, guardInputStep, routeStep, type GuardedInput } from '../steps/index.js';
 import type { Budgets } from './budgets.js';
 import type { AnnouncedSteps, EventStream } from './events.js';
@@ -162,7 +163,7 @@ export class Conversation {
     try {
       const r = await this.deps.steps.run(
         'rewrite_query',
-        () => this.deps.models.rewriteQuestion({ question: text, conversation: state.conversation, model: options.model, context: { tenantId: task.tenantId, taskId: task.taskId } }),
+        () => withSummary(this.deps.models.rewriteQuestion, summaries.rewrite(options.model), { question: text, conversation: state.conversation, model: options.model, context: { tenantId: task.tenantId, taskId: task.taskId } }),
         (x) => ({ latencyMs: x.latencyMs, model: x.model, usage: x.usage, detail: { resolved: x.resolved, standalone: x.standalone } }),
       );
       this.deps.budgets.recordUsage(r.usage);

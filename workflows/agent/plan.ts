@@ -12,12 +12,13 @@ import { gatewayStopAnswer, type GatewayLimitPause } from './gateway-limits.js';
 import type { AgentState, TaskContext } from './state.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import type { AgentTurn, TurnOutcome } from './turn.js';
+import { startSummaries, summaries, withSummary } from '../policy/summaries.js';
 
 /** Refinement rounds after the first plan. */
 const PLAN_ROUNDS = 3;
 
 /** A sub-task as a child workflow (executeChild of runAgent, passed in). */
-export type RunChild = (input: AgentTaskInput, options: { workflowId: string; typedSearchAttributes: SearchAttributePair[] }) => Promise<AgentResult>;
+export type RunChild = (input: AgentTaskInput, options: { workflowId: string; typedSearchAttributes: SearchAttributePair[]; staticSummary?: string }) => Promise<AgentResult>;
 
 export interface PlanModeDeps {
   task: TaskContext;
@@ -42,7 +43,7 @@ export class PlanMode {
     const planned = await this.deps.gatewayLimits.run(() =>
       steps.run(
         'plan',
-        () => models.planTask({ tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
+        () => withSummary(models.planTask, summaries.plan(0, options.model), { tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
         (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
       ),
     );
@@ -57,7 +58,7 @@ export class PlanMode {
       const refinedOrRefused = await this.deps.gatewayLimits.run(() => steps.run(
         'refine_plan',
         () =>
-          models.planTask({
+          withSummary(models.planTask, summaries.plan(round + 1, options.model), {
             tenantId: ctx.tenantId,
             taskId: ctx.taskId,
             task,
@@ -107,6 +108,7 @@ export class PlanMode {
         },
         {
           workflowId: `${ctx.taskId}.${item.id}`,
+          staticSummary: startSummaries.subtask(ctx.taskId, `plan item ${item.id}`),
           typedSearchAttributes: [
             { key: TENANT_SEARCH_ATTRIBUTE, value: ctx.tenantId },
             { key: TASK_TYPE_SEARCH_ATTRIBUTE, value: 'subtask' },

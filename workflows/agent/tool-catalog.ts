@@ -3,6 +3,7 @@
 import type { Activities } from '../../activities/index.js';
 import { toolKind } from '../../contracts/tools.js';
 import type { AgentOptions } from '../messages.js';
+import { summaries, withSummary } from '../policy/summaries.js';
 
 /** A tool or a call of one. `kind` is a string here: recorded histories carry kinds the registry no longer declares. */
 export interface ToolWithKind {
@@ -41,7 +42,7 @@ export class ToolCatalog {
 
   /** The registry's tools the task may use (all, unless its options name some); listed once per run. */
   async allowed(): Promise<string[]> {
-    this.kinds ??= await this.bookkeeping.listTools();
+    this.kinds ??= await withSummary(this.bookkeeping.listTools, summaries.listTools());
     const names = this.kinds.map((t) => t.name);
     return this.options.tools ? names.filter((t) => this.options.tools!.includes(t)) : names;
   }

@@ -5,6 +5,7 @@ import type { DecidedCall, DecideOutput } from '../../activities/agent/decide.js
 import type { Activities } from '../../activities/index.js';
 import type { AgentEndReason, AgentOptions } from '../messages.js';
 import { redactSecrets } from '../policy/redact.js';
+import { summaries, withSummary, type RunDetails } from '../policy/summaries.js';
 import type { ApprovalDesk, ToolResult } from './approval-desk.js';
 import type { Budgets } from './budgets.js';
 import type { Continuation } from './continue-as-new.js';
@@ -42,6 +43,8 @@ export interface AgentTurnDeps {
   events: Pick<EventStream, 'emit'>;
   steps: Pick<AnnouncedSteps, 'run'>;
   phase: Pick<PhaseTracker, 'settle'>;
+  /** What the Temporal UI shows of the run so far. */
+  details?: Pick<RunDetails, 'note'>;
 }
 
 export class AgentTurn {
@@ -68,6 +71,7 @@ export class AgentTurn {
       }
       const decision = decided.value;
       if (decision.calls.length === 0) {
+        this.deps.details?.note(`step ${state.used.steps}: answered with ${decision.model}`);
         state.transcript.push({ role: 'assistant', content: decision.content });
         return { answer: decision.content, endReason: 'answered', model: decision.model };
       }
@@ -82,6 +86,7 @@ export class AgentTurn {
       // Reads at once and in parallel; then questions to the user; write gates in parallel,
       // so several proposed actions wait for their approvers side by side.
       const [reads, asks, writes] = [valid.filter(isRead), valid.filter(isAsk), valid.filter(isWrite)];
+      this.deps.details?.note(`step ${state.used.steps}: ${decision.calls.map((c) => c.name).join(', ') || 'no tool'}`, reads.length ? 'running tools' : undefined);
       await Promise.all(reads.map(async (c) => results.set(c.id, await this.runTool(c, decision.content))));
       for (const c of asks) results.set(c.id, await this.runTool(c, decision.content));
       await Promise.all(writes.map(async (c) => results.set(c.id, await this.runTool(c, decision.content))));
@@ -100,7 +105,7 @@ export class AgentTurn {
     const decided = await this.deps.gatewayLimits.run(() => this.deps.steps.run(
       'decide',
       () =>
-        this.deps.models.decideNextStep({
+        withSummary(this.deps.models.decideNextStep, summaries.decide(state.used.steps + 1, model), {
           tenantId: ctx.tenantId,
           taskId: ctx.taskId,
           vaultTaskId: ctx.vaultTaskId,
@@ -134,7 +139,7 @@ export class AgentTurn {
     const out = await this.deps.steps.run(
       `tool:${call.name}`,
       () =>
-        this.deps.tools.runReadTool({
+        withSummary(this.deps.tools.runReadTool, summaries.readTool(call.name, state.route?.target.kind === 'retrieval' ? state.route.target.collection : task.collection), {
           tenantId: task.tenantId,
           taskId: task.taskId,
           vaultTaskId: task.vaultTaskId,

@@ -3,6 +3,7 @@
 import type { Activities } from '../../activities/index.js';
 import type { GuardrailOutcome } from '../messages.js';
 import type { StepLog } from '../policy/steps.js';
+import { summaries, withSummary } from '../policy/summaries.js';
 import { handOffToReviewer } from './handoff.js';
 import type { ReviewDesk } from './review-desk.js';
 
@@ -16,7 +17,7 @@ export type Steps = Pick<StepLog, 'run' | 'record'>;
 export function guardInputStep(steps: Steps, activities: Pick<Activities, 'guardInput'>, args: InputGuardArgs): Promise<GuardedInput> {
   return steps.run(
     'input_guard',
-    () => activities.guardInput(args),
+    () => withSummary(activities.guardInput, summaries.guardInput(), args),
     (g) => ({ latencyMs: g.latencyMs, usage: g.usage, detail: { action: g.action, reason: g.reason, policyVersion: g.policy.version, checks: g.checks } }),
   );
 }

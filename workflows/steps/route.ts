@@ -2,12 +2,13 @@
 // takes, with why (the classifier stage, the nearest intents), in the task's steps.
 import type { Activities, RouteInput, RouteOutput } from '../../activities/index.js';
 import type { RouteDecision } from '../messages.js';
+import { summaries, withSummary } from '../policy/summaries.js';
 import type { Steps } from './input-guard.js';
 
 export function routeStep(steps: Steps, activities: Pick<Activities, 'routeRequest'>, input: RouteInput): Promise<RouteOutput> {
   return steps.run(
     'route',
-    () => activities.routeRequest(input),
+    () => withSummary(activities.routeRequest, summaries.route(input.masked), input),
     (r) =>
       r.decided
         ? {
