@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS: required for a standalone worker (host:port)');
   if (!config.database.url) throw new ConfigError('DATABASE_URL: required for a standalone worker (postgres://…)');
   const log = createLogger(config.logLevel, 'gatehouse-worker');
-  installRuntime(log);
+  installRuntime(log, { metricsAddress: config.temporal.metricsAddress });
   const services = await createServices(config, { databaseUrl: config.database.url, log });
   const connection = await connectWorker(config.temporal.address);
   const worker = await createWorker({

@@ -12,22 +12,25 @@ let runtimeInstalled = false;
 /**
  * Route the SDK's own logs into our logger, once per process, and leave signal handling to
  * the process owner (infra/main.ts, workers/main.ts) so shutdown happens in a known order.
+ * With `metricsAddress` (GATEHOUSE_TEMPORAL_METRICS_ADDRESS), the SDK's worker metrics (polls,
+ * task latencies, slots, sticky cache) are served there for Prometheus, by the SDK's core itself:
+ * they live in Rust, not in prom-client's registry, so they get a port of their own.
  */
-export function installRuntime(parent: Logger): void {
+export function installRuntime(parent: Logger, opts: { metricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // The SDK is chatty at info (bundle sizes, poller starts): keep its warnings and errors.
   const level = parent.levelVal < 30 || parent.levelVal > 40 ? parent.level : 'warn';
   const log = parent.child({ component: 'temporal-sdk' }, { level });
   try {
-    installWith(log);
+    installWith(log, opts.metricsAddress);
   } catch (err) {
     // Someone (a dev server, a connection) already created the default runtime: keep it.
     log.debug({ err: String(err) }, 'Temporal runtime already installed');
   }
 }
 
-function installWith(log: Logger): void {
+function installWith(log: Logger, metricsAddress: string | undefined): void {
   Runtime.install({
     shutdownSignals: [],
     logger: {
@@ -38,7 +41,11 @@ function installWith(log: Logger): void {
       warn: (message, meta) => log.warn({ ...meta, sdk: true }, message),
       error: (message, meta) => log.error({ ...meta, sdk: true }, message),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      // Prometheus' naming rules: counters end in _total, durations in seconds with their unit.
+      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } : {}),
+    },
   });
 }
 
