@@ -1,7 +1,8 @@
 // GET /metrics scraped by the real Prometheus (Debian's `prometheus`, /usr/bin/prometheus or
 // PROMETHEUS_BIN): the API on a port with a metrics token, a proxy completion and an answer task
 // so series exist, Prometheus scraping every second with that token, and the series read back
-// through its HTTP query API. Without the binary the test is skipped locally and fails in CI
+// through its HTTP query API; the Temporal SDK's worker metrics, on their own address
+// (GATEHOUSE_TEMPORAL_METRICS_ADDRESS), are scraped beside them. Without the binary the test is skipped locally and fails in CI
 // (CI=1, set by .ci/run, which installs it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installRuntime } from '../../workers/worker.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
+import { testLog } from '../support/harness.js';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 const present = existsSync(PROMETHEUS);
@@ -44,6 +47,9 @@ interface PromSample {
 
   beforeAll(async () => {
     if (!present) throw new Error(`no prometheus at ${PROMETHEUS}: CI must install it (apt-get install -y prometheus in .ci/run)`);
+    // Before the harness's worker: the runtime is installed once per process (each test file is one, pool: forks).
+    const sdkMetrics = `127.0.0.1:${await freePort()}`;
+    installRuntime(testLog, { metricsAddress: sdkMetrics });
     api = await startTestApi({ GATEHOUSE_METRICS_TOKEN: TOKEN });
     dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-prometheus-'));
     const target = new URL(api.base).host;
@@ -59,6 +65,9 @@ interface PromSample {
         `      credentials: ${TOKEN}`,
         '    static_configs:',
         `      - targets: ['${target}']`,
+        '  - job_name: temporal-sdk',
+        '    static_configs:',
+        `      - targets: ['${sdkMetrics}']`,
         '',
       ].join('\n'),
     );
@@ -133,5 +142,11 @@ interface PromSample {
     // Finished tasks, from Temporal's visibility: this one at least.
     const [finished] = await queryUntilFound('gatehouse_tasks{type="answer",status="completed"}');
     expect(Number(finished!.value[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it("scrapes the Temporal SDK's worker metrics from their own address", async () => {
+    // The worker polled its task queue: the SDK counts its requests to the server.
+    const [requests] = await queryUntilFound('sum(temporal_request_total{job="temporal-sdk"})');
+    expect(Number(requests!.value[1])).toBeGreaterThan(0);
   });
 });
