@@ -114,6 +114,11 @@ const envSchema = z.object({
     .string()
     .regex(/^[^\s:]+:\d+$/, 'expected host:port')
     .optional(),
+  /** host:port where a standalone worker (workers/main.ts) serves its own metrics at /metrics (unset: not served). */
+  GATEHOUSE_WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+    .optional(),
   /** When set, GET /metrics asks for `Authorization: Bearer <token>` (Prometheus' `authorization` scrape setting). */
   GATEHOUSE_METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
@@ -311,6 +316,8 @@ export interface Config {
     maxCachedWorkflows?: number;
     /** Where the SDK's Prometheus exporter listens (GATEHOUSE_TEMPORAL_METRICS_ADDRESS). */
     metricsAddress?: string;
+    /** Where a standalone worker serves Gatehouse's metrics (GATEHOUSE_WORKER_METRICS_ADDRESS). */
+    workerMetricsAddress?: string;
     /** From PAYLOAD_ENCRYPTION_KEYS; unset in the embedded mode means a generated key (infra/payload-keys.ts). */
     payloadKeys?: PayloadKeyRing;
     /** Browser origins of the Temporal UI that may call the codec endpoint. */
@@ -477,6 +484,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cliPath: e.TEMPORAL_CLI_PATH,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       metricsAddress: e.GATEHOUSE_TEMPORAL_METRICS_ADDRESS,
+      workerMetricsAddress: e.GATEHOUSE_WORKER_METRICS_ADDRESS,
       payloadKeys,
       uiOrigins,
     },

@@ -10,10 +10,13 @@
 // step and route (names from code and the tenant's routing document), outcome and kind (enums).
 // Never a user id, a task id or any text. Prompts are not versioned yet (issue 13, part 4): there
 // is no prompt-version label until there is a version to put in it.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const metricsRegistry = new Registry();
-collectDefaultMetrics({ register: metricsRegistry, prefix: 'gatehouse_process_' });
+// Node's own (CPU, memory, event loop lag, GC), as gatehouse_process_cpu_seconds_total and so on.
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'gatehouse_' });
 
 const registers = [metricsRegistry];
 
@@ -113,4 +116,30 @@ export function label(value: string | undefined | null): string {
 /** A cache lookup's outcome, by the layer's name in GATEHOUSE_CACHE (model, retrieval, tool, semantic). */
 export function countCacheOutcome(layer: 'model' | 'retrieval' | 'tool' | 'semantic', outcome: string, tenantId: string | undefined): void {
   metrics.cacheOutcomes.inc({ layer, outcome, tenant: label(tenantId) });
+}
+
+/** Whether an Authorization header carries `token` as its bearer token (compared in constant time). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * A standalone worker's metrics (workers/main.ts, GATEHOUSE_WORKER_METRICS_ADDRESS): the same
+ * registry at host:port/metrics, behind the same token. A worker serves no API, and its gateway,
+ * guards and caches count into its own process's registry, so Prometheus scrapes each worker.
+ */
+export async function serveMetrics(address: string, token: string | undefined): Promise<Server> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const server = createServer((req, res) => {
+    if (req.url?.split('?')[0] !== '/metrics' || req.method !== 'GET') return void res.writeHead(404).end();
+    if (token && !bearerMatches(req.headers.authorization, token)) return void res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+    metricsRegistry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return server;
 }

@@ -2,6 +2,7 @@
 // running more of these on the same task queue.
 import { ConfigError, loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
+import { serveMetrics } from '../infra/metrics.js';
 import { createServices } from '../infra/services.js';
 import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { WorkflowTenants } from '../infra/workflow-tenants.js';
@@ -33,8 +34,10 @@ async function main(): Promise<void> {
       worker.shutdown();
     });
   }
-  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
+  const metricsServer = config.temporal.workerMetricsAddress ? await serveMetrics(config.temporal.workerMetricsAddress, config.api.metricsToken) : undefined;
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address, metrics: config.temporal.workerMetricsAddress }, 'worker running');
   await worker.run();
+  metricsServer?.close();
   await connection.close();
   await services.close();
   log.info('worker stopped');

@@ -8,10 +8,9 @@
 // Two gauges are read at scrape time from where their state is kept, so they are right whichever
 // process changed it: approvals pending from the approvals table, tasks by execution status from
 // Temporal's visibility (a workflow cannot count its own end: the sandbox has no metrics).
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TASK_TYPE_SEARCH_ATTRIBUTE } from '../../contracts/search-attributes.js';
-import { metrics, metricsRegistry } from '../../infra/metrics.js';
+import { bearerMatches, metrics, metricsRegistry } from '../../infra/metrics.js';
 import { errorBody } from '../errors.js';
 import type { ApiDeps } from '../route-deps.js';
 import { TASK_TYPES } from '../task-status.js';
@@ -27,12 +26,6 @@ export const metricsRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (ap
     return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 };
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 async function collectApprovals(deps: ApiDeps): Promise<void> {
   const { rows } = await deps.db.query<{ tenant_id: string; tool: string; n: string }>(

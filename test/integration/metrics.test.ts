@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ModelGateway } from '../../activities/gateway/gateway.js';
 import { indexApproval } from '../../activities/agent/approval-index.js';
 import type { PendingApproval } from '../../contracts/approvals.js';
-import { metricsRegistry } from '../../infra/metrics.js';
+import { metricsRegistry, serveMetrics } from '../../infra/metrics.js';
 import type { Services } from '../../infra/services.js';
 import { testConfig, testLog, testServices, uniqueId } from '../support/harness.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server.js';
@@ -83,7 +83,7 @@ describe('metrics', () => {
     ['a 429', { error: { status: 429, retryAfterSeconds: 1 } }, 'rate_limited'],
     ['a 500', { error: { status: 500 } }, 'server_error'],
     ['a malformed body', { malformed: 'invalid-json' as const }, 'malformed'],
-  ])('counts %s as failures{kind="%s"} of the model that failed, and the fallback as a success', async (_label, fault, kind) => {
+  ])('counts %s as a failure of its kind of the model that failed, and the fallback as a success', async (_label, fault, kind) => {
     server.enqueue({ ...fault, match: { model: 'primary' } }, { content: 'from secondary', match: { model: 'secondary' } });
     await gateway(['primary', 'secondary']).chat(ask, { tenantId: tenant, step: 'generate' });
     expect(await valueOf('gatehouse_model_failures_total', { model: 'primary', tenant, kind })).toBe(1);
@@ -128,5 +128,22 @@ describe('metrics', () => {
     const labels = { tenant, tool: 'issue_refund' };
     expect(await valueOf('gatehouse_approval_wait_seconds', labels, 'gatehouse_approval_wait_seconds_count')).toBe(1);
     expect(await valueOf('gatehouse_approval_wait_seconds', { ...labels, status: 'approved' }, 'gatehouse_approval_wait_seconds_sum')).toBeGreaterThanOrEqual(90);
+  });
+
+  it("serves a standalone worker's registry on its own address, behind the token", async () => {
+    server.enqueue({ content: 'ok', usage: { promptTokens: 3, completionTokens: 1 } });
+    await gateway(['primary']).chat(ask, { tenantId: tenant, step: 'generate' });
+    const http = await serveMetrics('127.0.0.1:0', 'worker-token-0123456789');
+    try {
+      const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+      expect((await fetch(`${base}/metrics`)).status).toBe(401);
+      expect((await fetch(`${base}/other`, { headers: { authorization: 'Bearer worker-token-0123456789' } })).status).toBe(404);
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer worker-token-0123456789' } });
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      const line = (await res.text()).split('\n').find((l) => l.startsWith('gatehouse_model_tokens_total{') && l.includes(`tenant="${tenant}"`) && l.includes('kind="output"'));
+      expect(line).toMatch(/ 1$/);
+    } finally {
+      http.close();
+    }
   });
 });
