@@ -7,7 +7,8 @@
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
 // cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash) in model_usage
-// (usage.ts), and each exact-cache hit with what it saved.
+// (usage.ts), and each exact-cache hit with what it saved; and counts every attempt, its tokens,
+// cost and failures into the process's metrics (metrics.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentStatus } from '../../contracts/gateway.js';
 import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
