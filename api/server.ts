@@ -19,6 +19,7 @@ import { codecRoutes } from './routes/codec.js';
 import { gatewayLimitRoutes } from './routes/gateway-limits.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { agentRoutes } from './routes/agents.js';
 import { guardrailRoutes } from './routes/guardrails.js';
 import { openaiProxyRoutes } from './routes/openai-proxy.js';
@@ -101,6 +102,7 @@ export async function buildApi(deps: ApiDeps) {
   });
 
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(agentRoutes(deps));

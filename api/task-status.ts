@@ -2,6 +2,9 @@
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { TaskStatus } from './contracts.js';
 
+/** The task types the API starts, each a workflow (api/routes/tasks.ts) and a value of GatehouseTaskType. */
+export const TASK_TYPES = ['answer', 'agent'] as const;
+
 export function taskStatusOf(status: WorkflowExecutionStatusName): TaskStatus {
   switch (status) {
     case 'COMPLETED':

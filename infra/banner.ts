@@ -39,7 +39,7 @@ export function writeBanner(out: BannerOutput, info: BannerInfo, config: Pick<Co
   const lines = [
     '',
     'Gatehouse is running.',
-    `  API          ${apiUrl}   (docs: ${apiUrl}/docs, OpenAPI: ${apiUrl}/openapi.json)`,
+    `  API          ${apiUrl}   (docs: ${apiUrl}/docs, OpenAPI: ${apiUrl}/openapi.json, Prometheus metrics: ${apiUrl}/metrics)`,
     `  Temporal UI  ${info.temporalUi}`,
     `  Database     ${info.database}`,
     `  Models       ${info.models}`,

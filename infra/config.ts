@@ -109,6 +109,18 @@ const envSchema = z.object({
   TEMPORAL_UI_ORIGIN: z.string().optional(),
   /** The worker's sticky cache of workflows (default: the SDK's, which scales with the heap). */
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.optional(),
+  /** host:port where the Temporal SDK's worker metrics are served for Prometheus (unset: not exported). */
+  GATEHOUSE_TEMPORAL_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+    .optional(),
+  /** host:port where a standalone worker (workers/main.ts) serves its own metrics at /metrics (unset: not served). */
+  GATEHOUSE_WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+    .optional(),
+  /** When set, GET /metrics asks for `Authorization: Bearer <token>` (Prometheus' `authorization` scrape setting). */
+  GATEHOUSE_METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
   OPENAI_BASE_URL: url.optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -287,6 +299,8 @@ export interface Config {
     /** People sign in with ID tokens from this issuer, verified against its JWKS (jose). */
     oidc?: { issuer: string; audience: string; jwksUrl: string };
     approvalTokenMinutes: number;
+    /** GET /metrics's bearer token; absent, /metrics is open (aggregates only, on the API's host). */
+    metricsToken?: string;
   };
   dataDir: string;
   seedDemo: boolean;
@@ -300,6 +314,10 @@ export interface Config {
     uiPort: number;
     cliPath?: string;
     maxCachedWorkflows?: number;
+    /** Where the SDK's Prometheus exporter listens (GATEHOUSE_TEMPORAL_METRICS_ADDRESS). */
+    metricsAddress?: string;
+    /** Where a standalone worker serves Gatehouse's metrics (GATEHOUSE_WORKER_METRICS_ADDRESS). */
+    workerMetricsAddress?: string;
     /** From PAYLOAD_ENCRYPTION_KEYS; unset in the embedded mode means a generated key (infra/payload-keys.ts). */
     payloadKeys?: PayloadKeyRing;
     /** Browser origins of the Temporal UI that may call the codec endpoint. */
@@ -451,6 +469,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       devApiKey: e.GATEHOUSE_API_KEY,
       oidc: oidcConfig(e),
       approvalTokenMinutes: e.APPROVAL_TOKEN_MINUTES,
+      metricsToken: e.GATEHOUSE_METRICS_TOKEN,
     },
     dataDir,
     seedDemo: e.GATEHOUSE_SEED_DEMO,
@@ -464,6 +483,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      metricsAddress: e.GATEHOUSE_TEMPORAL_METRICS_ADDRESS,
+      workerMetricsAddress: e.GATEHOUSE_WORKER_METRICS_ADDRESS,
       payloadKeys,
       uiOrigins,
     },

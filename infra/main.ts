@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   try {
     // Before anything touches Temporal: the embedded dev server also uses the SDK runtime.
-    installRuntime(log);
+    installRuntime(log, { metricsAddress: config.temporal.metricsAddress });
     const stack = await startStack(config, log);
     stops.push(['embedded stack', () => stack.stop()]);
     const services = await createServices(config, { databaseUrl: stack.databaseUrl, log });

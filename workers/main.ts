@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
 import { redactedConfig } from '../infra/redacted-config.js';
+import { serveMetrics } from '../infra/metrics.js';
 import { createServices } from '../infra/services.js';
 import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { WorkflowTenants } from '../infra/workflow-tenants.js';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, 'gatehouse-worker');
   // What this process really runs with, for whoever reads the log after an incident; secrets redacted.
   log.info({ config: redactedConfig(config) }, 'effective configuration');
-  installRuntime(log);
+  installRuntime(log, { metricsAddress: config.temporal.metricsAddress });
   const services = await createServices(config, { databaseUrl: config.database.url, log });
   const connection = await connectWorker(config.temporal.address);
   const worker = await createWorker({
@@ -36,8 +37,10 @@ async function main(): Promise<void> {
       worker.shutdown();
     });
   }
-  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
+  const metricsServer = config.temporal.workerMetricsAddress ? await serveMetrics(config.temporal.workerMetricsAddress, config.api.metricsToken) : undefined;
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address, metrics: config.temporal.workerMetricsAddress }, 'worker running');
   await worker.run();
+  metricsServer?.close();
   await connection.close();
   await services.close();
   log.info('worker stopped');

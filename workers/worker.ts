@@ -15,22 +15,25 @@ let runtimeInstalled = false;
 /**
  * Route the SDK's own logs into our logger, once per process, and leave signal handling to
  * the process owner (infra/main.ts, workers/main.ts) so shutdown happens in a known order.
+ * With `metricsAddress` (GATEHOUSE_TEMPORAL_METRICS_ADDRESS), the SDK's worker metrics (polls,
+ * task latencies, slots, sticky cache) are served there for Prometheus, by the SDK's core itself:
+ * they live in Rust, not in prom-client's registry, so they get a port of their own.
  */
-export function installRuntime(parent: Logger): void {
+export function installRuntime(parent: Logger, opts: { metricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // The SDK is chatty at info (bundle sizes, poller starts): keep its warnings and errors.
   const level = parent.levelVal < 30 || parent.levelVal > 40 ? parent.level : 'warn';
   const log = parent.child({ component: 'temporal-sdk' }, { level });
   try {
-    installWith(log);
+    installWith(log, opts.metricsAddress);
   } catch (err) {
     // Someone (a dev server, a connection) already created the default runtime: keep it.
     log.debug({ err: String(err) }, 'Temporal runtime already installed');
   }
 }
 
-function installWith(log: Logger): void {
+function installWith(log: Logger, metricsAddress: string | undefined): void {
   const line = (meta: Record<string, unknown> | undefined) => ({ ...meta, ...sdkLogFields(meta), sdk: true });
   Runtime.install({
     shutdownSignals: [],
@@ -42,7 +45,11 @@ function installWith(log: Logger): void {
       warn: (message, meta) => log.warn(line(meta), message),
       error: (message, meta) => log.error(line(meta), message),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      // Prometheus' naming rules: counters end in _total, durations in seconds with their unit.
+      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } : {}),
+    },
   });
 }
 

@@ -2,6 +2,7 @@
 // actions (proposed, executed once, compensated) with their approvals. Every one of them
 // crosses the PII vault's boundary: real values inside the activity, placeholders outside.
 import type { PendingApproval } from '../../contracts/approvals.js';
+import { countCacheOutcome } from '../../infra/metrics.js';
 import type { ActivityDeps } from '../deps.js';
 import { logGuardChecks } from '../guardrails/check-log.js';
 import { guardToolOutput } from '../guardrails/tool-output.js';
@@ -82,6 +83,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
         : 'outcome' in plan
           ? plan.outcome
           : await toolCache!.store(plan, mark!, { ...guarded, costUsd: guarded.ok ? guarded.usage?.costUsd : undefined });
+      countCacheOutcome('tool', cache.outcome, input.tenantId);
       return { ...guarded, cache };
     },
 

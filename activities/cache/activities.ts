@@ -1,6 +1,7 @@
 // The cache's activities: the semantic layer's lookup and store around an answer, and evicting
 // the entries of answers that failed their output checks, so a cached answer that was not good
 // enough to show is never served again.
+import { countCacheOutcome } from '../../infra/metrics.js';
 import type { ActivityDeps } from '../deps.js';
 import { SemanticAnswers, type CachedAnswer, type SemanticAnswerLookup, type SemanticAnswerRequest } from './answers.js';
 import { ExactCache } from './exact.js';
@@ -16,7 +17,10 @@ export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'semanticC
 
     /** The semantic cache before retrieval: a near-enough earlier question's answer, or why not. */
     async lookupSemanticAnswer(input: SemanticAnswerRequest): Promise<SemanticAnswerLookup> {
-      return answers ? answers.lookup(input) : { outcome: 'off' };
+      if (!answers) return { outcome: 'off' };
+      const found = await answers.lookup(input);
+      if (found.outcome !== 'off') countCacheOutcome('semantic', found.outcome, input.tenantId);
+      return found;
     },
 
     /** An answer that passed its checks, kept for the questions near this one. */

@@ -4,6 +4,7 @@
 // the masked one retrieval itself sees, so an entry serves exactly what the search would return:
 // shared within the tenant.
 import type { Db } from '../../infra/db/pool.js';
+import { countCacheOutcome } from '../../infra/metrics.js';
 import type { RetrievalOptions, RetrievalResult } from '../retrieval/types.js';
 import { requestKey, type ExactCache } from './exact.js';
 
@@ -21,10 +22,12 @@ export async function cachedRetrieval(db: Db, cache: ExactCache, input: Search, 
   if (hit) {
     // The time is the lookup's, not the original search's.
     const timings = { embedMs: 0, bm25Ms: 0, vectorMs: 0, totalMs: performance.now() - started };
+    countCacheOutcome('retrieval', 'hit', tenantId);
     return { ...hit.value, timings, cache: { layer: 'exact', outcome: 'hit', corpusVersion, ageSeconds: hit.ageSeconds } };
   }
   const result = await search();
   // A result matters more than its cache entry: a failed store is not the search's failure.
   await cache.put(address, result).catch(() => undefined);
+  countCacheOutcome('retrieval', 'stored', tenantId);
   return { ...result, cache: { layer: 'exact', outcome: 'stored', corpusVersion } };
 }

@@ -7,12 +7,14 @@
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
 // cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash) in model_usage
-// (usage.ts), and each exact-cache hit with what it saved.
+// (usage.ts), and each exact-cache hit with what it saved; and counts every attempt, its tokens,
+// cost and failures into the process's metrics (metrics.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentStatus } from '../../contracts/gateway.js';
 import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
+import { countGatewayRefusal, countResponseCache, countSkipped, measureAttempt, type CallLabels } from './metrics.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
 import { ExactCache } from '../cache/exact.js';
@@ -20,7 +22,7 @@ import { ResponseCaches, type CacheVisit } from '../cache/response-caches.js';
 import type { SemanticCache } from '../cache/semantic.js';
 import { CacheabilityClassifier } from '../cache/cacheability.js';
 import { largerModel, promptRoom, truncateToFit, type ContextFit } from './context-fit.js';
-import { createProviders, estimatePromptTokens, MalformedResponseError, type ModelProvider, type TokenCounts } from './providers/index.js';
+import { createProviders, estimatePromptTokens, MalformedResponseError, StreamCutOffError, type ModelProvider, type TokenCounts } from './providers/index.js';
 import { balanceOrder } from './resilience/balancer.js';
 import type { BreakerTrip } from './resilience/breaker.js';
 import { Deployment } from './resilience/deployment.js';
@@ -96,10 +98,15 @@ export class ModelGateway {
     const { chain, moved } = this.fitChain(req, this.chainFor(req.model), promptTokens);
     if (!this.limits) return withFit(await this.callChain(req, ctx, chain, prompt), moved);
     const maxTokens = req.maxTokens ?? 512;
-    const admission = await this.limits.admit(ctx, chain, req.model, (spec) => ({
-      usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
-      tokens: promptTokens + maxTokens,
-    }));
+    const admission = await this.limits
+      .admit(ctx, chain, req.model, (spec) => ({
+        usd: price(spec, { inputTokens: promptTokens, outputTokens: maxTokens, cachedReadTokens: 0, cacheWriteTokens: 0 }).costUsd,
+        tokens: promptTokens + maxTokens,
+      }))
+      .catch((err: unknown) => {
+        countGatewayRefusal(err, ctx);
+        throw err;
+      });
     // The caches are asked once the caller is known (its user scopes user-specific entries); a hit
     // settles the reservation to nothing.
     let result: ChatResult;
@@ -115,6 +122,8 @@ export class ModelGateway {
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
     if (visit && 'hit' in visit) await this.recordHit(result, admission.context, prompt.prefix);
     else if (visit) result = await visit.finish(result);
+    countResponseCache(result.cache, admission.context);
+    countResponseCache(result.semanticCache, admission.context);
     return withFit(result, moved);
   }
 
@@ -137,14 +146,14 @@ export class ModelGateway {
       if (promptTokens > promptRoom(spec, req)) {
         const fitted = req.overflow === 'truncate' ? truncateToFit(req, promptRoom(spec, req)) : undefined;
         if (!fitted) {
-          attempts.push({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` });
+          attempts.push(countSkipped({ model: spec.name, outcome: 'context_overflow', latencyMs: 0, error: `${promptTokens} prompt tokens` }, labelsOf(spec, req, ctx)));
           continue;
         }
         request = fitted.req;
         cut = { rule: 'truncate', model: spec.name, cutTokens: fitted.cutTokens };
       }
       if (req.tools?.length && !spec.capabilities.tools) {
-        attempts.push({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' });
+        attempts.push(countSkipped({ model: spec.name, outcome: 'unsupported', latencyMs: 0, error: 'the model does not call tools' }, labelsOf(spec, req, ctx)));
         continue;
       }
       const answered = await this.callModel(spec, request, ctx, attempts, prompt.prefix);
@@ -178,7 +187,7 @@ export class ModelGateway {
     for (const deployment of balanceOrder(spec.balance, this.deployments.get(spec.name)!)) {
       for (let retries = 0; ; retries++) {
         if (!deployment.breaker.tryAcquire()) {
-          attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'circuit_open', latencyMs: 0 });
+          attempts.push(countSkipped({ model: spec.name, deployment: deployment.id, outcome: 'circuit_open', latencyMs: 0 }, labelsOf(spec, req, ctx)));
           break;
         }
         const tried = await this.attempt(deployment, req, ctx, attempts, promptPrefix);
@@ -202,15 +211,17 @@ export class ModelGateway {
     const { spec } = deployment;
     const releases = new ReleaseTracker(req.onDelta);
     const t0 = performance.now();
+    const measured = measureAttempt(labelsOf(spec, req, ctx), t0);
     deployment.started();
     try {
-      const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, { ...req, onDelta: releases.forward });
+      const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, { ...req, onDelta: measured.watch(releases.forward) });
       // A model that did not stream still answers a streaming caller, in one piece.
       if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
       const usage = price(spec, tokens);
       const latencyMs = Math.round(performance.now() - t0);
       deployment.finished(latencyMs, 'ok');
       attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'ok', latencyMs });
+      measured.answered(usage, content.trim() === '' && !toolCalls.length);
       await this.record(spec, ctx, { usage, latencyMs, outcome: 'ok', promptPrefix, savedUsd: promptCacheSavings(spec, usage) });
       return { answered: { content, toolCalls, usage, meanLogprob } };
     } catch (err) {
@@ -218,9 +229,12 @@ export class ModelGateway {
       // Cancelled by the caller: not the model's fault, and no reason to try another.
       if (req.signal?.aborted) {
         deployment.finished(latencyMs, 'cancelled');
+        measured.failed('cancelled');
         throw err;
       }
       const outcome = this.providers[spec.provider].classify(err) ?? classify(err);
+      // A stream that broke is its own kind whatever error ended it (stream-integrity.ts).
+      measured.failed(releases.released || err instanceof StreamCutOffError ? 'broken_stream' : outcome);
       // A rejected request was answered: the deployment is up, the request is at fault.
       deployment.finished(latencyMs, outcome === 'rejected' ? 'ok' : 'failed');
       const message = err instanceof Error ? err.message : String(err);
@@ -260,6 +274,11 @@ export class ModelGateway {
       this.opts.log?.error({ err: String(err), model: result.model }, 'could not record a cache hit'),
     );
   }
+}
+
+/** The labels every metric of a call carries (gateway/metrics.ts): bounded, no user or task ids. */
+function labelsOf(spec: ModelSpec, req: ChatRequest, ctx: CallContext): CallLabels {
+  return { model: spec.name, provider: spec.provider, tenant: ctx.tenantId, step: ctx.step, route: req.cacheRoute?.name };
 }
 
 /** What the gateway measures of a prompt once per call: its tokens (our count) and its stable prefix's hash. */

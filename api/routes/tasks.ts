@@ -24,6 +24,7 @@ import {
   type StepRecord,
 } from '../../workflows/messages.js';
 import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { metrics } from '../../infra/metrics.js';
 import { agentView, type AgentView } from '../agent-view.js';
 import { PiiReveal } from '../reveal.js';
 import { ownedTask as ownedTaskOf } from '../owned-task.js';
@@ -44,9 +45,8 @@ import {
 } from '../contracts.js';
 import { ApiError, assertFitsTemporal, conflict, gatewayRefusal, notFound, temporalError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
-import { executionStatusFilter, refineStatus, statusName, taskStatusOf } from '../task-status.js';
+import { executionStatusFilter, refineStatus, statusName, TASK_TYPES, taskStatusOf } from '../task-status.js';
 
-const TASK_TYPES = ['answer', 'agent'] as const;
 const WORKFLOW_OF = { answer: 'answerQuestion', agent: 'runAgent' } as const;
 const TYPE_OF_WORKFLOW: Record<string, string> = { answerQuestion: 'answer', runAgent: 'agent' };
 
@@ -243,6 +243,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       }
       const described = await describe(temporal.workflow.getHandle(taskId));
       req.log.info({ taskId, tenantId: principal.tenantId, replay: !inserted.rowCount }, 'task started');
+      if (inserted.rowCount) metrics.tasksStarted.inc({ type: req.body.type, tenant: principal.tenantId });
       return reply.code(202).send({ taskId, status: taskStatusOf(described.status.name), links: linksFor(taskId) });
     },
   );

@@ -11,6 +11,7 @@ import {
   estimatePromptTokens,
   estimateReplyTokens,
   MalformedResponseError,
+  StreamCutOffError,
   parseArguments,
   statusOutcome,
   streams,
@@ -84,7 +85,7 @@ async function stream(client: GoogleGenAI, spec: ModelSpec, req: ChatRequest): P
     if (chunk.usageMetadata) usage = chunk.usageMetadata;
   }
   // A stream that ends without a finish reason was cut off: a truncated answer is not an answer.
-  if (!finished) throw new MalformedResponseError('the stream ended without a finish reason');
+  if (!finished) throw new StreamCutOffError();
   return { content, toolCalls: [], tokens: tokenCounts(usage, req, content, []), streamed: true };
 }
 

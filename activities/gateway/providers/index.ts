@@ -7,7 +7,7 @@ import { openAiProvider } from './openai.js';
 import type { ModelProvider } from './provider.js';
 
 export type { ModelProvider, ModelReply, TokenCounts } from './provider.js';
-export { estimatePromptTokens, MalformedResponseError } from './provider.js';
+export { estimatePromptTokens, MalformedResponseError, StreamCutOffError } from './provider.js';
 
 export interface ProviderOptions {
   /** Lets the offline local model rank sentences by meaning, not only by shared words. */

@@ -11,6 +11,7 @@ import {
   estimatePromptTokens,
   estimateReplyTokens,
   MalformedResponseError,
+  StreamCutOffError,
   statusOutcome,
   streams,
   wantsJson,
@@ -101,7 +102,7 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
   }
   // The client ends quietly when the connection closes cleanly before [DONE]: without a finish
   // reason the answer was cut off, and a truncated answer is not an answer.
-  if (!finished) throw new MalformedResponseError('the stream ended without a finish reason');
+  if (!finished) throw new StreamCutOffError();
   return {
     content,
     toolCalls: [],

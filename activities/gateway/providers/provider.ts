@@ -41,6 +41,14 @@ export class MalformedResponseError extends Error {
   override name = 'MalformedResponseError';
 }
 
+/** A stream that ended without a finish reason: malformed for the chain, a broken stream for the metrics. */
+export class StreamCutOffError extends MalformedResponseError {
+  override name = 'StreamCutOffError';
+  constructor() {
+    super('the stream ended without a finish reason');
+  }
+}
+
 export function estimatePromptTokens(req: ChatRequest): number {
   // ~4 tokens of per-message framing, as OpenAI's chat format adds.
   const messages = req.messages.reduce((n, m) => {
