@@ -47,13 +47,13 @@ export class SemanticAnswers {
   ) {}
 
   async lookup(req: SemanticAnswerRequest): Promise<SemanticAnswerLookup> {
-    const mode = req.routeCache?.semantic ?? this.cache.settings.layers.semantic;
+    const mode = this.cache.modeOn(req.routeCache);
     if (mode === 'off') return { outcome: 'off' };
     const started = performance.now();
     const latencyMs = () => Math.round((performance.now() - started) * 10) / 10;
     const at = await this.address(req);
     if ('reason' in at) return { outcome: 'uncacheable', reason: at.reason, latencyMs: latencyMs() };
-    const threshold = req.routeCache?.threshold ?? this.cache.settings.semanticThreshold;
+    const threshold = this.cache.thresholdOn(req.routeCache);
     const scope = at.scope ? 'user' : 'tenant';
     const found = await this.cache.lookup<CachedAnswer>(at, req.question, { threshold, mode });
     if (found.outcome === 'hit') {
@@ -66,7 +66,7 @@ export class SemanticAnswers {
 
   /** Keep an answer that passed its checks; refused (with the reason) when it may not be kept. */
   async store(req: SemanticAnswerRequest, answer: CachedAnswer): Promise<{ stored: boolean; reason?: string }> {
-    if ((req.routeCache?.semantic ?? this.cache.settings.layers.semantic) === 'off') return { stored: false, reason: 'off' };
+    if (this.cache.modeOn(req.routeCache) === 'off') return { stored: false, reason: 'off' };
     if (carriesPlaceholder(answer.answer)) return { stored: false, reason: 'the answer carries masked PII' };
     const at = await this.address(req);
     if ('reason' in at) return { stored: false, reason: at.reason };

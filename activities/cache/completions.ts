@@ -17,7 +17,7 @@ export type SemanticPlan = { at: SemanticAddress; question: string; mode: 'on' |
 export function planSemantic(cache: SemanticCache, req: ChatRequest, ctx: CallContext, model: string): SemanticPlan | undefined {
   const route = req.cacheRoute;
   if (!route || !ctx.tenantId) return undefined;
-  const mode = route.policy?.semantic ?? cache.settings.layers.semantic;
+  const mode = cache.modeOn(route.policy);
   if (mode === 'off') return undefined;
   const refuse = (reason: string): SemanticPlan => ({ outcome: { layer: 'semantic', outcome: 'uncacheable', reason } });
   const last = req.messages.at(-1);
@@ -33,7 +33,7 @@ export function planSemantic(cache: SemanticCache, req: ChatRequest, ctx: CallCo
     at: { tenantId: ctx.tenantId, route: route.name, scope: verdict.scope === 'user' ? ctx.userId! : '', contextKey },
     question: last.content,
     mode,
-    threshold: route.policy?.threshold ?? cache.settings.semanticThreshold,
+    threshold: cache.thresholdOn(route.policy),
   };
 }
 

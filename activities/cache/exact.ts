@@ -31,19 +31,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export interface CacheEntrySummary {
-  layer: CacheLayer;
-  scope: 'tenant' | 'user';
-  key: string;
-  bytes: number;
-  hits: number;
-  createdAt: string;
-  expiresAt: string;
-  lastHitAt: string;
-  /** The start of a cached answer (placeholders stay masked); null for retrieval results. */
-  preview: string | null;
-}
-
 export class ExactCache {
   private readonly budgets: TenantBudgets;
 
@@ -64,27 +51,6 @@ export class ExactCache {
     );
     const row = rows[0];
     return row ? { value: row.value, ageSeconds: Math.round(row.age) } : undefined;
-  }
-
-  /** A tenant's entries, most recently used first (what an operator or reviewer looks through). */
-  static async list(db: Db, tenantId: string, o: { layer?: CacheLayer; limit: number }): Promise<CacheEntrySummary[]> {
-    const { rows } = await db.query<{ layer: CacheLayer; shared: boolean; key: string; bytes: number; hits: number; created_at: Date; expires_at: Date; last_hit_at: Date; preview: string | null }>(
-      `SELECT layer, scope = '' AS shared, key, bytes, hits, created_at, expires_at, last_hit_at, left(value->>'content', 200) AS preview
-       FROM cache_entries WHERE tenant_id = $1 AND ($2::text IS NULL OR layer = $2) AND expires_at > now()
-       ORDER BY last_hit_at DESC LIMIT $3`,
-      [tenantId, o.layer ?? null, o.limit],
-    );
-    return rows.map((r) => ({
-      layer: r.layer,
-      scope: r.shared ? 'tenant' : 'user',
-      key: r.key,
-      bytes: r.bytes,
-      hits: r.hits,
-      createdAt: r.created_at.toISOString(),
-      expiresAt: r.expires_at.toISOString(),
-      lastHitAt: r.last_hit_at.toISOString(),
-      preview: r.preview,
-    }));
   }
 
   /** Evict a tenant's entries: one key (in any scope), a layer, or all; returns how many went. */

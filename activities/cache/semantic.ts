@@ -6,6 +6,7 @@
 // false-hit guard (compareQueries: entities, numbers, dates, negations) before it is served.
 // Shadow mode does all of it and serves nothing: it records what would have been served and how
 // near, so an operator can pick a threshold from real traffic before turning the layer on.
+import type { RouteCache } from '../../contracts/routing.js';
 import type { CacheSettings } from '../../infra/config.js';
 import { toVectorParam, type Db, type DbCapabilities } from '../../infra/db/pool.js';
 import type { Embedder } from '../retrieval/embedder.js';
@@ -59,6 +60,16 @@ export class SemanticCache {
     readonly settings: CacheSettings,
   ) {
     this.budgets = new TenantBudgets(db, 'semantic_cache_entries', settings);
+  }
+
+  /** The layer's mode on a route: the route's own, else the deployment's. */
+  modeOn(route?: RouteCache): 'off' | 'on' | 'shadow' {
+    return route?.semantic ?? this.settings.layers.semantic;
+  }
+
+  /** The similarity a cached question must reach on a route: the route's own, else the deployment's. */
+  thresholdOn(route?: RouteCache): number {
+    return route?.threshold ?? this.settings.semanticThreshold;
   }
 
   async embed(query: string): Promise<Float32Array> {
