@@ -16,7 +16,7 @@ export interface ApiDeps {
   temporal: Client;
   /** The payload keys: the API decrypts PII placeholders for callers with pii:read. */
   keyRing: PayloadKeyRing;
-  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents' | 'embedding' | 'models'>;
+  config: Pick<Config, 'temporal' | 'retrieval' | 'ingest' | 'api' | 'agents' | 'embedding' | 'models' | 'tracing'>;
   log: Logger;
   /**
    * The model gateway of this process's worker, whose deployments' breaker state the API shows.

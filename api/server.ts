@@ -12,6 +12,7 @@ import { rootWorkflowId } from '../infra/workflow-tenants.js';
 import { Authenticator } from './auth.js';
 import { errorHandler, gatehouseErrorShape } from './error-reply.js';
 import { ApiError, errorBody } from './errors.js';
+import { traceRequests } from './request-spans.js';
 import type { ApiDeps } from './route-deps.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -91,6 +92,8 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Before authentication, so a request's whole life is inside its span.
+  if (deps.config.tracing) traceRequests(app);
   const auth = new Authenticator(deps.db, undefined, deps.config.api.oidc);
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/v1/')) return;

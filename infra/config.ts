@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AgentBudgets } from '../contracts/agent.js';
 import { retrievalMode, type RetrievalMode } from '../contracts/retrieval.js';
+import { TracingConfigError, tracingSettings, type TracingSettings } from './tracing-config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
@@ -333,6 +334,8 @@ export interface Config {
   };
   /** The caches (GATEHOUSE_CACHE); absent when every layer is off. */
   cache?: CacheSettings;
+  /** OpenTelemetry tracing from the standard OTEL_* variables (infra/tracing-config.ts); absent: off. */
+  tracing?: TracingSettings;
   embedding: {
     provider: 'local' | 'openai' | 'hashing';
     model: string;
@@ -458,6 +461,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const uiOrigins = parseOrigins(e.TEMPORAL_UI_ORIGIN, e.TEMPORAL_ADDRESS ? [] : [`http://localhost:${e.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`]);
   const updatableColumns = parseUpdatableColumns(e.AGENT_UPDATABLE_COLUMNS);
+  let tracing: TracingSettings | undefined;
+  try {
+    tracing = tracingSettings(cleaned as Record<string, string>);
+  } catch (err) {
+    throw err instanceof TracingConfigError ? new ConfigError(err.message) : err;
+  }
 
   return {
     env: e.NODE_ENV,
@@ -519,6 +528,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             semanticThreshold: e.GATEHOUSE_CACHE_SEMANTIC_THRESHOLD,
             classifierModel: cacheClassifierModel,
           },
+    tracing,
     embedding: {
       provider: e.EMBEDDING_PROVIDER,
       model:

@@ -15,6 +15,7 @@ import { readOrCreateSecret } from './secret-file.js';
 import { WorkflowTenants } from './workflow-tenants.js';
 import { createServices } from './services.js';
 import { startStack } from './stack.js';
+import { startTracing } from './tracing.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal.js';
 
 /** The dev admin key: GATEHOUSE_API_KEY, or one generated on first start and kept in the data dir (0600). */
@@ -55,6 +56,10 @@ async function main(): Promise<void> {
     });
   }
 
+  // Stopped last (stops run in reverse), so the spans of everything stopping before it are flushed.
+  const tracing = startTracing(config.tracing, { serviceName: 'gatehouse', log });
+  if (tracing) stops.push(['tracing', () => tracing.shutdown()]);
+
   try {
     // Before anything touches Temporal: the embedded dev server also uses the SDK runtime.
     installRuntime(log, { metricsAddress: config.temporal.metricsAddress });
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
     const keyRing = services.keyRing;
     // Payloads are labelled with their workflow's tenant, looked up in the tasks it started.
     const dataConverter = gatehouseDataConverter(keyRing, { tenants: new WorkflowTenants(services.db) });
-    const client = await connectClient(stack.temporalAddress, config.temporal.namespace, dataConverter);
+    const client = await connectClient(stack.temporalAddress, config.temporal.namespace, dataConverter, { traced: Boolean(tracing) });
     stops.push(['temporal client', () => client.connection.close()]);
     if (!stack.embedded.temporal) await ensureSearchAttributes(client, config.temporal.namespace);
 
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
         deps: { ...services, config, log },
         dataConverter,
         maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+        tracing,
       });
       const running = worker.run();
       stops.push(['worker', async () => { worker.shutdown(); await running; }]);

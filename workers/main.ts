@@ -8,6 +8,7 @@ import { createServices } from '../infra/services.js';
 import { gatehouseDataConverter } from '../infra/payload-codec.js';
 import { WorkflowTenants } from '../infra/workflow-tenants.js';
 import { connectWorker } from '../infra/temporal.js';
+import { startTracing } from '../infra/tracing.js';
 import { createWorker, installRuntime } from './worker.js';
 
 async function main(): Promise<void> {
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   // What this process really runs with, for whoever reads the log after an incident; secrets redacted.
   log.info({ config: redactedConfig(config) }, 'effective configuration');
   installRuntime(log, { metricsAddress: config.temporal.metricsAddress });
+  const tracing = startTracing(config.tracing, { serviceName: 'gatehouse-worker', log });
   const services = await createServices(config, { databaseUrl: config.database.url, log });
   const connection = await connectWorker(config.temporal.address);
   const worker = await createWorker({
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     deps: { ...services, config, log },
     dataConverter: gatehouseDataConverter(services.keyRing, { tenants: new WorkflowTenants(services.db) }),
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+    tracing,
   });
 
   let signals = 0;
@@ -43,6 +46,8 @@ async function main(): Promise<void> {
   metricsServer?.close();
   await connection.close();
   await services.close();
+  // Last: the spans of the activities that drained are sent before the process exits.
+  await tracing?.shutdown();
   log.info('worker stopped');
 }
 

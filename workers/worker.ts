@@ -6,7 +6,9 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { knownTaskTenant } from '../infra/log-context.js';
 import type { Logger } from '../infra/logger.js';
 import { WorkflowTenants, rootWorkflowId } from '../infra/workflow-tenants.js';
+import type { Tracing } from '../infra/tracing.js';
 import { activityLogContext } from './activity-log-context.js';
+import { WORKFLOW_TRACING_MODULES, workerTracing } from './tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -93,11 +95,18 @@ export interface GatehouseWorkerOptions {
    * replays on wake-up for a bounded RSS (bench/results/approvals.md measures both).
    */
   maxCachedWorkflows?: number;
+  /**
+   * Tracing (infra/tracing.ts), when on: Temporal's OpenTelemetry interceptors (workers/tracing.ts).
+   * A pre-built workflowBundle must have been bundled with WORKFLOW_TRACING_MODULES for the
+   * workflow's spans; without them, activity spans start traces of their own.
+   */
+  tracing?: Tracing;
 }
 
 export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker> {
   installRuntime(opts.deps.log);
   const tenants = new WorkflowTenants(opts.deps.db);
+  const traced = opts.tracing ? workerTracing(opts.tracing) : undefined;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -106,7 +115,12 @@ export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.deps),
     dataConverter: opts.dataConverter,
-    interceptors: { activity: [activityLogContext((workflowId) => tenants.tenantOf(workflowId))] },
+    interceptors: {
+      // The span first, so the activity's log context and its lines run inside it.
+      activity: [...(traced ? [traced.activity] : []), activityLogContext((workflowId) => tenants.tenantOf(workflowId))],
+      ...(traced && !opts.workflowBundle ? { workflowModules: WORKFLOW_TRACING_MODULES } : {}),
+    },
+    ...(traced ? { sinks: traced.sinks } : {}),
     // Activities in flight get this long to finish before shutdown cancels them.
     shutdownGraceTime: '20 seconds',
     maxConcurrentActivityTaskExecutions: 20,

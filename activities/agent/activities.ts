@@ -18,6 +18,8 @@ import { decideNextStep, type DecideInput, type DecideOutput } from './decide.js
 import { planTask, type PlanInput, type PlanOutput } from './plan.js';
 import { runReadTool, type RunToolInput, type RunToolOutput } from './run-tool.js';
 import { ToolResultCache, type ToolCacheOutcome } from '../cache/tools.js';
+import { inGuardSpan } from '../guardrails/guard-spans.js';
+import { inAgentSpan, inToolSpan } from './spans.js';
 
 /** What an agent's tool activities need to guard: the policy, and whose vault (a plan's sub-tasks share their parent's). */
 type Guarded = Pick<VaultScope, 'policy' | 'vaultTaskId'>;
@@ -35,6 +37,45 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
     cache: deps.cache,
   };
   const toolCache = deps.cache?.settings.layers.tool ? new ToolResultCache(deps.db, deps.cache, deps.log) : undefined;
+  // runReadTool's work, inside its execute_tool span.
+  async function readTool(input: RunToolInput & Guarded): Promise<RunToolOutput & { checks?: GuardCheck[] }> {
+    const tool = registry.get(input.tool);
+    const plan = toolCache && tool ? toolCache.plan(tool, registry.definitionHash(input.tool)!, input) : undefined;
+    const keep = plan && 'address' in plan ? plan : undefined;
+    const started = performance.now();
+    const hit = keep && (await toolCache!.lookup(keep.address, input.callId));
+    let out: RunToolOutput;
+    let mark: string | undefined;
+    if (hit) {
+      out = { ok: true, content: hit.content, summary: hit.summary, provenance: hit.provenance, latencyMs: Math.round(performance.now() - started) };
+    } else {
+      mark = keep && (await toolCache!.writeMark(input.tenantId));
+      const args = await boundary.unmask(input, input.arguments);
+      out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
+    }
+    let guarded: RunToolOutput & { checks?: GuardCheck[] } = out;
+    if (out.ok && input.policy) {
+      const policy = input.policy.policy;
+      const content = out.content;
+      const g = await inGuardSpan(
+        'tool_output',
+        { tenantId: input.tenantId, taskId: input.taskId, tool: input.tool },
+        () => guardToolOutput(deps.db, boundary.vault, policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content, provenance: out.provenance, toolNames: registry.names() }),
+        (o) => ({ checks: o.checks }),
+      );
+      logGuardChecks(deps.log, `tool output ${input.tool}`, input.tenantId, input.taskId, g.checks);
+      guarded = { ...out, content: g.content, provenance: g.provenance, checks: g.checks };
+    }
+    if (!plan) return guarded;
+    const cache: ToolCacheOutcome = hit
+      ? { layer: 'tool', outcome: 'hit', ageSeconds: hit.ageSeconds, savedUsd: hit.savedUsd }
+      : 'outcome' in plan
+        ? plan.outcome
+        : await toolCache!.store(plan, mark!, { ...guarded, costUsd: guarded.ok ? guarded.usage?.costUsd : undefined });
+    countCacheOutcome('tool', cache.outcome, input.tenantId);
+    return { ...guarded, cache };
+  }
+
   return {
     /** Every tool this worker can run, with its kind (the default tool set of an agent task). */
     async listTools(): Promise<Array<{ name: string; kind: string }>> {
@@ -43,7 +84,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
 
     /** The model's next move: a final answer, or tool calls checked against the registry. */
     async decideNextStep(input: DecideInput & Guarded): Promise<DecideOutput> {
-      return heartbeating((signal) => decideNextStep(deps.gateway, registry, input, signal, boundary.masking(input)));
+      return inAgentSpan(input, () => heartbeating((signal) => decideNextStep(deps.gateway, registry, input, signal, boundary.masking(input))));
     },
 
     async planTask(input: PlanInput): Promise<PlanOutput> {
@@ -57,34 +98,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
      * screened again, under the task's policy, like a fresh output.
      */
     async runReadTool(input: RunToolInput & Guarded): Promise<RunToolOutput & { checks?: GuardCheck[] }> {
-      const tool = registry.get(input.tool);
-      const plan = toolCache && tool ? toolCache.plan(tool, registry.definitionHash(input.tool)!, input) : undefined;
-      const keep = plan && 'address' in plan ? plan : undefined;
-      const started = performance.now();
-      const hit = keep && (await toolCache!.lookup(keep.address, input.callId));
-      let out: RunToolOutput;
-      let mark: string | undefined;
-      if (hit) {
-        out = { ok: true, content: hit.content, summary: hit.summary, provenance: hit.provenance, latencyMs: Math.round(performance.now() - started) };
-      } else {
-        mark = keep && (await toolCache!.writeMark(input.tenantId));
-        const args = await boundary.unmask(input, input.arguments);
-        out = await heartbeating((signal) => runReadTool(toolServices, registry, { ...input, arguments: args }, signal));
-      }
-      let guarded: RunToolOutput & { checks?: GuardCheck[] } = out;
-      if (out.ok && input.policy) {
-        const g = await guardToolOutput(deps.db, boundary.vault, input.policy.policy, { ...input, vaultTaskId: boundary.vaultTaskId(input), content: out.content, provenance: out.provenance, toolNames: registry.names() });
-        logGuardChecks(deps.log, `tool output ${input.tool}`, input.tenantId, input.taskId, g.checks);
-        guarded = { ...out, content: g.content, provenance: g.provenance, checks: g.checks };
-      }
-      if (!plan) return guarded;
-      const cache: ToolCacheOutcome = hit
-        ? { layer: 'tool', outcome: 'hit', ageSeconds: hit.ageSeconds, savedUsd: hit.savedUsd }
-        : 'outcome' in plan
-          ? plan.outcome
-          : await toolCache!.store(plan, mark!, { ...guarded, costUsd: guarded.ok ? guarded.usage?.costUsd : undefined });
-      countCacheOutcome('tool', cache.outcome, input.tenantId);
-      return { ...guarded, cache };
+      return inToolSpan(input, 'read', () => readTool(input));
     },
 
     /** A write action's dry run, arguments hash, approval policy and provenance (on the real values). */
@@ -105,7 +119,7 @@ export function createAgentActivities(deps: ActivityDeps, shared: { registry: To
     /** An approved write action, exactly once (the action ledger), on the real values. */
     async executeAction(input: ExecuteInput & Guarded): Promise<ExecuteOutput> {
       const args = await boundary.unmask(input, input.arguments);
-      const out = await heartbeating(() => executeAction(toolServices, registry, { ...input, arguments: args }));
+      const out = await inToolSpan({ ...input, callId: input.approvalId }, 'write', () => heartbeating(() => executeAction(toolServices, registry, { ...input, arguments: args })));
       // The ledger keeps the real result; the model (and history) get it masked.
       return out.ok ? { ...out, result: await boundary.mask(input, out.result) } : out;
     },

@@ -15,6 +15,7 @@ import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type Mo
 import type { Db } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
 import { countGatewayRefusal, countResponseCache, countSkipped, measureAttempt, type CallLabels } from './metrics.js';
+import { inChatSpan, type ChatSpan } from './spans.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
 import { ExactCache } from '../cache/exact.js';
@@ -200,8 +201,19 @@ export class ModelGateway {
     return undefined;
   }
 
-  /** One call to one deployment: recorded, counted by its breaker, and judged by the broken-stream rule. */
-  private async attempt(
+  /** One call to one deployment: recorded, counted by its breaker, judged by the broken-stream rule, and traced (`chat {model}`, spans.ts). */
+  private attempt(
+    deployment: Deployment,
+    req: ChatRequest,
+    ctx: CallContext,
+    attempts: Attempt[],
+    promptPrefix: string,
+  ): Promise<{ answered: Answered } | { outcome: AttemptOutcome; err: unknown }> {
+    return inChatSpan(deployment.spec, deployment.id, req, ctx, (span) => this.attemptIn(span, deployment, req, ctx, attempts, promptPrefix));
+  }
+
+  private async attemptIn(
+    span: ChatSpan,
     deployment: Deployment,
     req: ChatRequest,
     ctx: CallContext,
@@ -214,7 +226,8 @@ export class ModelGateway {
     const measured = measureAttempt(labelsOf(spec, req, ctx), t0);
     deployment.started();
     try {
-      const { content, toolCalls, tokens, meanLogprob, streamed } = await this.providers[spec.provider].call(spec, { ...req, onDelta: measured.watch(releases.forward) });
+      const reply = await this.providers[spec.provider].call(spec, { ...req, onDelta: span.watch(measured.watch(releases.forward)) });
+      const { content, toolCalls, tokens, meanLogprob, streamed } = reply;
       // A model that did not stream still answers a streaming caller, in one piece.
       if (req.onDelta && !req.tools?.length && !streamed) req.onDelta(content);
       const usage = price(spec, tokens);
@@ -222,6 +235,7 @@ export class ModelGateway {
       deployment.finished(latencyMs, 'ok');
       attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'ok', latencyMs });
       measured.answered(usage, content.trim() === '' && !toolCalls.length);
+      span.answered(reply, usage);
       await this.record(spec, ctx, { usage, latencyMs, outcome: 'ok', promptPrefix, savedUsd: promptCacheSavings(spec, usage) });
       return { answered: { content, toolCalls, usage, meanLogprob } };
     } catch (err) {
@@ -233,6 +247,7 @@ export class ModelGateway {
         throw err;
       }
       const outcome = this.providers[spec.provider].classify(err) ?? classify(err);
+      span.failed(outcome);
       // A stream that broke is its own kind whatever error ended it (stream-integrity.ts).
       measured.failed(releases.released || err instanceof StreamCutOffError ? 'broken_stream' : outcome);
       // A rejected request was answered: the deployment is up, the request is at fault.

@@ -7,6 +7,7 @@ import { closeIngestion, indexBatch, type BatchOutcome, type BatchRange, type In
 import { retrieveHybrid } from './search.js';
 import type { RetrievalOptions, RetrievalResult } from './types.js';
 import { cachedRetrieval } from '../cache/retrieval.js';
+import { GATEHOUSE, GEN_AI, inSpan } from '../../infra/spans.js';
 
 export interface RetrieveInput extends RetrievalOptions {
   tenantId: string;
@@ -30,7 +31,13 @@ export function createRetrievalActivities(deps: Pick<ActivityDeps, 'db' | 'caps'
     async retrieve(input: RetrieveInput): Promise<RetrievalResult> {
       if (!input.query.trim()) throw ApplicationFailure.nonRetryable('query is empty', 'InvalidInput');
       const search = () => retrieveHybrid({ db: deps.db, caps: deps.caps, embedder: deps.embedder }, input);
-      return deps.cache?.settings.layers.retrieval ? cachedRetrieval(deps.db, deps.cache, input, search) : search();
+      // The GenAI conventions' retrieval span: the collection is the data source; never the query.
+      const attributes = { [GEN_AI.operation]: 'retrieval', [GEN_AI.dataSourceId]: input.collection, [GATEHOUSE.tenant]: input.tenantId, [GATEHOUSE.retrievalMode]: input.mode, 'gatehouse.retrieval.top_k': input.topK };
+      return inSpan(`retrieval ${input.collection}`, attributes, async (span) => {
+        const result = await (deps.cache?.settings.layers.retrieval ? cachedRetrieval(deps.db, deps.cache, input, search) : search());
+        span.setAttributes({ [GATEHOUSE.retrievalResults]: result.passages.length, ...(result.cache ? { [GATEHOUSE.cache]: result.cache.outcome } : {}) });
+        return result;
+      });
     },
   };
 }

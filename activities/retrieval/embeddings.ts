@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import type { Config } from '../../infra/config.js';
 import type { Embedder, EmbeddingPurpose } from './embedder.js';
+import { inEmbeddingsSpan } from './embedding-spans.js';
 
 export type { Embedder, EmbeddingPurpose };
 
@@ -35,7 +36,11 @@ export class OpenAIEmbedder implements Embedder {
     return this.opts.dimensions;
   }
 
-  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
+  embed(texts: string[], purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
+    return inEmbeddingsSpan({ name: this.opts.model, provider: 'openai', dimensions: this.opts.dimensions }, texts, purpose, () => this.embedBatches(texts));
+  }
+
+  private async embedBatches(texts: string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.opts.batchSize) {
       const batch = texts.slice(i, i + this.opts.batchSize);
@@ -83,8 +88,8 @@ export class HashingEmbedder implements Embedder {
     this.description = `feature-hashing embedder (lexical, not a semantic model; ${dimensions} dimensions)`;
   }
 
-  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
-    return texts.map((t) => this.embedOne(t));
+  embed(texts: string[], purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
+    return inEmbeddingsSpan({ name: 'feature-hashing', provider: 'gatehouse.hashing', dimensions: this.dimensions }, texts, purpose, async () => texts.map((t) => this.embedOne(t)));
   }
 
   private embedOne(text: string): Float32Array {

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { Config } from '../../infra/config.js';
 import { ensureMiniLmModel } from '../../infra/tools.js';
 import type { Embedder, EmbeddingPurpose } from './embedder.js';
+import { inEmbeddingsSpan } from './embedding-spans.js';
 
 const DIMENSIONS = 384;
 /** all-MiniLM-L6-v2 was trained on sequences of at most 256 word pieces. */
@@ -54,7 +55,11 @@ export class LocalSentenceEmbedder implements Embedder {
     return ids.length <= MAX_TOKENS ? ids : [...ids.slice(0, MAX_TOKENS - 1), this.sepId];
   }
 
-  async embed(texts: string[], _purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
+  embed(texts: string[], purpose?: EmbeddingPurpose): Promise<Float32Array[]> {
+    return inEmbeddingsSpan({ name: 'all-MiniLM-L6-v2', provider: 'gatehouse.local', dimensions: DIMENSIONS }, texts, purpose, () => this.embedQueued(texts));
+  }
+
+  private embedQueued(texts: string[]): Promise<Float32Array[]> {
     const run = this.queue.then(() => this.embedAll(texts));
     this.queue = run.catch(() => undefined);
     return run;

@@ -128,7 +128,13 @@ async function complete(client: Anthropic, spec: ModelSpec, req: ChatRequest): P
     else if (block.type === 'tool_use' && json && block.name === JSON_REPLY_TOOL) content = JSON.stringify(block.input);
     else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
   }
-  return { content, toolCalls, tokens: tokenCounts(message.usage, req, content, toolCalls) };
+  return {
+    content,
+    toolCalls,
+    tokens: tokenCounts(message.usage, req, content, toolCalls),
+    ...(message.stop_reason ? { finishReason: message.stop_reason } : {}),
+    ...(message.model ? { responseModel: message.model } : {}),
+  };
 }
 
 /** A streamed answer: text deltas go to `onDelta`; usage from message_start, completed by message_delta. */

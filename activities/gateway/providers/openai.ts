@@ -63,6 +63,8 @@ async function complete(client: OpenAI, spec: ModelSpec, req: ChatRequest): Prom
     toolCalls,
     tokens: tokenCounts(res.usage, req, content, toolCalls),
     meanLogprob: logprobs.length ? logprobs.reduce((n, t) => n + t.logprob, 0) / logprobs.length : undefined,
+    ...(choice.finish_reason ? { finishReason: choice.finish_reason } : {}),
+    ...(res.model ? { responseModel: res.model } : {}),
   };
 }
 
@@ -86,9 +88,13 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
   let logprobSum = 0;
   let logprobCount = 0;
   let finished = false;
+  let finishReason: string | undefined;
+  let responseModel: string | undefined;
   for await (const chunk of chunks) {
     const choice = chunk.choices?.[0];
     if (choice?.finish_reason) finished = true;
+    finishReason = choice?.finish_reason ?? finishReason;
+    responseModel = chunk.model || responseModel;
     const delta = choice?.delta?.content;
     if (delta) {
       content += delta;
@@ -109,6 +115,8 @@ async function stream(client: OpenAI, spec: ModelSpec, req: ChatRequest): Promis
     tokens: tokenCounts(usage, req, content, []),
     meanLogprob: logprobCount ? logprobSum / logprobCount : undefined,
     streamed: true,
+    ...(finishReason ? { finishReason } : {}),
+    ...(responseModel ? { responseModel } : {}),
   };
 }
 

@@ -22,6 +22,10 @@ export interface ModelReply {
   meanLogprob?: number;
   /** The text went to `onDelta` piece by piece; otherwise the gateway hands it over in one piece. */
   streamed?: boolean;
+  /** Why the model stopped, in the provider's words (stop, length, tool_calls, end_turn…), when it said. */
+  finishReason?: string;
+  /** The model that answered, as the provider names it, when it said. */
+  responseModel?: string;
 }
 
 /**
