@@ -33,9 +33,8 @@ export function currentLogContext(): LogContext | undefined {
   return storage.getStore();
 }
 
-// Tracing (issue 13 part 1) is not wired yet and @opentelemetry/api is not installed: until it
-// sets a source, lines carry no trace ids rather than made-up ones. Part 1 calls
-// `useSpanIds(() => { const c = trace.getActiveSpan()?.spanContext(); return c && isSpanContextValid(c) ? c : undefined; })`.
+// Tracing (infra/tracing.ts) sets the source to OpenTelemetry's active span when it starts and
+// unsets it when it stops: with tracing off, lines carry no trace ids rather than made-up ones.
 let activeSpanIds: () => SpanIds | undefined = () => undefined;
 
 /** Where the active span's ids come from (the tracer, once there is one). */

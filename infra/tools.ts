@@ -254,3 +254,39 @@ export async function ensureMiniLmModel(modelsDir: string, log?: (msg: string) =
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * Jaeger all-in-one (collector with an OTLP receiver, in-memory storage, query API and UI), for
+ * the tracing test and a local look at traces. Built from its Go module, the one way the Go
+ * proxy serves it: `go install …@v1.75.0` refuses a module with replace directives, so the module
+ * is downloaded and built inside its own directory, where its go.mod applies.
+ */
+export const JAEGER = { module: 'github.com/jaegertracing/jaeger', version: 'v1.75.0', command: './cmd/all-in-one', binary: 'jaeger-all-in-one' } as const;
+
+export function jaegerBinary(root?: string): string {
+  return path.join(toolsDir(root), 'jaeger', 'bin', JAEGER.binary);
+}
+
+/** The built binary under .tools/jaeger/bin, else one on PATH; undefined when neither. */
+export async function findJaeger(root?: string): Promise<string | undefined> {
+  const ours = jaegerBinary(root);
+  if (await isExecutable(ours)) return ours;
+  return findOnPath(JAEGER.binary);
+}
+
+/** findJaeger, else builds it with the Go toolchain (a few minutes; needs `go` and the Go module proxy). */
+export async function ensureJaeger(root?: string, log?: (msg: string) => void): Promise<string> {
+  const found = await findJaeger(root);
+  if (found) return found;
+  // The module cache's files are read-only by default, which would leave `rm -rf` of it failing later.
+  const env = { ...process.env, GOFLAGS: [process.env.GOFLAGS, '-modcacherw'].filter(Boolean).join(' ') };
+  log?.(`downloading ${JAEGER.module}@${JAEGER.version}`);
+  const { stdout } = await run('go', ['mod', 'download', '-json', `${JAEGER.module}@${JAEGER.version}`], { env, maxBuffer: 16 * 1024 * 1024 });
+  const dir = (JSON.parse(stdout) as { Dir?: string }).Dir;
+  if (!dir) throw new Error(`go mod download did not say where ${JAEGER.module}@${JAEGER.version} is`);
+  const out = jaegerBinary(root);
+  await mkdir(path.dirname(out), { recursive: true });
+  log?.(`building ${JAEGER.binary} (${JAEGER.command}) into ${out}`);
+  await run('go', ['build', '-trimpath', '-o', out, JAEGER.command], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
+  return out;
+}

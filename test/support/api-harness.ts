@@ -3,6 +3,8 @@
 import { createApiKey } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import type { Services } from '../../infra/services.js';
+import type { Tracing } from '../../infra/tracing.js';
+import type { ToolDefinition } from '../../activities/tools/types.js';
 import { startTestWorker, testConfig, testLog, testServices, uniqueId, type TestWorker } from './harness.js';
 import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model-server.js';
 
@@ -25,12 +27,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** `env` adds to (or overrides) the harness's configuration, e.g. `{ GATEHOUSE_CACHE: 'exact' }`. */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+/** `env` adds to (or overrides) the harness's configuration, e.g. `{ GATEHOUSE_CACHE: 'exact' }`; `tracing`, the process's tracer (infra/tracing.ts) for the worker and client. */
+export async function startTestApi(env: Record<string, string> = {}, opts: { tracing?: Tracing; tools?: ToolDefinition[] } = {}): Promise<TestApi> {
   const model: ScriptedModelServer = await startScriptedModelServer({ models: ['primary'] });
   const config = testConfig({ OPENAI_BASE_URL: model.baseUrl, GATEHOUSE_CHAT_MODEL: 'primary', ...env });
   const services = await testServices('pglite', config);
-  const worker = await startTestWorker(services, config);
+  const worker = await startTestWorker(services, config, opts.tools, testLog, { tracing: opts.tracing });
   const app = await buildApi({
     db: services.db,
     keyRing: services.keyRing,

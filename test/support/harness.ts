@@ -13,6 +13,8 @@ import { createPool, detectCapabilities } from '../../infra/db/pool.js';
 import { gatehouseDataConverter } from '../../infra/payload-codec.js';
 import { WorkflowTenants } from '../../infra/workflow-tenants.js';
 import type { Services } from '../../infra/services.js';
+import { clientInterceptors } from '../../infra/temporal.js';
+import type { Tracing } from '../../infra/tracing.js';
 import { createWorker, installRuntime } from '../../workers/worker.js';
 
 import { TEST_DATA_CONVERTER, TEST_EMBEDDER, allLayers, testConfig, testLog, uniqueId } from './harness-config.js';
@@ -46,7 +48,8 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = [], log = testLog): Promise<TestWorker> {
+/** `tracing`: Temporal's OpenTelemetry interceptors on the worker and client, and the bundle with the workflow ones. */
+export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = [], log = testLog, opts: { tracing?: Tracing } = {}): Promise<TestWorker> {
   const address = inject('temporalAddress');
   const taskQueue = uniqueId('tq');
   installRuntime(testLog);
@@ -59,11 +62,12 @@ export async function startTestWorker(services: Services, config = testConfig(),
     taskQueue,
     deps: { ...services, config, log, tools },
     dataConverter,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+    workflowBundle: { codePath: inject(opts.tracing ? 'tracedWorkflowBundlePath' : 'workflowBundlePath') },
+    tracing: opts.tracing,
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter });
+  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter, interceptors: clientInterceptors(Boolean(opts.tracing)) });
   return {
     client,
     taskQueue,
