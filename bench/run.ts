@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   fuzz: () => import('./fuzz.js'),
   gateway: () => import('./gateway/index.js'),
   cache: () => import('./cache/index.js'),
+  observability: () => import('./observability/index.js'),
 };
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

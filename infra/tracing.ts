@@ -29,6 +29,8 @@ import type { SamplerName, TracingSettings } from './tracing-config.js';
 export type { TracingSettings };
 
 export interface Tracing {
+  /** The registered provider (the observability benchmark unregisters and re-registers it between rounds). */
+  provider: NodeTracerProvider;
   /** Where finished spans go: the workflow sandbox's spans reach it through the SDK's exporter sink. */
   processor: SpanProcessor;
   resource: Resource;
@@ -67,6 +69,7 @@ export function startTracing(settings: TracingSettings | undefined, opts: StartT
   });
   opts.log?.info({ endpoint: opts.exporter ? '(in process)' : settings.tracesEndpoint, sampler: settings.sampler, service: resource.attributes['service.name'] }, 'tracing on');
   return {
+    provider,
     processor,
     resource,
     flush: () => provider.forceFlush(),

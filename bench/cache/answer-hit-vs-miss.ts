@@ -152,7 +152,7 @@ function cacheBenchConfig(baseUrl: string, layers: Run['layers']): Config {
  * The first sentence of passage [1], cited: an answer the output checks (grounding among them)
  * accept, so every task takes the straight path — one generation, no retry.
  */
-function groundedAnswer(req: ChatRequestBody): string {
+export function groundedAnswer(req: ChatRequestBody): string {
   const prompt = req.messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
   const body = /<<<UNTRUSTED passage_1>>>\n[^\n]*\n([\s\S]*?)\n<<<END UNTRUSTED/.exec(prompt)?.[1] ?? '';
   // A prose sentence: not a table row or a heading, which the grounding check cannot match to a claim.

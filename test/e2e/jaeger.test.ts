@@ -6,32 +6,19 @@
 // parents and attributes asserted through Jaeger's query API; no attribute carries the PII the
 // user typed, even with message capture on. Without the binary the test is skipped locally and
 // fails in CI (CI=1, set by .ci/run, which builds it).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findJaeger } from '../../infra/tools.js';
 import { startTracing, type Tracing } from '../../infra/tracing.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
 import { testConfig, testLog, uniqueId } from '../support/harness.js';
+import { jaegerBinary, startJaeger, type JaegerServer } from '../support/jaeger.js';
 
-const JAEGER = process.env.JAEGER_BIN ?? (await findJaeger());
+const JAEGER = await jaegerBinary();
 const inCi = Boolean(process.env.CI);
 if (!JAEGER && !inCi) console.warn('jaeger.test.ts skipped: no Jaeger (npx tsx scripts/setup-tools.ts jaeger, or set JAEGER_BIN)');
 
 /** Values the user types that must never reach a span. */
 const EMAIL = 'emily.doe@example.com';
 const PHONE = '+1 415 555 0134';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface JaegerTag {
   key: string;
@@ -55,8 +42,7 @@ const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === k
 const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
 
 (JAEGER || inCi ? describe : describe.skip)('traces in Jaeger', () => {
-  let jaeger: ChildProcess | undefined;
-  let jaegerLog = '';
+  let jaeger: JaegerServer | undefined;
   let query: string;
   let tracing: Tracing | undefined;
   let api: TestApi;
@@ -64,34 +50,11 @@ const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType ===
 
   beforeAll(async () => {
     if (!JAEGER) throw new Error('no Jaeger: CI must build it (npx tsx scripts/setup-tools.ts jaeger in .ci/run)');
-    const [otlpHttp, otlpGrpc, queryHttp, queryGrpc, admin, collectorHttp, collectorGrpc] = await Promise.all(Array.from({ length: 7 }, freePort));
-    query = `http://127.0.0.1:${queryHttp}`;
-    jaeger = spawn(
-      JAEGER,
-      [
-        `--collector.otlp.http.host-port=127.0.0.1:${otlpHttp}`,
-        `--collector.otlp.grpc.host-port=127.0.0.1:${otlpGrpc}`,
-        `--query.http-server.host-port=127.0.0.1:${queryHttp}`,
-        `--query.grpc-server.host-port=127.0.0.1:${queryGrpc}`,
-        `--admin.http.host-port=127.0.0.1:${admin}`,
-        `--collector.http-server.host-port=127.0.0.1:${collectorHttp}`,
-        `--collector.grpc-server.host-port=127.0.0.1:${collectorGrpc}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPAN_STORAGE_TYPE: 'memory' } },
-    );
-    // Its log is kept for a failure's message only.
-    const keep = (d: Buffer) => (jaegerLog = (jaegerLog + d.toString()).slice(-4_000));
-    jaeger.stderr?.on('data', keep);
-    jaeger.stdout?.on('data', keep);
-    for (let i = 0; ; i++) {
-      const up = await fetch(`${query}/api/services`).then((r) => r.ok, () => false);
-      if (up) break;
-      if (i > 150) throw new Error(`Jaeger did not start: ${jaegerLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    jaeger = await startJaeger(JAEGER);
+    query = jaeger.queryUrl;
 
     // Exactly what an operator sets, and message capture on: the messages must be the masked ones.
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpHttp}`, OTEL_SERVICE_NAME: service, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' };
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_SERVICE_NAME: service, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' };
     tracing = startTracing(testConfig(env).tracing, { serviceName: 'unused', log: testLog });
     expect(tracing).toBeDefined();
     api = await startTestApi(env, { tracing });
@@ -99,7 +62,7 @@ const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType ===
   afterAll(async () => {
     await api?.close();
     await tracing?.shutdown();
-    jaeger?.kill('SIGTERM');
+    await jaeger?.stop();
   });
 
   async function waitForTask(taskId: string): Promise<void> {

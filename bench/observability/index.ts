@@ -1,0 +1,232 @@
+// The cost of watching (issue 13 part 10): an answer task and a 20-step agent task with tracing
+// and metrics on vs off, side by side in one run, on one stack — the embedded Temporal dev server,
+// native Postgres, the scripted model server answering at once (so the platform's own time is all
+// there is to slow down), workers in this process.
+//
+//   off  a worker and client without Temporal's OpenTelemetry interceptors, no tracer provider
+//        registered (every span a no-op), nothing scraping the metrics.
+//   on   the traced workflow bundle, the worker's and client's interceptors, the provider
+//        registered and exporting over OTLP/HTTP to a real Jaeger (all-in-one, in-memory; an
+//        in-process OTLP sink when no Jaeger is built), and the metrics registry scraped every
+//        second as Prometheus would.
+//
+// Gatehouse's own counters and histograms (prom-client) count in both modes: they are
+// module-level and cannot be turned off, so "off" still pays for them; what "on" adds for metrics
+// is the scrape. Tasks alternate on/off and answer/agent in every round (the round's first mode
+// alternating too), so drift on a shared machine falls on both. Wall time from start to result.
+// Target: ≤ 5 % added latency per task (p50). OBS_BENCH_ROUNDS sets the rounds (default 30).
+import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { loadDemoCorpus } from '../../infra/demo/seed.js';
+import { metricsRegistry } from '../../infra/metrics.js';
+import { FAILURE_CONVERTER_PATH } from '../../infra/payload-codec.js';
+import { clientInterceptors } from '../../infra/temporal.js';
+import { startTracing, type Tracing } from '../../infra/tracing.js';
+import { tracingSettings } from '../../infra/tracing-config.js';
+import { indexDocuments } from '../../test/support/corpus.js';
+import { jaegerBinary, startJaeger, type JaegerServer } from '../../test/support/jaeger.js';
+import { WORKFLOW_TRACING_MODULES } from '../../workers/tracing.js';
+import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
+import type { AgentResult, AnswerResult, AnswerTaskInput } from '../../workflows/messages.js';
+import { groundedAnswer } from '../cache/answer-hit-vs-miss.js';
+import { benchLookupTool, BENCH_TOOL_NAME, loopResponder } from '../lib/agent-baselines.js';
+import { agentDeps, agentInput, BENCH_TENANT } from '../lib/agent-config.js';
+import { startAgentStack, startInProcessWorker } from '../lib/agent-stack.js';
+import type { Bench } from '../lib/bench.js';
+import { fmt, percentile, table } from '../lib/stats.js';
+
+const STEPS = 20;
+const ROUNDS = Number(process.env.OBS_BENCH_ROUNDS ?? 30);
+const WARMUP = 3;
+const TARGET = 1.05;
+const OPTIONS = { mode: 'ensemble' as const, topK: 8, candidates: 50, rrfK: 60, efSearch: 100 };
+const QUESTIONS = ['How long do I have to return a printer?', 'How do I clear a paper jam?', 'What does the warranty cover?', 'How do I reset the printer to factory settings?'];
+
+type Mode = 'off' | 'on';
+type Kind = 'answer' | 'agent';
+
+/** Counts what reaches the exporter (the span volume a task makes), passing every span on. */
+class CountingExporter implements SpanExporter {
+  spans = 0;
+  constructor(private readonly inner: SpanExporter) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.spans += spans.length;
+    this.inner.export(spans, done);
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/** Without a built Jaeger: an OTLP/HTTP endpoint in this process that reads each request and answers 200. */
+async function startOtlpSink(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+export const run: Bench = async (ctx) => {
+  const loadBefore = os.loadavg();
+  const stack = await startAgentStack();
+  const stops: Array<() => Promise<unknown>> = [() => stack.stop()];
+  try {
+    const counters = { agent: 0, other: 0 };
+    const agentTurn = loopResponder(STEPS, counters);
+    // Agent turns get the 20-step script; an answer's generation a grounded, cited sentence; anything else (JSON asks) what the loop answers.
+    stack.model.onChat((req) => {
+      const others = counters.other;
+      const reply = agentTurn(req);
+      const json = req.response_format?.type === 'json_object' || req.response_format?.type === 'json_schema';
+      return counters.other === others || json ? reply : { content: groundedAnswer(req), usage: { promptTokens: 1200, completionTokens: 40 } };
+    });
+    await indexDocuments(stack.services, { tenantId: BENCH_TENANT, collection: 'default', documents: await loadDemoCorpus() });
+
+    const binary = await jaegerBinary();
+    let jaeger: JaegerServer | undefined;
+    let endpoint: string;
+    if (binary) {
+      jaeger = await startJaeger(binary);
+      stops.push(() => jaeger!.stop());
+      endpoint = jaeger.otlpEndpoint;
+    } else {
+      const sink = await startOtlpSink();
+      stops.push(() => sink.stop());
+      endpoint = sink.endpoint;
+    }
+    const backend = jaeger ? 'Jaeger all-in-one v1.75.0 (in-memory storage)' : 'an in-process OTLP/HTTP sink (no Jaeger built)';
+    ctx.log(`observability: exporting to ${backend}`);
+    const service = 'gatehouse-bench';
+    const settings = tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: service })!;
+    const exporter = new CountingExporter(new OTLPTraceExporter({ url: settings.tracesEndpoint }));
+    const tracing = startTracing(settings, { serviceName: service, exporter })!;
+    stops.push(() => tracing.shutdown());
+
+    // Off: the stack's plain bundle, worker and client. On: the traced bundle, interceptors, a client with the OpenTelemetry interceptor.
+    const offWorker = await startInProcessWorker(stack, 'obs-off', [benchLookupTool]);
+    stops.push(() => offWorker.stop());
+    const traced = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, workflowInterceptorModules: WORKFLOW_TRACING_MODULES, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+    const tracedPath = path.join(stack.scratch, 'workflow-bundle-traced.js');
+    await writeFile(tracedPath, traced.code);
+    const onConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+    const onWorker = await createWorker({
+      connection: onConnection,
+      namespace: 'default',
+      taskQueue: 'obs-on',
+      deps: agentDeps(stack.services, stack.config, stack.log, [benchLookupTool]),
+      dataConverter: stack.dataConverter,
+      workflowBundle: { codePath: tracedPath },
+      tracing,
+    });
+    const onRunning = onWorker.run();
+    stops.push(async () => {
+      onWorker.shutdown();
+      await onRunning;
+      await onConnection.close();
+    });
+    const clients: Record<Mode, Client> = {
+      off: stack.client,
+      on: new Client({ connection: stack.client.connection, namespace: 'default', dataConverter: stack.dataConverter, interceptors: clientInterceptors(true) }),
+    };
+
+    let scraper: NodeJS.Timeout | undefined;
+    const scrapes = { count: 0, bytes: 0 };
+    const setMode = (mode: Mode) => {
+      clearInterval(scraper);
+      trace.disable();
+      context.disable();
+      propagation.disable();
+      if (mode === 'off') return;
+      tracing.provider.register();
+      scraper = setInterval(() => void metricsRegistry.metrics().then((text) => ((scrapes.count += 1), (scrapes.bytes = text.length))), 1_000);
+    };
+    stops.push(async () => clearInterval(scraper));
+
+    let n = 0;
+    const runTask = async (mode: Mode, kind: Kind): Promise<number> => {
+      setMode(mode);
+      const client = clients[mode];
+      const taskQueue = `obs-${mode}`;
+      const workflowId = `obs-${mode}-${kind}-${n++}`;
+      const t0 = performance.now();
+      if (kind === 'answer') {
+        const input: AnswerTaskInput = { tenantId: BENCH_TENANT, collection: 'default', question: QUESTIONS[n % QUESTIONS.length]!, conversation: [], options: OPTIONS };
+        const result = (await client.workflow.execute('answerQuestion', { taskQueue, workflowId, args: [input] })) as AnswerResult;
+        if (!result.answer || result.citations.length === 0) throw new Error(`answerQuestion (${mode}) answered without citations: ${JSON.stringify(result.answer).slice(0, 200)}`);
+      } else {
+        const result = (await client.workflow.execute('runAgent', { taskQueue, workflowId, args: [agentInput([BENCH_TOOL_NAME])] })) as AgentResult;
+        if (result.endReason !== 'answered' || result.used?.toolCalls !== STEPS) throw new Error(`runAgent (${mode}) ended with ${result.endReason} after ${result.used?.toolCalls} tool calls`);
+      }
+      return performance.now() - t0;
+    };
+
+    for (let i = 0; i < WARMUP; i++) for (const mode of ['off', 'on'] as const) for (const kind of ['answer', 'agent'] as const) await runTask(mode, kind);
+    const spansBefore = exporter.spans;
+    const times: Record<Kind, Record<Mode, number[]>> = { answer: { off: [], on: [] }, agent: { off: [], on: [] } };
+    for (let round = 0; round < ROUNDS; round++) {
+      const modes: Mode[] = round % 2 ? ['on', 'off'] : ['off', 'on'];
+      for (const mode of modes) for (const kind of ['answer', 'agent'] as const) times[kind][mode].push(await runTask(mode, kind));
+      if ((round + 1) % 10 === 0) ctx.log(`observability: ${round + 1}/${ROUNDS} rounds`);
+    }
+    setMode('on');
+    await tracing.flush();
+    const spansPerRound = (exporter.spans - spansBefore) / ROUNDS;
+    const tracesInJaeger = jaeger ? await countTraces(jaeger.queryUrl, service) : undefined;
+    setMode('off');
+    const loadAfter = os.loadavg();
+    return report({ times, spansPerRound, scrapes, backend, tracesInJaeger, loadBefore, loadAfter });
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+};
+
+async function countTraces(queryUrl: string, service: string): Promise<number> {
+  const res = await fetch(`${queryUrl}/api/traces?service=${service}&limit=100000&lookback=1h`);
+  return ((await res.json()) as { data: unknown[] }).data.length;
+}
+
+function report(r: {
+  times: Record<Kind, Record<Mode, number[]>>;
+  spansPerRound: number;
+  scrapes: { count: number; bytes: number };
+  backend: string;
+  tracesInJaeger?: number;
+  loadBefore: number[];
+  loadAfter: number[];
+}) {
+  const rows = (['answer', 'agent'] as const).map((kind) => {
+    const off = r.times[kind].off;
+    const on = r.times[kind].on;
+    const ratio50 = percentile(on, 50) / percentile(off, 50);
+    const ratio95 = percentile(on, 95) / percentile(off, 95);
+    return { kind, off50: percentile(off, 50), on50: percentile(on, 50), off95: percentile(off, 95), on95: percentile(on, 95), ratio50, ratio95, met: ratio50 <= TARGET };
+  });
+  const label: Record<Kind, string> = { answer: 'answer task (answerQuestion)', agent: `agent task (runAgent, ${STEPS} tool steps + the answer)` };
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const markdown = [
+    `An answer task and a ${STEPS}-step agent task, each run ${r.times.answer.off.length} times with tracing and metrics off and on, interleaved (on/off and answer/agent alternate every round, the first mode alternating between rounds) after ${WARMUP} warm-up rounds. Same process, same Temporal dev server, native Postgres and scripted model server (answers at once). **Off**: no tracer provider (every span a no-op), no Temporal interceptors, nothing scraping. **On**: the traced workflow bundle, Temporal's OpenTelemetry interceptors on worker and client, the GenAI spans, batched OTLP/HTTP export to ${r.backend}, and the metrics registry serialised every second as a Prometheus scrape would (${r.scrapes.count} scrapes, ${Math.round(r.scrapes.bytes / 1024)} KiB each). Gatehouse's counters count in both modes (they cannot be turned off); off pays for them too. The export is batched in the background (every second), so its CPU falls on whichever task runs then, on or off alike.`,
+    '',
+    table(
+      ['task', 'off p50 (ms)', 'on p50 (ms)', 'ratio p50', 'off p95 (ms)', 'on p95 (ms)', 'ratio p95', 'target ≤ 1.05 (p50)'],
+      rows.map((x) => [label[x.kind], fmt(x.off50, 1), fmt(x.on50, 1), fmt(x.ratio50, 3), fmt(x.off95, 1), fmt(x.on95, 1), fmt(x.ratio95, 3), x.met ? 'met' : `**missed** by ${fmt(100 * (x.ratio50 - TARGET), 1)} points`]),
+    ),
+    '',
+    `Spans exported per round (one answer and one agent task traced): ${fmt(r.spansPerRound, 0)}.${r.tracesInJaeger !== undefined ? ` Traces Jaeger holds for the service at the end: ${r.tracesInJaeger} (one per traced task, warm-up included).` : ''}`,
+    '',
+    `Load average (1 / 5 / 15 min) before: ${load(r.loadBefore)}; after: ${load(r.loadAfter)}, on ${os.cpus().length} cores — a machine shared with other work: the ratios compare runs interleaved under the same load, the absolute times do not carry over.`,
+  ].join('\n');
+  return { title: '(o) Cost of watching: tracing and metrics on vs off', markdown, data: { rows, spansPerRound: r.spansPerRound, scrapes: r.scrapes, backend: r.backend, tracesInJaeger: r.tracesInJaeger, loadBefore: r.loadBefore, loadAfter: r.loadAfter, times: r.times } };
+}
