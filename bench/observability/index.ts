@@ -29,7 +29,7 @@ import { loadDemoCorpus } from '../../infra/demo/seed.js';
 import { metricsRegistry } from '../../infra/metrics.js';
 import { FAILURE_CONVERTER_PATH } from '../../infra/payload-codec.js';
 import { clientInterceptors } from '../../infra/temporal.js';
-import { startTracing, type Tracing } from '../../infra/tracing.js';
+import { startTracing } from '../../infra/tracing.js';
 import { tracingSettings } from '../../infra/tracing-config.js';
 import { indexDocuments } from '../../test/support/corpus.js';
 import { jaegerBinary, startJaeger, type JaegerServer } from '../../test/support/jaeger.js';
