@@ -36,7 +36,11 @@ export function installRuntime(parent: Logger, opts: { metricsAddress?: string }
 }
 
 function installWith(log: Logger, metricsAddress: string | undefined): void {
-  const line = (meta: Record<string, unknown> | undefined) => ({ ...meta, ...sdkLogFields(meta), sdk: true });
+  const line = (meta: Record<string, unknown> | undefined) => {
+    // The OpenTelemetry interceptors name the span trace_id / span_id / trace_flags; Gatehouse's lines say traceId / spanId.
+    const { trace_id: _t, span_id: _s, trace_flags: _f, ...rest } = meta ?? {};
+    return { ...rest, ...sdkLogFields(meta), sdk: true };
+  };
   Runtime.install({
     shutdownSignals: [],
     logger: {
@@ -72,6 +76,7 @@ export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<
     ...(typeof runId === 'string' ? { runId } : {}),
     ...(typeof meta?.activityType === 'string' ? { activity: meta.activityType } : {}),
     ...(tenantId ? { tenantId } : {}),
+    ...(typeof meta?.trace_id === 'string' && typeof meta.span_id === 'string' ? { traceId: meta.trace_id, spanId: meta.span_id } : {}),
   };
 }
 

@@ -156,12 +156,14 @@ export const run: Bench = async (ctx) => {
     stops.push(async () => clearInterval(scraper));
 
     let n = 0;
-    const runTask = async (mode: Mode, kind: Kind): Promise<number> => {
+    /** A task's wall time, and the CPU this process (client, worker, activities, exporter) spent meanwhile. */
+    const runTask = async (mode: Mode, kind: Kind): Promise<{ ms: number; cpuMs: number }> => {
       setMode(mode);
       const client = clients[mode];
       const taskQueue = `obs-${mode}`;
       const workflowId = `obs-${mode}-${kind}-${n++}`;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       if (kind === 'answer') {
         const input: AnswerTaskInput = { tenantId: BENCH_TENANT, collection: 'default', question: QUESTIONS[n % QUESTIONS.length]!, conversation: [], options: OPTIONS };
         const result = (await client.workflow.execute('answerQuestion', { taskQueue, workflowId, args: [input] })) as AnswerResult;
@@ -170,15 +172,23 @@ export const run: Bench = async (ctx) => {
         const result = (await client.workflow.execute('runAgent', { taskQueue, workflowId, args: [agentInput([BENCH_TOOL_NAME])] })) as AgentResult;
         if (result.endReason !== 'answered' || result.used?.toolCalls !== STEPS) throw new Error(`runAgent (${mode}) ended with ${result.endReason} after ${result.used?.toolCalls} tool calls`);
       }
-      return performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
     };
 
     for (let i = 0; i < WARMUP; i++) for (const mode of ['off', 'on'] as const) for (const kind of ['answer', 'agent'] as const) await runTask(mode, kind);
     const spansBefore = exporter.spans;
     const times: Record<Kind, Record<Mode, number[]>> = { answer: { off: [], on: [] }, agent: { off: [], on: [] } };
+    const cpu: Record<Kind, Record<Mode, number[]>> = { answer: { off: [], on: [] }, agent: { off: [], on: [] } };
     for (let round = 0; round < ROUNDS; round++) {
       const modes: Mode[] = round % 2 ? ['on', 'off'] : ['off', 'on'];
-      for (const mode of modes) for (const kind of ['answer', 'agent'] as const) times[kind][mode].push(await runTask(mode, kind));
+      for (const mode of modes) {
+        for (const kind of ['answer', 'agent'] as const) {
+          const { ms, cpuMs } = await runTask(mode, kind);
+          times[kind][mode].push(ms);
+          cpu[kind][mode].push(cpuMs);
+        }
+      }
       if ((round + 1) % 10 === 0) ctx.log(`observability: ${round + 1}/${ROUNDS} rounds`);
     }
     setMode('on');
@@ -187,7 +197,7 @@ export const run: Bench = async (ctx) => {
     const tracesInJaeger = jaeger ? await countTraces(jaeger.queryUrl, service) : undefined;
     setMode('off');
     const loadAfter = os.loadavg();
-    return report({ times, spansPerRound, scrapes, backend, tracesInJaeger, loadBefore, loadAfter });
+    return report({ times, cpu, spansPerRound, scrapes, backend, tracesInJaeger, loadBefore, loadAfter });
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
@@ -200,6 +210,7 @@ async function countTraces(queryUrl: string, service: string): Promise<number> {
 
 function report(r: {
   times: Record<Kind, Record<Mode, number[]>>;
+  cpu: Record<Kind, Record<Mode, number[]>>;
   spansPerRound: number;
   scrapes: { count: number; bytes: number };
   backend: string;
@@ -212,7 +223,9 @@ function report(r: {
     const on = r.times[kind].on;
     const ratio50 = percentile(on, 50) / percentile(off, 50);
     const ratio95 = percentile(on, 95) / percentile(off, 95);
-    return { kind, off50: percentile(off, 50), on50: percentile(on, 50), off95: percentile(off, 95), on95: percentile(on, 95), ratio50, ratio95, met: ratio50 <= TARGET };
+    const cpuOff = percentile(r.cpu[kind].off, 50);
+    const cpuOn = percentile(r.cpu[kind].on, 50);
+    return { kind, off50: percentile(off, 50), on50: percentile(on, 50), off95: percentile(off, 95), on95: percentile(on, 95), ratio50, ratio95, met: ratio50 <= TARGET, cpuOff, cpuOn };
   });
   const label: Record<Kind, string> = { answer: 'answer task (answerQuestion)', agent: `agent task (runAgent, ${STEPS} tool steps + the answer)` };
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
@@ -224,9 +237,16 @@ function report(r: {
       rows.map((x) => [label[x.kind], fmt(x.off50, 1), fmt(x.on50, 1), fmt(x.ratio50, 3), fmt(x.off95, 1), fmt(x.on95, 1), fmt(x.ratio95, 3), x.met ? 'met' : `**missed** by ${fmt(100 * (x.ratio50 - TARGET), 1)} points`]),
     ),
     '',
+    'CPU this process spent per task (client, worker, activities and exporter all run in it; the Temporal server, Postgres and Jaeger are other processes), p50 — less sensitive to a busy machine than wall time:',
+    '',
+    table(
+      ['task', 'off CPU (ms)', 'on CPU (ms)', 'added CPU (ms)', 'ratio'],
+      rows.map((x) => [label[x.kind], fmt(x.cpuOff, 1), fmt(x.cpuOn, 1), fmt(x.cpuOn - x.cpuOff, 1), fmt(x.cpuOn / x.cpuOff, 3)]),
+    ),
+    '',
     `Spans exported per round (one answer and one agent task traced): ${fmt(r.spansPerRound, 0)}.${r.tracesInJaeger !== undefined ? ` Traces Jaeger holds for the service at the end: ${r.tracesInJaeger} (one per traced task, warm-up included).` : ''}`,
     '',
     `Load average (1 / 5 / 15 min) before: ${load(r.loadBefore)}; after: ${load(r.loadAfter)}, on ${os.cpus().length} cores — a machine shared with other work: the ratios compare runs interleaved under the same load, the absolute times do not carry over.`,
   ].join('\n');
-  return { title: '(o) Cost of watching: tracing and metrics on vs off', markdown, data: { rows, spansPerRound: r.spansPerRound, scrapes: r.scrapes, backend: r.backend, tracesInJaeger: r.tracesInJaeger, loadBefore: r.loadBefore, loadAfter: r.loadAfter, times: r.times } };
+  return { title: '(o) Cost of watching: tracing and metrics on vs off', markdown, data: { rows, cpu: r.cpu, spansPerRound: r.spansPerRound, scrapes: r.scrapes, backend: r.backend, tracesInJaeger: r.tracesInJaeger, loadBefore: r.loadBefore, loadAfter: r.loadAfter, times: r.times } };
 }

@@ -49,5 +49,7 @@ describe('log context', () => {
     expect(sdkLogFields({ workflowId: 'task_4.plan_1', runId: 'r', workflowType: 'runAgent' })).toEqual({ taskId: 'task_4', runId: 'r', tenantId: 'acme' });
     expect(sdkLogFields({ workflowId: 'compensate.task_5.apr_1', workflowRunId: 'r2', activityType: 'executeAction' })).toEqual({ taskId: 'task_5', runId: 'r2', activity: 'executeAction' });
     expect(sdkLogFields({ message: 'poller started' })).toEqual({});
+    // A traced workflow's line (the OpenTelemetry interceptor's snake-case ids) in Gatehouse's names.
+    expect(sdkLogFields({ workflowId: 'task_6', runId: 'r3', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), trace_flags: '01' })).toEqual({ taskId: 'task_6', runId: 'r3', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) });
   });
 });
