@@ -246,6 +246,8 @@ function report(r: {
     '',
     `Spans exported per round (one answer and one agent task traced): ${fmt(r.spansPerRound, 0)}.${r.tracesInJaeger !== undefined ? ` Traces Jaeger holds for the service at the end: ${r.tracesInJaeger} (one per traced task, warm-up included).` : ''}`,
     '',
+    'Where the added time goes (a `node --cpu-prof` run of this benchmark): most of it is in the workflow sandbox — `@temporalio/interceptors-opentelemetry`\'s workflow interceptors wrap every scheduled activity and the run in async spans, and every promise the sandbox creates has the SDK capture and source-map a stack trace (its stack-trace query), so the extra promises cost more than the spans themselves; then the batched OTLP export (protobuf encoding and the HTTP post); the activities\' own GenAI spans and the scrape are small beside them. An agent step is two activities (decide, the tool), each with a Start and a Run span plus its GenAI spans, so the agent task pays per step.',
+    '',
     `Load average (1 / 5 / 15 min) before: ${load(r.loadBefore)}; after: ${load(r.loadAfter)}, on ${os.cpus().length} cores — a machine shared with other work: the ratios compare runs interleaved under the same load, the absolute times do not carry over.`,
   ].join('\n');
   return { title: '(o) Cost of watching: tracing and metrics on vs off', markdown, data: { rows, cpu: r.cpu, spansPerRound: r.spansPerRound, scrapes: r.scrapes, backend: r.backend, tracesInJaeger: r.tracesInJaeger, loadBefore: r.loadBefore, loadAfter: r.loadAfter, times: r.times } };
