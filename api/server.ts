@@ -27,6 +27,7 @@ import { routingRoutes } from './routes/routing.js';
 import { cacheRoutes } from './routes/cache.js';
 import { routerPreferenceRoutes } from './routes/router-preferences.js';
 import { taskRoutes } from './routes/tasks.js';
+import { forkRoutes } from './routes/forks.js';
 import { userRoutes } from './routes/users.js';
 
 export async function buildApi(deps: ApiDeps) {
@@ -105,6 +106,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(metricsRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(forkRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(guardrailRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
