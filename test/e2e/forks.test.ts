@@ -1,15 +1,23 @@
 // What-if forks through the HTTP API: an answer forked at its generate step with another model,
 // an agent forked after an approved refund (never refunded twice; a new write waits for its
 // approval), the fork's diff, and the refusals (a bad atStep, another tenant's task).
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createUser } from '../../api/auth.js';
 import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
+import { TEST_PAYLOAD_KEYS, uniqueId } from '../support/harness-config.js';
 
 describe('what-if forks', () => {
   let api: TestApi;
   let approver = '';
+  /** The answer fork, replayed by the CLI below. */
+  let answerFork = '';
 
   beforeAll(async () => {
     api = await startTestApi();
@@ -54,6 +62,7 @@ describe('what-if forks', () => {
     const fork = await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep, changes: { model: 'local' } } });
     expect(fork).toMatchObject({ status: 202, json: { of: taskId, atStep, status: 'running' } });
     const forked = await finished(fork.json.taskId);
+    answerFork = fork.json.taskId;
     expect(forked.json.status).toBe('completed');
     expect(forked.json.result.model).toBe('local');
     expect(forked.json.result.answer).not.toBe('Open the rear access door [1].');
@@ -147,4 +156,35 @@ describe('what-if forks', () => {
     // An agent has no retrieval options to change.
     expect((await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep: 0, changes: { retrieval: { topK: 3 } } } })).json.error.message).toMatch(/^changes\.retrieval: /);
   }, 60_000);
+
+  it('replays a task history with `gatehouse replay`: OK on the current code, the non-determinism error for one that does not match', async () => {
+    expect(answerFork).not.toBe('');
+    const operator = (await createApiKey(api.services.db, { tenantId: uniqueId('platform'), roles: ['operator'] })).key;
+    // The history is the operator's only: a tenant's admin may not fetch it.
+    expect((await api.call('GET', `/v1/tasks/${answerFork}/history`, { key: admin() })).status).toBe(403);
+    const fetched = await api.call('GET', `/v1/tasks/${answerFork}/history`, { key: operator });
+    expect(fetched).toMatchObject({ status: 200, json: { taskId: answerFork, runId: expect.any(String) } });
+    // Payloads stay as the cluster holds them: ciphertext.
+    expect(JSON.stringify(fetched.json.history)).not.toContain('rear access door');
+
+    const env = { ...process.env, GATEHOUSE_URL: api.base, GATEHOUSE_API_KEY: operator, PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS };
+    const cli = (...args: string[]) => promisify(execFile)('bin/gatehouse', args, { env });
+    // The fork's history (seeded steps and live ones, behind patched('what-if-fork')) replays.
+    expect((await cli('replay', answerFork)).stdout).toMatch(new RegExp(`^OK ${answerFork}: \\d+ events replay on the current workflow code`));
+
+    // The same history with its first activity renamed (generate: the steps before it were served
+    // from the record): the code schedules generateAnswer, the history says otherwise.
+    const history = structuredClone(fetched.json.history) as { events: Array<Record<string, { activityType?: { name: string } }>> };
+    const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+    expect(scheduled.activityType!.name).toBe('generateAnswer');
+    scheduled.activityType!.name = 'guardOutput';
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'replay-')), `${answerFork}.json`);
+    await writeFile(file, JSON.stringify(history));
+    const failed = await cli('replay', '--file', file).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(new RegExp(`^NON-DETERMINISTIC ${answerFork}: .*Nondeterminism error: Activity type of scheduled event 'guardOutput'`));
+  }, 90_000);
 });
