@@ -127,6 +127,11 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       const result = (await handle.result()) as AnswerResult | AgentResult;
       const { history, input } = await startedInput(handle);
       const body = req.body;
+      // A fork's own history holds its seeded calls as replayRecordedCall, not as the calls they
+      // stand for: a fork of it can start from step 0 only (or fork the original instead).
+      if (input.fork && input.fork.atStep > 0 && body.atStep > 0) {
+        throw conflict('fork_of_fork', `task ${original} is a fork of ${input.fork.of} at step ${input.fork.atStep}: fork it at step 0, or fork ${input.fork.of}`);
+      }
       const next = forkInput(task.type, input, result.steps, body);
       assertFitsTemporal({ input: next }, 'body');
 

@@ -80,6 +80,9 @@ describe('what-if forks', () => {
     // The original is untouched.
     expect((await finished(taskId)).json.result).toEqual(original.json.result);
 
+    const spec = await api.call('GET', '/openapi.json');
+    expect(Object.keys(spec.json.paths)).toEqual(expect.arrayContaining(['/v1/tasks/{taskId}/fork', '/v1/tasks/{taskId}/forks', '/v1/tasks/{taskId}/forks/{forkId}/diff', '/v1/tasks/{taskId}/history']));
+
     const listed = await api.call('GET', `/v1/tasks/${taskId}/forks`, { key: admin() });
     expect(listed.json.forks).toEqual([expect.objectContaining({ forkId: fork.json.forkId, taskId: fork.json.taskId, of: taskId, atStep, changes: { model: 'local' } })]);
     const diff = await api.call('GET', `/v1/tasks/${taskId}/forks/${fork.json.forkId}/diff`, { key: admin() });
@@ -99,6 +102,7 @@ describe('what-if forks', () => {
     expect((await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep: -1 } })).json.error.message).toMatch(/^body\.atStep: /);
     expect((await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep: 2, changes: { input: 'Other?' } } })).json.error.message).toMatch(/^changes\.input: /);
     expect(await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: api.keys.other, body: { atStep } })).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+    expect(await api.call('POST', `/v1/tasks/${fork.json.taskId}/fork`, { key: admin(), body: { atStep } })).toMatchObject({ status: 409, json: { error: { code: 'fork_of_fork' } } });
     expect((await api.call('GET', `/v1/tasks/${taskId}/forks`, { key: api.keys.other })).status).toBe(404);
     expect((await api.call('GET', `/v1/tasks/${taskId}/forks/${fork.json.forkId}/diff`, { key: api.keys.other })).status).toBe(404);
   }, 60_000);
