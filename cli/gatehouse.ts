@@ -208,6 +208,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof CliError ? `gatehouse: ${err.message}` : err);
+  // A configuration error (replay's payload keys) is one line naming the variable, as at start-up.
+  console.error(err instanceof CliError || (err as Error)?.name === 'ConfigError' ? `gatehouse: ${(err as Error).message}` : err);
   process.exitCode = 1;
 });

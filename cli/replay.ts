@@ -15,7 +15,8 @@ export type ReplayOutcome = { ok: true; events: number } | { ok: false; nonDeter
 
 /** The key ring the workers decrypt with: PAYLOAD_ENCRYPTION_KEYS, or the embedded stack's key file (never a new one). */
 async function workersKeyRing() {
-  const config = loadConfig();
+  // GATEHOUSE_API_KEY is the CLI's own key here, not the dev admin key the config checks.
+  const config = loadConfig({ ...process.env, GATEHOUSE_API_KEY: undefined });
   if (!config.temporal.payloadKeys) {
     const file = keyFilePath(config);
     await access(file).catch(() => {

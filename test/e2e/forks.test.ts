@@ -107,6 +107,21 @@ describe('what-if forks', () => {
     expect((await api.call('GET', `/v1/tasks/${taskId}/forks/${fork.json.forkId}/diff`, { key: api.keys.other })).status).toBe(404);
   }, 60_000);
 
+  it("gives a fork its original's masked values: the fork's placeholders restore for pii:read", async () => {
+    api.model.enqueue({ content: 'Open the rear access door [1].' });
+    const started = await api.call('POST', '/v1/tasks', { key: admin(), body: { type: 'answer', input: 'I am jo.tester@example.com: how do I clear an E-102 jam?', collection: 'manuals' } });
+    const original = await finished(started.json.taskId);
+    // Stored masked, shown restored to an admin (pii:read).
+    expect(original.json.result.question.original).toContain('jo.tester@example.com');
+    const masked = (await api.worker.client.workflow.getHandle(started.json.taskId).result()) as { question: { original: string } };
+    expect(masked.question.original).toMatch(/\[EMAIL_ADDRESS_\d+\]/);
+    const atStep = original.json.result.steps.findIndex((s: { name: string }) => s.name === 'generate');
+    const fork = await api.call('POST', `/v1/tasks/${started.json.taskId}/fork`, { key: admin(), body: { atStep, changes: { model: 'local' } } });
+    const forked = await finished(fork.json.taskId);
+    expect(forked.json.result.model).toBe('local');
+    expect(forked.json.result.question.original).toBe(original.json.result.question.original);
+  }, 30_000);
+
   it('forks an agent after an approved refund: the refund is never made again, a new write waits for approval', async () => {
     const refund = { orderId: 1008, amountUsd: 42.5, reason: 'damaged on arrival' };
     const email = { to: 'emily.doe@example.com', subject: 'Your refund', body: 'We refunded order 1008.' };
