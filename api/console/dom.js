@@ -47,6 +47,7 @@ export function time(iso) {
 export function relative(at, now = Date.now()) {
   const seconds = Math.round((at.getTime() - now) / 1000);
   const abs = Math.abs(seconds);
+  if (abs < 5) return 'just now';
   const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86_400 ? `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min` : `${Math.round(abs / 86_400)} d`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }

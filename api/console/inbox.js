@@ -8,7 +8,9 @@ import { provenanceSummary, riskOf } from './approval-parts.js';
 const REFRESH_MS = 5_000;
 
 export async function renderInbox(main, ctx) {
-  const status = el('p', { class: 'muted', role: 'status' });
+  // Not a live region: it changes every few seconds. Changes in the count are announced instead.
+  const status = el('p', { class: 'muted' });
+  let lastCount;
   const body = el('div');
   const refresh = el('button', { type: 'button', onclick: () => load(true) }, 'Refresh');
   replace(main, el('section', { 'aria-labelledby': 'inbox-title' }, el('div', { class: 'heading' }, el('h1', { id: 'inbox-title', text: 'Pending approvals' }), refresh), status, body));
@@ -26,7 +28,8 @@ export async function renderInbox(main, ctx) {
     // Keep the focus on the same row across a refresh.
     const focused = document.activeElement?.dataset?.rowKey;
     replace(status, `${approvals.length} pending · updated `, time(new Date().toISOString()));
-    if (announce) ctx.announce(`${approvals.length} pending approvals`);
+    if (announce || (lastCount !== undefined && lastCount !== approvals.length)) ctx.announce(`${approvals.length} pending approvals`);
+    lastCount = approvals.length;
     replace(body, approvals.length ? table(approvals) : el('p', { class: 'empty', text: 'Nothing is waiting for an approval.' }));
     if (focused) body.querySelector(`[data-row-key="${CSS.escape(focused)}"]`)?.focus();
   }

@@ -44,11 +44,14 @@ export async function renderTimeline(main, { taskId }, ctx) {
       return;
     }
     if (stopped) return;
+    // A reload must not take the focus away from a link the reader is on.
+    const focusedHref = main.contains(document.activeElement) ? document.activeElement.getAttribute('href') : null;
     replace(summary, taskFacts(task));
     replace(steps, task.steps.length ? el('div', { class: 'scroll-x' }, stepTable(task.steps)) : el('p', { class: 'muted', text: 'No steps yet.' }));
     const all = task.agent?.approvals ?? [];
     replace(approvals, all.length ? approvalTable(taskId, all) : el('p', { class: 'muted', text: task.type === 'agent' ? 'No approvals asked.' : 'Answer tasks ask for no approvals.' }));
     replace(answer, answerSection(task, taskId));
+    if (focusedHref) main.querySelector(`[href="${CSS.escape(focusedHref)}"]`)?.focus();
   }
   await load();
 
@@ -63,20 +66,43 @@ export async function renderTimeline(main, { taskId }, ctx) {
   };
   const abort = new AbortController();
   let count = 0;
-  streamEvents(taskId, {
-    signal: abort.signal,
-    onEvent: (e) => {
-      count += 1;
-      replace(streamState, `Live: ${count} event${count === 1 ? '' : 's'}`);
-      events.append(eventItem(e));
-      events.parentElement.scrollTop = events.parentElement.scrollHeight;
-      if (e.event !== 'step_started' && e.event !== 'answer_delta') reloadSoon();
-      if (e.event === 'approval_requested') ctx.announce(`New approval: ${e.data.approvalId} ${e.data.tool}`);
-    },
-  }).then(
-    () => !stopped && replace(streamState, `The stream ended: ${count} event${count === 1 ? '' : 's'}.`),
-    (err) => !stopped && err.name !== 'AbortError' && replace(streamState, el('span', { class: 'error' }, `Event stream: ${err.message}`)),
-  );
+  let lastId = 0;
+  let finished = false;
+  let failed;
+  const onEvent = (e) => {
+    // The API reports a stream it cannot go on with as an `error` event (no id), then ends it.
+    if (e.event === 'error') {
+      failed = e.data?.message ?? 'the stream failed';
+      return;
+    }
+    count += 1;
+    if (typeof e.id === 'number') lastId = e.id;
+    if (e.event === 'task_finished') finished = true;
+    replace(streamState, `Live: ${count} event${count === 1 ? '' : 's'}`);
+    events.append(eventItem(e));
+    events.parentElement.scrollTop = events.parentElement.scrollHeight;
+    if (e.event !== 'step_started' && e.event !== 'answer_delta') reloadSoon();
+    if (e.event === 'approval_requested') ctx.announce(`New approval: ${e.data.approvalId} ${e.data.tool}`);
+  };
+  // The stream ends with the task; one cut short (a restart, the network) resumes after the last event.
+  void (async () => {
+    for (let attempt = 0; !stopped && !finished && attempt < 20; attempt++) {
+      try {
+        await streamEvents(taskId, { since: lastId, signal: abort.signal, onEvent });
+        if (finished || stopped || failed) break;
+      } catch (err) {
+        if (stopped || err.name === 'AbortError') return;
+        if (err.status === 401 || err.status === 403 || err.status === 404) {
+          replace(streamState, el('span', { class: 'error' }, `Event stream: ${err.message}`));
+          return;
+        }
+      }
+      replace(streamState, `Reconnecting to the event stream after event ${lastId}…`);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    if (stopped) return;
+    replace(streamState, failed ? el('span', { class: 'error' }, `Event stream: ${failed}`) : `The stream ended: ${count} event${count === 1 ? '' : 's'}.`);
+  })();
 
   return () => {
     stopped = true;
