@@ -33,7 +33,10 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
   let base: string;
   let shots: string;
   const tenant = uniqueId('acme');
+  /** The console's: a person who approves and reviews, no more. */
   let key = '';
+  /** The backend that starts the tasks. */
+  let backend = '';
 
   beforeAll(async () => {
     if (!present) throw new Error(`no chromium at ${CHROMIUM}: CI must install it (apt-get install -y chromium in .ci/run)`);
@@ -44,9 +47,11 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     app = await buildApi({ db: services.db, keyRing: services.keyRing, temporal: worker.client, config: { ...config, temporal: { ...config.temporal, taskQueue: worker.taskQueue } }, log: testLog });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    // Approvals are decided by people: the console's key is bound to one.
-    const ada = await createUser(services.db, { tenantId: tenant, name: 'Ada Approver', roles: ['admin'] });
-    key = (await createApiKey(services.db, { tenantId: tenant, roles: ['admin'], userId: ada.id })).key;
+    // Approvals are decided by people: the console's key is bound to one, with an approver's and a reviewer's roles only.
+    const roles = ['approvals:write', 'reviews:write', 'tasks:read'] as const;
+    const ada = await createUser(services.db, { tenantId: tenant, name: 'Ada Approver', roles: [...roles] });
+    key = (await createApiKey(services.db, { tenantId: tenant, roles: [...roles], userId: ada.id })).key;
+    backend = (await createApiKey(services.db, { tenantId: tenant, roles: ['admin'] })).key;
     browser = await chromium.launch({ executablePath: CHROMIUM });
     // A laptop's screen.
     context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -60,8 +65,8 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     if (shots && !SCREENSHOTS) await rm(shots, { recursive: true, force: true });
   });
 
-  async function call(method: string, p: string, body?: unknown) {
-    const res = await fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  async function call(method: string, p: string, body?: unknown, as = backend) {
+    const res = await fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${as}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field
   }
 
@@ -99,7 +104,8 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     for (const missing of ['/console/nope.js', '/console/..%2Fserver.ts', '/console/index.html']) expect((await fetch(`${base}${missing}`)).status).toBe(404);
     // Every data call is the API's: without a key, nothing.
     expect((await fetch(`${base}/v1/me`)).status).toBe(401);
-    expect(await call('GET', '/v1/me')).toMatchObject({ status: 200, json: { tenantId: tenant, user: { name: 'Ada Approver' }, roles: ['admin'] } });
+    expect(await call('GET', '/v1/me', undefined, key)).toMatchObject({ status: 200, json: { tenantId: tenant, user: { name: 'Ada Approver' }, roles: ['approvals:write', 'reviews:write', 'tasks:read'] } });
+    expect((await call('GET', '/v1/me')).json.user).toBeUndefined();
     // And the page never loads anything but its own files.
     const tab = await context.newPage();
     const foreign: string[] = [];
