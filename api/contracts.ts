@@ -214,6 +214,7 @@ export const agentView = z.object({
   mode: shared.agentMode,
   plan: z.array(shared.planItem),
   pendingApprovals: z.array(approvalView.omit({ taskId: true })),
+  approvals: z.array(approvalView.omit({ taskId: true })).describe('Every approval of the task, decided ones included (status, reason, approvedBy)'),
   budgets: shared.agentBudgets,
   used: shared.budgetUsage,
   answers: z.array(z.string()),
@@ -302,6 +303,17 @@ export const ingestionIdParams = z.object({ ingestionId: idString(128) });
 export const idempotencyHeaders = z.object({
   'idempotency-key': storableString(200).min(1).optional(),
 });
+
+// ---------- the caller ----------
+
+export const principalView = z
+  .object({
+    tenantId: z.string(),
+    keyId: z.string().describe('The API key\'s id, or `oidc:<userId>` for a person signed in with an ID token'),
+    roles: z.array(z.string()),
+    user: z.object({ id: z.string(), name: z.string() }).optional().describe('The person the key speaks for; absent for a backend\'s key'),
+  })
+  .meta({ id: 'Principal' });
 
 // ---------- health ----------
 

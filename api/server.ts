@@ -16,6 +16,7 @@ import type { ApiDeps } from './route-deps.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
+import { consoleRoutes } from './routes/console.js';
 import { gatewayLimitRoutes } from './routes/gateway-limits.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
@@ -118,6 +119,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(routingRoutes(deps));
   await app.register(cacheRoutes(deps));
   await app.register(routerPreferenceRoutes(deps));
+  await app.register(consoleRoutes());
   return app;
 }
 

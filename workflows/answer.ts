@@ -232,6 +232,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     // Best-of-n: n requests at once, a little warmer so they differ; not streamed (one is kept).
     sample: (n, feedback) => Promise.all(Array.from({ length: n }, (_, i) => generate({ attempt: 100 + i, feedback, temperature: 0.7, stream: false, name: `sample_${i + 1}` }))),
     review,
+    question,
     record: (s) => log.record(s),
   });
 
