@@ -17,6 +17,7 @@ import type { ApiDeps } from './route-deps.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
+import { consoleRoutes } from './routes/console.js';
 import { gatewayLimitRoutes } from './routes/gateway-limits.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
@@ -28,6 +29,7 @@ import { routingRoutes } from './routes/routing.js';
 import { cacheRoutes } from './routes/cache.js';
 import { routerPreferenceRoutes } from './routes/router-preferences.js';
 import { taskRoutes } from './routes/tasks.js';
+import { forkRoutes } from './routes/forks.js';
 import { userRoutes } from './routes/users.js';
 
 export async function buildApi(deps: ApiDeps) {
@@ -108,6 +110,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(metricsRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(forkRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(guardrailRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
@@ -119,6 +122,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(routingRoutes(deps));
   await app.register(cacheRoutes(deps));
   await app.register(routerPreferenceRoutes(deps));
+  await app.register(consoleRoutes());
   return app;
 }
 

@@ -5,7 +5,7 @@ import { retrievalMode, sequentialRerank } from './retrieval.js';
 import { pendingReview } from './review.js';
 import { agentBudgets, approvalExpiry } from './agent.js';
 import { routeDecision } from './routing.js';
-import { conversationTurn, stepRecord, usage } from './task.js';
+import { conversationTurn, forkSeed, stepRecord, usage } from './task.js';
 
 /** Retrieval and generation settings, the API's defaults filled in. */
 export const answerOptions = z.object({
@@ -21,6 +21,7 @@ export const answerOptions = z.object({
   filter: z.record(z.string(), z.unknown()).optional(),
   /** The agent settings a route to an agent runs with (the API fills them from the deployment's defaults). */
   agent: z.object({ budgets: agentBudgets, approvalTimeoutSeconds: z.number(), onApprovalExpiry: approvalExpiry }).optional(),
+  promptVersions: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type AnswerOptions = z.infer<typeof answerOptions>;
 
@@ -30,6 +31,8 @@ export const answerTaskInput = z.object({
   question: z.string(),
   conversation: z.array(conversationTurn),
   options: answerOptions,
+  /** A what-if fork: the steps before `atStep` are served from the original's record. */
+  fork: forkSeed.optional(),
 });
 export type AnswerTaskInput = z.infer<typeof answerTaskInput>;
 
