@@ -112,6 +112,9 @@ export const documentDeleted = z
 
 export const conversationTurn = shared.conversationTurn.extend({ content: storableString(20_000).min(1) });
 
+/** A task's prompt pins: known names only (checked against the tenant's versions when the task starts). */
+const promptVersionPins = z.partialRecord(shared.promptName, z.number().int().positive().max(1_000_000));
+
 export const answerOptions = z
   .object({
     mode: shared.retrievalMode.optional().describe('Retrieval mode (default: ensemble)'),
@@ -122,6 +125,7 @@ export const answerOptions = z
     rerank: shared.sequentialRerank.optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
     model: storableString(100).min(1).optional().describe('Start the fallback chain at this registry model'),
     filter: jsonObject({ maxBytes: FILTER_BYTES }).optional().describe('Only passages whose metadata contains this object'),
+    promptVersions: promptVersionPins.optional().describe('Prompt name → the version this task uses (GET /v1/prompts lists the names), whatever the tenant has in force'),
   })
   .strict();
 
@@ -146,6 +150,7 @@ export const agentOptions = z
     onApprovalExpiry: shared.approvalExpiry.optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
     deadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('The task stops this long after it starts, waiting included (reported as "deadline")'),
+    promptVersions: promptVersionPins.optional().describe('Prompt name → the version this task uses (GET /v1/prompts lists the names), whatever the tenant has in force'),
   })
   .strict();
 
