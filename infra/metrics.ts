@@ -93,6 +93,19 @@ export const metrics = {
     labelNames: ['layer', 'outcome', 'tenant'] as const,
     registers,
   }),
+  feedback: new Counter({
+    name: 'gatehouse_feedback_total',
+    help: "Feedback on answers (POST /v1/tasks/{id}/feedback) by the answer's prompt version (name@version of the prompt that wrote it), model and verdict (positive: 4–5 or up, neutral: 3, negative: 1–2 or down).",
+    labelNames: ['prompt_version', 'model', 'verdict', 'tenant'] as const,
+    registers,
+  }),
+  feedbackScore: new Histogram({
+    name: 'gatehouse_feedback_score',
+    help: 'Feedback scores normalised to [0, 1] (a 1–5 score: (s − 1) / 4; thumbs: 0 or 1), by prompt version and model.',
+    labelNames: ['prompt_version', 'model', 'tenant'] as const,
+    buckets: [0, 0.25, 0.5, 0.75, 1],
+    registers,
+  }),
   approvalsPending: new Gauge({
     name: 'gatehouse_approvals_pending',
     help: 'Approvals waiting for a decision, by tenant and tool (extend_budget: tasks paused on a budget), from the approvals table at scrape time.',
