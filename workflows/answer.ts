@@ -190,7 +190,8 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
           question,
           passages: ordered,
           model: o.model ?? model,
-          context,
+          // The route labels the call's metrics (an activity input, not a command: no patch).
+          context: route?.intent ? { ...context, route: route.intent } : context,
           overflow: route && 'overflow' in route.target ? route.target.overflow : undefined,
           feedback: o.feedback,
           temperature: o.temperature,

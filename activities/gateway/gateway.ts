@@ -286,7 +286,7 @@ export class ModelGateway {
 
 /** The labels every metric of a call carries (gateway/metrics.ts): bounded, no user or task ids. */
 function labelsOf(spec: ModelSpec, req: ChatRequest, ctx: CallContext): CallLabels {
-  return { model: spec.name, provider: spec.provider, tenant: ctx.tenantId, step: ctx.step, route: req.cacheRoute?.name, promptVersion: req.prompt && promptLabel(req.prompt) };
+  return { model: spec.name, provider: spec.provider, tenant: ctx.tenantId, step: ctx.step, route: req.cacheRoute?.name ?? ctx.route, promptVersion: req.prompt && promptLabel(req.prompt) };
 }
 
 /** What the gateway measures of a prompt once per call: its tokens (our count) and its stable prefix's hash. */

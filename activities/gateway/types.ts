@@ -112,6 +112,8 @@ export interface CallContext {
   application?: string;
   /** Outside an activity: the key that makes a retried request's reservation count once. */
   requestId?: string;
+  /** The intent an answer task's question was routed by: a label of the call's metrics. */
+  route?: string;
 }
 
 export type AttemptOutcome =

@@ -188,6 +188,20 @@ describe('versioned prompts and feedback over the HTTP API', () => {
     expect((await api.call('GET', '/v1/prompts/answer.system/compare', { key: reader })).status).toBe(403);
   });
 
+  it("rates an agent task's answer by its turn, with the agent prompt's version", async () => {
+    const start = await api.call('POST', '/v1/tasks', { key: api.keys.admin, body: { type: 'agent', input: 'What is the restocking fee?', collection: 'kb', options: { tools: ['search_documents'] } } });
+    expect(start.status).toBe(202);
+    const done = await api.call('GET', `/v1/tasks/${start.json.taskId}/result?wait=30`, { key: api.keys.admin });
+    expect(done.json.status, JSON.stringify(done.json)).toBe('completed');
+    const decide = (done.json.result.steps as Array<{ name: string; detail?: { prompt?: unknown } }>).find((s) => s.name.startsWith('decide'));
+    expect(decide?.detail?.prompt).toEqual({ name: 'agent.system', version: 1 });
+    const late = await api.call('POST', `/v1/tasks/${start.json.taskId}/feedback`, { key: api.keys.admin, body: { thumbs: 'up', turn: 2 } });
+    expect(late.status).toBe(400);
+    expect(late.json.error.message).toBe('body.turn: the task has given 1 answer');
+    const rated = await api.call('POST', `/v1/tasks/${start.json.taskId}/feedback`, { key: api.keys.admin, body: { thumbs: 'up' } });
+    expect(rated.json).toMatchObject({ turn: 1, score: 1, model: 'primary', prompt: { name: 'agent.system', version: 1 } });
+  });
+
   it('refuses bad feedback with a 400 naming the field, and another tenant with a 404', async () => {
     const { taskId } = await answer();
     const bad = async (body: unknown, field: string) => {
