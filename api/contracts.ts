@@ -690,7 +690,7 @@ export const promptVersionCreated = z.object({ name: shared.promptName, version:
 
 export const promptActivateRequest = z
   .object({
-    version: z.number().int().positive(),
+    version: z.number().int().positive().max(1_000_000),
     share: z.number().min(0).max(100).optional().describe('Below 100: the version becomes a candidate taking this share of the tasks (percent); default 100, the active version'),
   })
   .strict()

@@ -70,6 +70,10 @@ describe('versioned prompts and feedback over the HTTP API', () => {
     await bad('/v1/prompts/answer.system/activate', { version: 1, share: 150 }, 'body.share');
     expect((await api.call('POST', '/v1/prompts/answer.system/versions', { key: reader, body: { template: V2 } })).status).toBe(403);
     expect((await api.call('GET', '/v1/prompts')).status).toBe(401);
+    // Documented for clients (and the fuzzer), the pins with the tasks' options.
+    const spec = (await api.call('GET', '/openapi.json')).json;
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/prompts/{name}/activate', '/v1/tasks/{taskId}/feedback', '/v1/feedback/summary', '/v1/tasks/{taskId}/prompt-versions']));
+    expect(JSON.stringify(spec.components.schemas.TaskRequest)).toContain('promptVersions');
   });
 
   it('sends the active version, records it in the step, the ledger and per task, and honours a pin', async () => {
