@@ -53,6 +53,7 @@ export class PromptVersionError extends Error {
 }
 
 const DEPLOYMENT_TTL_MS = 5_000;
+const UNIQUE_VIOLATION = '23505';
 const PIN_CACHE_SIZE = 1_000;
 
 export const builtinPrompt = (name: PromptName): ResolvedPrompt => ({ name, version: BUILTIN_PROMPT_VERSION, template: BUILTIN_PROMPTS[name].template });
@@ -199,13 +200,21 @@ export class PromptStore implements PromptSource {
   async create(tenantId: string, name: PromptName, o: { template: string; description?: string; createdBy?: string }): Promise<{ version: number }> {
     const problems = templateProblems(o.template, BUILTIN_PROMPTS[name].variables);
     if (problems.length) throw new PromptVersionError('invalid_template', 'template', `body.template: ${problems.join('; ')}`);
-    const { rows } = await this.db.query<{ version: number }>(
-      `INSERT INTO prompt_versions (tenant_id, name, version, template, description, created_by)
-       SELECT $1, $2, greatest(coalesce(max(version), 1), 1) + 1, $3, $4, $5 FROM prompt_versions WHERE tenant_id = $1 AND name = $2
-       RETURNING version`,
-      [tenantId, name, o.template, o.description ?? null, o.createdBy ?? null],
-    );
-    return { version: rows[0]!.version };
+    // Two admins creating at once may pick the same next number: the primary key refuses the
+    // second, which takes the number after.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { rows } = await this.db.query<{ version: number }>(
+          `INSERT INTO prompt_versions (tenant_id, name, version, template, description, created_by)
+           SELECT $1, $2, coalesce(max(version), 1) + 1, $3, $4, $5 FROM prompt_versions WHERE tenant_id = $1 AND name = $2
+           RETURNING version`,
+          [tenantId, name, o.template, o.description ?? null, o.createdBy ?? null],
+        );
+        return { version: rows[0]!.version };
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION || attempt === 3) throw err;
+      }
+    }
   }
 
   /**

@@ -69,6 +69,9 @@ describe('versioned prompts and feedback over the HTTP API', () => {
     await bad('/v1/prompts/answer.system/activate', { version: 9 }, 'body.version');
     await bad('/v1/prompts/answer.system/activate', { version: 1, share: 150 }, 'body.share');
     expect((await api.call('POST', '/v1/prompts/answer.system/versions', { key: reader, body: { template: V2 } })).status).toBe(403);
+    // Created at once, numbered apart.
+    const made = await Promise.all([1, 2, 3].map((i) => api.call('POST', '/v1/prompts/guard.scope/versions', { key: api.keys.admin, body: { template: `Scope check, draft ${i}.` } })));
+    expect(made.map((r) => r.json.version).sort()).toEqual([2, 3, 4]);
     expect((await api.call('GET', '/v1/prompts')).status).toBe(401);
     // Documented for clients (and the fuzzer), the pins with the tasks' options.
     const spec = (await api.call('GET', '/openapi.json')).json;
