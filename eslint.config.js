@@ -24,4 +24,15 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The console's browser modules (api/console/, served as they are): the browser's globals, nothing of Node's.
+    files: ['api/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'Node', 'HTMLButtonElement', 'HTMLInputElement', 'HTMLTextAreaElement', 'HTMLSelectElement',
+          'FormData', 'CSS', 'TextDecoderStream', 'AbortController', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -12,6 +12,7 @@ import { PiiVault } from './guardrails/vault.js';
 import { createRetrievalActivities } from './retrieval/activities.js';
 import { createRouterActivities } from './router/activities.js';
 import { createCacheActivities } from './cache/activities.js';
+import { createForkActivities } from './forks/recorded-calls.js';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAnsweringActivities(deps, { vault }),
     ...createGuardrailActivities(deps, { vault, policies, toolNames: registry.names() }),
     ...createAgentActivities(deps, { registry, boundary: new VaultBoundary(vault, policies) }),
+    ...createForkActivities(deps),
   };
 }
 

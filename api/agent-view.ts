@@ -28,6 +28,8 @@ export function agentView(s: AgentStatus) {
     mode: s.mode,
     plan: s.plan,
     pendingApprovals: s.pendingApprovals.map(approvalFields),
+    // Every approval of the task, decided ones too: its timeline shows what was asked and what people said.
+    approvals: s.approvals.map(approvalFields),
     budgets: s.budgets,
     used: s.used,
     answers: s.answers,

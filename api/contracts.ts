@@ -219,6 +219,7 @@ export const agentView = z.object({
   mode: shared.agentMode,
   plan: z.array(shared.planItem),
   pendingApprovals: z.array(approvalView.omit({ taskId: true })),
+  approvals: z.array(approvalView.omit({ taskId: true })).describe('Every approval of the task, decided ones included (status, reason, approvedBy)'),
   budgets: shared.agentBudgets,
   used: shared.budgetUsage,
   answers: z.array(z.string()),
@@ -307,6 +308,17 @@ export const ingestionIdParams = z.object({ ingestionId: idString(128) });
 export const idempotencyHeaders = z.object({
   'idempotency-key': storableString(200).min(1).optional(),
 });
+
+// ---------- the caller ----------
+
+export const principalView = z
+  .object({
+    tenantId: z.string(),
+    keyId: z.string().describe('The API key\'s id, or `oidc:<userId>` for a person signed in with an ID token'),
+    roles: z.array(z.string()),
+    user: z.object({ id: z.string(), name: z.string() }).optional().describe('The person the key speaks for; absent for a backend\'s key'),
+  })
+  .meta({ id: 'Principal' });
 
 // ---------- health ----------
 
@@ -774,3 +786,89 @@ export const feedbackSummary = z
     groups: z.array(feedbackTally.extend({ prompt: z.string().nullable().optional(), version: z.number().int().nullable().optional(), label: z.string().nullable().optional(), model: z.string().nullable().optional() })),
   })
   .meta({ id: 'FeedbackSummary' });
+
+// ---------- what-if forks ----------
+
+export const forkParams = z.object({ taskId: idString(128), forkId: idString(64) });
+
+export const forkChanges = z
+  .object({
+    model: storableString(100).min(1).optional().describe('The model the live part runs with (the start of its fallback chain)'),
+    prompt: z.record(storableString(100).min(1), z.number().int().positive()).optional().describe('Prompt versions to pin, by prompt name (the options field promptVersions)'),
+    input: taskInput.optional().describe('A new question (answer tasks) or first message (agent tasks); the fork then starts at step 0'),
+    retrieval: answerOptions.omit({ model: true }).optional().describe('Retrieval options for the live part (answer tasks)'),
+  })
+  .strict();
+
+export const forkRequest = z
+  .object({
+    atStep: z.number().int().min(0).describe("The index, in the original's steps, of the first step that runs live; the steps before it are served from the original's record"),
+    changes: forkChanges.default({}),
+  })
+  .strict()
+  .meta({ id: 'ForkRequest' });
+export type ForkRequest = z.infer<typeof forkRequest>;
+
+/** A fork's changes as recorded and listed: a new input is not stored, only that there was one. */
+export const recordedForkChanges = forkChanges.omit({ input: true }).extend({ input: z.literal(true).optional() });
+
+export const forkAccepted = z
+  .object({
+    forkId: z.string(),
+    taskId: z.string().describe('The fork: a task of its own, read with GET /v1/tasks/{taskId}'),
+    of: z.string(),
+    atStep: z.number().int(),
+    status: taskStatus,
+    links: links.extend({ diff: z.string() }),
+  })
+  .meta({ id: 'ForkAccepted' });
+
+export const forkView = z.object({
+  forkId: z.string(),
+  taskId: z.string(),
+  of: z.string(),
+  atStep: z.number().int(),
+  changes: recordedForkChanges,
+  createdAt: z.string(),
+});
+export const forkList = z.object({ forks: z.array(forkView) }).meta({ id: 'ForkList' });
+
+const forkSide = z.object({
+  taskId: z.string(),
+  status: taskStatus,
+  answer: z.string().optional(),
+  citations: z.array(shared.citation.pick({ index: true, chunkId: true, documentId: true, title: true })).optional(),
+  model: z.string().optional(),
+  usage: shared.usage,
+});
+const stepSide = shared.stepRecord.pick({ name: true, status: true, model: true, usage: true });
+
+export const forkDiff = z
+  .object({
+    forkId: z.string(),
+    atStep: z.number().int(),
+    original: forkSide,
+    fork: forkSide,
+    answer: z.object({
+      same: z.boolean(),
+      /** Citations (by chunk) only one side has. */
+      citationsOnlyInOriginal: z.array(z.string()),
+      citationsOnlyInFork: z.array(z.string()),
+    }),
+    steps: z.array(
+      z.object({
+        index: z.number().int(),
+        /** Served from the original's record (before the fork point). */
+        seeded: z.boolean(),
+        differs: z.boolean(),
+        original: stepSide.optional(),
+        fork: stepSide.optional(),
+      }),
+    ),
+    usage: z.object({ original: shared.usage, fork: shared.usage, delta: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) }),
+  })
+  .meta({ id: 'ForkDiff' });
+
+export const taskHistory = z
+  .object({ taskId: z.string(), runId: z.string(), history: z.record(z.string(), z.unknown()).describe("The run's history as Temporal exports it (payloads as the cluster holds them: encrypted)") })
+  .meta({ id: 'TaskHistory' });

@@ -16,6 +16,7 @@ import type { ApiDeps } from './route-deps.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { codecRoutes } from './routes/codec.js';
+import { consoleRoutes } from './routes/console.js';
 import { gatewayLimitRoutes } from './routes/gateway-limits.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
@@ -29,6 +30,7 @@ import { routerPreferenceRoutes } from './routes/router-preferences.js';
 import { promptRoutes } from './routes/prompts.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { taskRoutes } from './routes/tasks.js';
+import { forkRoutes } from './routes/forks.js';
 import { userRoutes } from './routes/users.js';
 
 export async function buildApi(deps: ApiDeps) {
@@ -107,6 +109,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(metricsRoutes(deps));
   await app.register(documentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(forkRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(guardrailRoutes(deps));
   await app.register(apiKeyRoutes(deps, auth));
@@ -120,6 +123,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(routerPreferenceRoutes(deps));
   await app.register(promptRoutes(deps));
   await app.register(feedbackRoutes(deps));
+  await app.register(consoleRoutes());
   return app;
 }
 

@@ -23,7 +23,7 @@ interface Judged {
   style: 'keyword' | 'mixed' | 'paraphrase';
 }
 
-const QRELS: Judged[] = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'sotu', 'qrels.json'), 'utf8'));
+export const QRELS: Judged[] = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'sotu', 'qrels.json'), 'utf8'));
 
 /** nDCG@k with graded gains 2^rel − 1 and the ideal ordering of all judged passages. */
 export function ndcgAt(k: number, ranked: string[], relevant: Record<string, number>): number {

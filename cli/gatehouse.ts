@@ -1,6 +1,7 @@
 // `gatehouse`: a small command line on the HTTP API — start a task, watch its events, list
-// pending approvals, approve or reject them, send a follow-up, manage prompt versions, rate an answer. Needs GATEHOUSE_API_KEY (and
-// GATEHOUSE_URL when the API is not on http://127.0.0.1:8080).
+// pending approvals, approve or reject them, send a follow-up, manage prompt versions, rate an
+// answer, replay a task's history. Needs GATEHOUSE_API_KEY (and GATEHOUSE_URL when the API is not
+// on http://127.0.0.1:8080).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
@@ -22,8 +23,14 @@ const USAGE = `gatehouse — Gatehouse on the command line
                                            put it in force, or below 100 % as a candidate (admin)
   gatehouse prompt-compare <name>          its versions on the same numbers and feedback
   gatehouse feedback <taskId> --score 1-5 | --thumbs up|down [--comment "<text>"] [--turn N]
+  gatehouse replay <taskId> [--file history.json]
+                                           replay the task's history (an operator key; or a
+                                           history file) against this checkout's workflow code
+                                           with the workers' payload keys: OK, or the
+                                           non-determinism error (exit 1)
 
-Environment: GATEHOUSE_URL (default http://127.0.0.1:8080), GATEHOUSE_API_KEY (required).`;
+Environment: GATEHOUSE_URL (default http://127.0.0.1:8080), GATEHOUSE_API_KEY (required);
+replay also reads the workers' PAYLOAD_ENCRYPTION_KEYS (or GATEHOUSE_DATA_DIR in the embedded mode).`;
 
 const baseUrl = (process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const apiKey = process.env.GATEHOUSE_API_KEY;
@@ -110,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
       thumbs: { type: 'string' },
       comment: { type: 'string' },
       turn: { type: 'string' },
+      file: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -240,12 +248,28 @@ async function main(argv: string[]): Promise<void> {
       console.log(`feedback ${r.id}: ${r.verdict} on answer ${r.turn}${r.model ? ` by ${r.model}` : ''}${r.prompt ? ` with ${r.prompt.name}@${r.prompt.version}` : ''}`);
       return;
     }
+    case 'replay': {
+      const taskId = args[0];
+      if (!taskId && !values.file) throw new CliError('usage: gatehouse replay <taskId> [--file history.json]');
+      const history = values.file ? JSON.parse(await readFile(values.file, 'utf8')) : (await api('GET', `/v1/tasks/${taskId}/history`)).history;
+      const workflowId = taskId ?? values.file!.replace(/^.*\//, '').replace(/\.json$/, '');
+      const { replayTaskHistory } = await import('./replay.js');
+      const outcome = await replayTaskHistory(history, workflowId);
+      if (outcome.ok) {
+        console.log(`OK ${workflowId}: ${outcome.events} events replay on the current workflow code`);
+        return;
+      }
+      console.error(`${outcome.nonDeterministic ? 'NON-DETERMINISTIC' : 'REPLAY FAILED'} ${workflowId}: ${outcome.message}`);
+      process.exitCode = 1;
+      return;
+    }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof CliError ? `gatehouse: ${err.message}` : err);
+  // A configuration error (replay's payload keys) is one line naming the variable, as at start-up.
+  console.error(err instanceof CliError || (err as Error)?.name === 'ConfigError' ? `gatehouse: ${(err as Error).message}` : err);
   process.exitCode = 1;
 });

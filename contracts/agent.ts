@@ -5,7 +5,7 @@ import { approvalStatus, pendingApproval } from './approvals.js';
 import { guardrailOutcome } from './guardrails.js';
 import { pendingReview } from './review.js';
 import { routeDecision } from './routing.js';
-import { conversationTurn, stepRecord, usage } from './task.js';
+import { conversationTurn, forkSeed, stepRecord, usage } from './task.js';
 
 export const agentMode = z.enum(['loop', 'plan']);
 export type AgentMode = z.infer<typeof agentMode>;
@@ -70,6 +70,8 @@ export const agentTaskInput = z.object({
   options: agentOptions,
   /** A child task of a plan: its parent's id and the sub-task it works on. */
   parent: z.object({ taskId: z.string(), subtaskId: z.string() }).optional(),
+  /** A what-if fork: the steps before `atStep` are served from the original's record. */
+  fork: forkSeed.optional(),
 });
 export type AgentTaskInput = z.infer<typeof agentTaskInput>;
 

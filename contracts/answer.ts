@@ -5,7 +5,7 @@ import { retrievalMode, sequentialRerank } from './retrieval.js';
 import { pendingReview } from './review.js';
 import { agentBudgets, approvalExpiry } from './agent.js';
 import { routeDecision } from './routing.js';
-import { conversationTurn, stepRecord, usage } from './task.js';
+import { conversationTurn, forkSeed, stepRecord, usage } from './task.js';
 
 /** Retrieval and generation settings, the API's defaults filled in. */
 export const answerOptions = z.object({
@@ -32,6 +32,8 @@ export const answerTaskInput = z.object({
   question: z.string(),
   conversation: z.array(conversationTurn),
   options: answerOptions,
+  /** A what-if fork: the steps before `atStep` are served from the original's record. */
+  fork: forkSeed.optional(),
 });
 export type AnswerTaskInput = z.infer<typeof answerTaskInput>;
 

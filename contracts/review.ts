@@ -6,6 +6,8 @@ import { outputCheck } from './guardrails.js';
 /** An answer waiting for a reviewer (handoff). */
 export const pendingReview = z.object({
   reason: z.string(),
+  /** What the reviewer answers (masked, as the workflow holds it): the question, or the agent's task. */
+  question: z.string().optional(),
   /** The answer that failed its checks (masked), if there is one. */
   candidate: z.string().optional(),
   failures: z.array(outputCheck),

@@ -55,3 +55,27 @@ export const stepRecord = z.object({
   error: z.string().optional(),
 });
 export type StepRecord = z.infer<typeof stepRecord>;
+
+/**
+ * What a what-if fork's workflow is started with: a reference to the original's recorded calls
+ * (stored by the API when it forked, read back by the replayRecordedCall activity), never the
+ * recorded values themselves, so the fork's input stays small.
+ */
+export const forkSeed = z.object({
+  forkId: z.string(),
+  /** The task it was forked from. */
+  of: z.string(),
+  /** Steps (indexes into the original's `steps`) before this one are served from the record. */
+  atStep: z.number().int().nonnegative(),
+});
+export type ForkSeed = z.infer<typeof forkSeed>;
+
+/** A fork's call before its fork point, asked of the original's record (the replayRecordedCall activity). */
+export const recordedCallRequest = z.object({
+  tenantId: z.string(),
+  forkId: z.string(),
+  activityType: z.string(),
+  /** 1 for the first call of this type in the original's history. */
+  occurrence: z.number().int().positive(),
+});
+export type RecordedCallRequest = z.infer<typeof recordedCallRequest>;

@@ -16,11 +16,12 @@ import type { Passage } from '../activities/retrieval/types.js';
 import { runAgent } from './agent/index.js';
 import { answerStatusQuery, type AnswerResult, type AnswerStatus, type AnswerTaskInput, type GuardrailOutcome, type RouteDecision } from './messages.js';
 import { orderForAttention } from './policy/context-order.js';
+import { ForkSeeder, replayWith } from './policy/fork-seed.js';
 import { StepLog } from './policy/steps.js';
 import { RunDetails, startSummaries, summaries, withSummary } from './policy/summaries.js';
 import { answerWithoutModel, guardAndRoute, guardInputStep, guardOutputStep, guardrailOutcome, openReviewDesk, routeStep, settleAnswer, type Checked } from './steps/index.js';
 
-const models = proxyActivities<Activities>({
+const liveModels = proxyActivities<Activities>({
   // A model call may walk a fallback chain of several providers, each with its own timeout.
   startToCloseTimeout: '2 minutes',
   // The activity heartbeats while it waits: a dead worker is noticed in seconds, not minutes,
@@ -29,13 +30,14 @@ const models = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-const local = proxyLocalActivities<Activities>({
+const liveLocal = proxyLocalActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
 export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResult> {
   const log = new StepLog();
+  const { models, local } = activitiesFor(input, log);
   const taskId = workflowInfo().workflowId;
   let phase: AnswerStatus['phase'] = 'guarding';
   const review = openReviewDesk(input.tenantId, () => {
@@ -231,6 +233,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
     // Best-of-n: n requests at once, a little warmer so they differ; not streamed (one is kept).
     sample: (n, feedback) => Promise.all(Array.from({ length: n }, (_, i) => generate({ attempt: 100 + i, feedback, temperature: 0.7, stream: false, name: `sample_${i + 1}` }))),
     review,
+    question,
     record: (s) => log.record(s),
   });
 
@@ -300,6 +303,16 @@ async function handToAgent(
     (r) => ({ model: r.model, usage: r.usage, detail: { agentTaskId, endReason: r.endReason, actions: r.actions.length } }),
   );
   return o.finish(result.answer, { question: { original: o.original, standalone: o.standalone }, route: o.route, model: result.model, agentTaskId, guardrails: result.guardrails });
+}
+
+/**
+ * The activities as this run calls them: a what-if fork's calls before its fork point are served
+ * from the original's record (policy/fork-seed.ts), behind patched('what-if-fork').
+ */
+function activitiesFor(input: AnswerTaskInput, log: StepLog): { models: typeof liveModels; local: typeof liveLocal } {
+  if (!input.fork || !patched('what-if-fork')) return { models: liveModels, local: liveLocal };
+  const seeder = new ForkSeeder(input.fork, input.tenantId, () => log.steps, replayWith(liveLocal));
+  return { models: seeder.wrap(liveModels), local: seeder.wrap(liveLocal) };
 }
 
 /** The options an answer's retrieval depends on (not the agent defaults a route to an agent would use). */

@@ -79,7 +79,10 @@ export async function proposeAction(services: ToolServices, registry: ToolRegist
   const args = checked.data as Record<string, unknown>;
   const hash = argumentsHash(input.tool, args);
   const ctx: ToolContext = { ...services, tenantId: input.tenantId, taskId: input.taskId, collection: input.collection };
-  const recorded = await ledgerEntry(services.db, ledgerKey(input.taskId, input.approvalId));
+  const own = await ledgerEntry(services.db, ledgerKey(input.taskId, input.approvalId));
+  // A what-if fork never repeats a write its original (or theirs) executed: the same tool with
+  // the same arguments comes back with the original's recorded result.
+  const recorded = own && own.arguments_hash === hash ? own : await executedBeforeFork(services.db, input.tenantId, input.taskId, input.tool, hash);
   if (recorded && recorded.arguments_hash === hash) {
     const { content, summary } = recorded.result as { content: unknown; summary: string };
     return {
@@ -143,6 +146,28 @@ async function storedEvidence(db: Db, tenantId: string, taskId: string, evidence
     }),
   );
   return [...quarantined.reverse(), ...withText];
+}
+
+/**
+ * The ledger row of this write (tool and arguments hash) in the tasks this one was forked from,
+ * nearest first. A fork's sub-task (`<fork>.agent`) looks in the same sub-task of each original.
+ */
+async function executedBeforeFork(db: Db, tenantId: string, taskId: string, tool: string, hash: string): Promise<LedgerRow | undefined> {
+  const [root, ...rest] = taskId.split('.');
+  const suffix = rest.length ? `.${rest.join('.')}` : '';
+  const { rows } = await db.query<LedgerRow>(
+    `WITH RECURSIVE originals(task_id, depth) AS (
+       SELECT original_task_id, 1 FROM task_forks WHERE tenant_id = $1 AND fork_task_id = $2
+       UNION ALL
+       SELECT f.original_task_id, o.depth + 1 FROM task_forks f JOIN originals o ON f.fork_task_id = o.task_id
+        WHERE f.tenant_id = $1 AND o.depth < 50)
+     SELECT l.arguments_hash, l.status, l.result, l.executed_at, l.tool, l.arguments, l.tenant_id
+       FROM action_ledger l JOIN originals o ON l.task_id = o.task_id || $3
+      WHERE l.tenant_id = $1 AND l.tool = $4 AND l.arguments_hash = $5
+      ORDER BY o.depth, l.executed_at LIMIT 1`,
+    [tenantId, root, suffix, tool, hash],
+  );
+  return rows[0];
 }
 
 export function ledgerKey(taskId: string, approvalId: string): string {

@@ -100,6 +100,25 @@ export class PiiVault {
     return new Map(rows.map((r) => [r.placeholder, decrypt(this.keysFor(r.key_id).encryption, r.ciphertext, aad(taskId, r.placeholder))]));
   }
 
+  /**
+   * Give task `to` the placeholders of task `from`, each value sealed again for its new task (a
+   * ciphertext is bound to its task): a what-if fork reads what its original masked.
+   */
+  async copyTask(ref: { tenantId: string; from: string; to: string }): Promise<number> {
+    const { rows } = await this.db.query<{ placeholder: string; pii_class: string; value_mac: string; key_id: string; ciphertext: Buffer }>(
+      'SELECT placeholder, pii_class, value_mac, key_id, ciphertext FROM pii_vault WHERE task_id = $1 AND tenant_id = $2',
+      [ref.from, ref.tenantId],
+    );
+    for (const r of rows) {
+      const value = decrypt(this.keysFor(r.key_id).encryption, r.ciphertext, aad(ref.from, r.placeholder));
+      await this.db.query(
+        'INSERT INTO pii_vault (task_id, placeholder, tenant_id, pii_class, value_mac, key_id, ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+        [ref.to, r.placeholder, ref.tenantId, r.pii_class, r.value_mac, r.key_id, encrypt(this.keysFor(r.key_id).encryption, value, aad(ref.to, r.placeholder))],
+      );
+    }
+    return rows.length;
+  }
+
   /** Restore every placeholder of this task in a string, or in every string of a JSON value. */
   async unmask<T>(taskId: string, value: T): Promise<T> {
     const strings: string[] = [];

@@ -308,6 +308,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           ...agent,
           answers: await reveal.forCaller(principal, req.params.taskId, agent.answers),
           pendingApprovals: await reveal.forApprover(principal, req.params.taskId, agent.pendingApprovals),
+          approvals: await reveal.forApprover(principal, req.params.taskId, agent.approvals),
         };
       }
       review = await reveal.forCaller(principal, req.params.taskId, review);

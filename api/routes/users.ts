@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createUser, requireRole, ROLES, type Role } from '../auth.js';
-import { errorBody } from '../contracts.js';
+import { errorBody, principalView } from '../contracts.js';
 import { ApiError } from '../errors.js';
 import { principalOf, type ApiDeps } from '../route-deps.js';
 
@@ -21,6 +21,23 @@ const user = z
   .meta({ id: 'User' });
 
 export const userRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
+  app.get(
+    '/v1/me',
+    { schema: { tags: ['users'], summary: 'Who the caller is: tenant, roles and the person the key speaks for (any valid key)', response: { 200: principalView, 401: errorBody } } },
+    async (req) => {
+      const principal = principalOf(req);
+      const { rows } = principal.userId
+        ? await deps.db.query<{ name: string }>('SELECT name FROM users WHERE id = $1 AND tenant_id = $2', [principal.userId, principal.tenantId])
+        : { rows: [] };
+      return {
+        tenantId: principal.tenantId,
+        keyId: principal.keyId,
+        roles: principal.roles,
+        ...(principal.userId ? { user: { id: principal.userId, name: rows[0]?.name ?? principal.userId } } : {}),
+      };
+    },
+  );
+
   app.post(
     '/v1/users',
     { schema: { tags: ['users'], summary: "Add a person to the caller's tenant (they sign in with OpenID Connect)", body: createUserRequest, response: { 201: user, 400: errorBody, 401: errorBody, 403: errorBody, 409: errorBody } } },

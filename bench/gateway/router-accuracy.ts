@@ -50,14 +50,14 @@ interface Scores {
   latencyMs: { p50: number; p99: number };
 }
 
-const asOutcome = (c: Classification | { kind: 'deferred' }): Outcome => {
+export const asOutcome = (c: Classification | { kind: 'deferred' }): Outcome => {
   const nearest = c.kind === 'deferred' ? undefined : c.nearest;
   if (c.kind === 'intent') return { kind: 'intent', intent: c.intent.name, stage: c.stage, nearest };
   if (c.kind === 'ambiguous') return { kind: 'ambiguous', between: [c.between[0].name, c.between[1].name], stage: c.stage, nearest };
   return { kind: 'none', stage: 'none', nearest };
 };
 
-const label = (o: Outcome) => (o.kind === 'intent' ? o.intent : o.kind === 'ambiguous' ? 'clarify' : 'fallback');
+export const label = (o: Outcome) => (o.kind === 'intent' ? o.intent : o.kind === 'ambiguous' ? 'clarify' : 'fallback');
 
 export async function routerAccuracy(ctx: { log(m: string): void }): Promise<{ markdown: string; data: unknown }> {
   const embedder = await loadLocalEmbedder({ provider: 'local', modelDir: path.resolve('.tools', 'models') } as Config['embedding'], ctx.log);

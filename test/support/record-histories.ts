@@ -35,8 +35,11 @@ import {
   type AnswerTaskInput,
 } from '../../workflows/messages.js';
 import { GuardrailPolicies } from '../../activities/guardrails/policy.js';
+import { PiiVault } from '../../activities/guardrails/vault.js';
 import { RoutingDocuments } from '../../activities/router/document.js';
 import { setBudget } from '../../activities/gateway/limits/index.js';
+import { recordedCalls, storeRecordedCalls } from '../../activities/forks/recorded-calls.js';
+import type { ForkSeed } from '../../contracts/task.js';
 import { agentInput, decide, waitForPending, waitForStatus } from './agents.js';
 import { indexDocuments } from './corpus.js';
 import { TEST_DATA_CONVERTER, TEST_EMBEDDER, testConfig, testLog } from './harness-config.js';
@@ -95,6 +98,17 @@ const answer = (question: string, extra: Partial<AnswerTaskInput> = {}): AnswerT
   options: { mode: 'ensemble', topK: 3, candidates: 10, rrfK: 60, efSearch: 40 },
   ...extra,
 });
+/** A fork of `original` at its (first or last) step named `step`, recorded as the API records one. */
+async function forkOf(original: WorkflowHandle, step: string, forkTaskId: string, which: 'first' | 'last' = 'first'): Promise<ForkSeed> {
+  const names = ((await original.result()) as { steps: Array<{ name: string }> }).steps.map((s) => s.name);
+  const atStep = which === 'first' ? names.indexOf(step) : names.lastIndexOf(step);
+  const forkId = `fork_${forkTaskId}`;
+  await db.query('DELETE FROM task_forks WHERE id = $1', [forkId]);
+  await db.query(`INSERT INTO task_forks (id, tenant_id, original_task_id, fork_task_id, at_step, changes) VALUES ($1, $2, $3, $4, $5, '{}')`, [forkId, tenant, original.workflowId, forkTaskId, atStep]);
+  await storeRecordedCalls(db, forkId, recordedCalls(await original.fetchHistory()));
+  await new PiiVault(db, config.temporal.payloadKeys!).copyTask({ tenantId: tenant, from: original.workflowId, to: forkTaskId });
+  return { forkId, of: original.workflowId, atStep };
+}
 let n = 0;
 // A history that starts a child names its workflow id after the file: replay runs it under that id.
 const start = (input: AnswerTaskInput, workflowId = `record-${n++}`) =>
@@ -102,7 +116,13 @@ const start = (input: AnswerTaskInput, workflowId = `record-${n++}`) =>
 
 try {
   server.enqueue({ content: 'A 15% fee [1].' });
-  await record('answerQuestion-plain', await start(answer('What is the restocking fee?')));
+  const plain = await start(answer('What is the restocking fee?'));
+  await record('answerQuestion-plain', plain);
+
+  // A what-if fork of it at its generate step with the other model: the steps before are served
+  // from the plain run's recorded calls (stored as the API stores them).
+  server.enqueue({ content: 'The fee is 15% [1].' });
+  await record('answerQuestion-forked', await start({ ...answer('What is the restocking fee?'), options: { ...answer('').options, model: 'secondary' }, fork: await forkOf(plain, 'generate', 'answerQuestion-forked') }, 'answerQuestion-forked'));
 
   server.enqueue({ content: JSON.stringify({ resolved: true, standalone: 'What is the restocking fee for printers?' }) }, { content: 'A 15% fee [1].' });
   await record('answerQuestion-rewrite', await start(answer('And for printers?', { conversation: [{ role: 'user', content: 'What is the restocking fee?' }] })));
@@ -170,6 +190,17 @@ try {
       taskQueue,
       workflowId: `record-${n++}`,
       args: [{ tenantId: tenant, taskId: approved.workflowId, approvalId: 'apr_1' }],
+    }),
+  );
+
+  // A what-if fork of it at its last decision: both writes come back from the ledger, executed
+  // by the original, and only the last decision runs live.
+  await record(
+    'runAgent-forked',
+    await client.workflow.start<typeof runAgent>('runAgent', {
+      taskQueue,
+      workflowId: 'runAgent-forked',
+      args: [{ ...agentInput(tenant, "Refund Emily Doe's last order and email her a confirmation", { model: 'local' }), fork: await forkOf(approved, 'decide', 'runAgent-forked', 'last') }],
     }),
   );
 

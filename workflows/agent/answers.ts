@@ -42,6 +42,7 @@ export class AgentAnswers {
         return this.deps.turn.run(task, undefined, model ?? options.model);
       },
       review,
+      question: task,
       record: (r) => steps.record(r),
     });
     return {

@@ -234,7 +234,14 @@ export class ApprovalDesk {
   async gate(tool: string, args: Record<string, unknown>, rationale: string): Promise<ToolResult> {
     const proposed = await this.propose(tool, args, rationale);
     if (!proposed.ok) return { ok: false, error: proposed.error };
-    if (proposed.alreadyExecuted) return { ok: true, content: proposed.alreadyExecuted.result, replayed: true };
+    if (proposed.alreadyExecuted) {
+      // In a fork, the write the original executed keeps its place in the steps (no command:
+      // a record only), so the fork's later steps have the original's indexes.
+      if (this.deps.task.forkOf) {
+        this.deps.steps.record({ name: `execute:${tool}`, status: 'completed', detail: { approvalId: proposed.approval.approvalId, ok: true, replayed: true, summary: `executed by ${this.deps.task.forkOf} (action ledger)` } });
+      }
+      return { ok: true, content: proposed.alreadyExecuted.result, replayed: true };
+    }
     const waited = await this.awaitDecision(proposed.approval, { escalate: this.deps.options.onApprovalExpiry === 'escalate', explainDeadline: true });
     if (!waited.decided) {
       return { ok: false, error: waited.atDeadline ? `the task reached its deadline before ${tool} was decided` : `the approval for ${tool} expired without a decision`, expired: true };

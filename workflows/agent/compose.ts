@@ -13,7 +13,8 @@ import { Conversation } from './conversation.js';
 import { AnnouncedSteps, EventStream } from './events.js';
 import { PhaseTracker } from './phase.js';
 import { PlanMode } from './plan.js';
-import { actions, bookkeeping, models, tools } from './proxies.js';
+import { ForkSeeder, replayWith } from '../policy/fork-seed.js';
+import { actions, bookkeeping as liveBookkeeping, models as liveModels, tools as liveTools } from './proxies.js';
 import { restoreState, taskContext, type AgentWorkflow } from './state.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { AgentTurn } from './turn.js';
@@ -32,6 +33,11 @@ export function composeAgent(input: AgentTaskInput, self: AgentWorkflow) {
   const clock = new WorkClock(state.used, options);
   const events = new EventStream(state);
   const steps = new AnnouncedSteps(events);
+  // A what-if fork's calls before its fork point are served from the original's record; write
+  // actions always go through the ledger, which knows what the original executed.
+  const seeder = input.fork && patched('what-if-fork') ? new ForkSeeder(input.fork, input.tenantId, () => steps.steps, replayWith(liveBookkeeping)) : undefined;
+  const seeded = <T extends object>(stub: T): T => (seeder ? seeder.wrap(stub) : stub);
+  const [models, tools, bookkeeping] = [seeded(liveModels), seeded(liveTools), seeded(liveBookkeeping)];
   const indexed = new Set(info.typedSearchAttributes.getAll().map((p) => p.key.name));
   const phase = new PhaseTracker({ state, clock, events, indexed, upsert: upsertSearchAttributes });
   // A reviewer answers when a failure policy or the user hands the conversation to a human.

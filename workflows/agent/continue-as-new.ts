@@ -24,6 +24,8 @@ export class Continuation {
   async now(task: string): Promise<never> {
     this.clock.pause();
     await condition(allHandlersFinished);
-    return continueAsNew<AgentWorkflow>({ ...this.input, carried: carriedState(this.state, task) });
+    // A fork's next run is live throughout: its record is of the steps before the fork point.
+    const { fork: _fork, ...input } = this.input;
+    return continueAsNew<AgentWorkflow>({ ...input, carried: carriedState(this.state, task) });
   }
 }

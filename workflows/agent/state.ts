@@ -17,6 +17,8 @@ export interface TaskContext {
   taskId: string;
   /** The task whose PII vault holds the placeholders: a plan's sub-tasks share their parent's. */
   vaultTaskId: string;
+  /** A what-if fork: the task it was forked from. */
+  forkOf?: string;
 }
 
 export interface AgentState extends Omit<AgentCarriedState, 'transcript' | 'task'> {
@@ -36,7 +38,7 @@ export interface AgentState extends Omit<AgentCarriedState, 'transcript' | 'task
 }
 
 export function taskContext(input: AgentTaskInput, taskId: string): TaskContext {
-  return { tenantId: input.tenantId, collection: input.collection, taskId, vaultTaskId: input.parent?.taskId ?? taskId };
+  return { tenantId: input.tenantId, collection: input.collection, taskId, vaultTaskId: input.parent?.taskId ?? taskId, ...(input.fork ? { forkOf: input.fork.of } : {}) };
 }
 
 /** A new task's state, or the one the previous run carried over. */

@@ -11,6 +11,8 @@ export interface HandOff {
   record(step: Omit<StepRecord, 'startedAt'>): void;
   policy: Pick<GuardrailPolicy, 'failure'>;
   reason: string;
+  /** The question the reviewer answers (masked). */
+  question?: string;
   /** The answer for the reviewer to approve as it is, if there is one. */
   candidate?: string;
   failures: OutputCheck[];
@@ -23,7 +25,7 @@ export async function handOffToReviewer(o: HandOff): Promise<ReviewDecision | un
   const timeoutMs = o.policy.failure.reviewTimeoutSeconds * 1000;
   const now = Date.now();
   const decision = await o.review.await(
-    { reason: o.reason, candidate: o.candidate, failures: o.failures, requestedAt: new Date(now).toISOString(), expiresAt: new Date(now + timeoutMs).toISOString() },
+    { reason: o.reason, question: o.question, candidate: o.candidate, failures: o.failures, requestedAt: new Date(now).toISOString(), expiresAt: new Date(now + timeoutMs).toISOString() },
     o.clampWait ? o.clampWait(timeoutMs) : timeoutMs,
   );
   o.record({ name: 'review', status: 'completed', detail: decision ? { decision: decision.decision, by: decision.reviewer.keyId } : { decision: 'expired' } });

@@ -43,7 +43,7 @@ export async function answerWithoutModel(
 ): Promise<AnswerWithoutModel> {
   const { policy, version } = guard.policy;
   if (guard.action === 'refuse') return { answer: guard.response!, guardrails: guardrailOutcome(version, 'refused', guard.reason) };
-  const decision = await handOffToReviewer({ review: o.review, record: (s) => o.steps.record(s), policy, reason: `handoff: ${guard.reason}`, failures: [], clampWait: o.clampWait });
+  const decision = await handOffToReviewer({ review: o.review, record: (s) => o.steps.record(s), policy, reason: `handoff: ${guard.reason}`, question: guard.text, failures: [], clampWait: o.clampWait });
   return {
     answer: decision?.answer?.trim() || policy.failure.stockResponse,
     guardrails: { ...guardrailOutcome(version, decision ? 'reviewed' : 'stock_response', guard.reason), remedies: ['handoff'] },

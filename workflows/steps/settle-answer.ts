@@ -35,6 +35,8 @@ export interface SettleOptions<C extends Candidate> {
   /** n candidates at once (best-of-n); without it best-of-n is skipped. */
   sample?(n: number, feedback: string): Promise<C[]>;
   review: ReviewDesk;
+  /** The question answered (masked), shown to a reviewer if the ladder hands the answer off. */
+  question?: string;
   record(step: Omit<StepRecord, 'startedAt'>): void;
 }
 
@@ -96,6 +98,7 @@ export async function settleAnswer<C extends Candidate>(o: SettleOptions<C>): Pr
           review: o.review,
           record: (s) => o.record(s),
           policy: o.policy,
+          question: o.question,
           reason: checked.forceHandoff ? 'brand terms need a review' : `output checks failed: ${checked.failures.join(', ')}`,
           candidate: checked.text || undefined,
           failures: checked.failures,
