@@ -231,4 +231,16 @@ describe('versioned prompts and feedback over the HTTP API', () => {
     expect((await api.call('POST', `/v1/tasks/${taskId}/feedback`, { body: { thumbs: 'up' } })).status).toBe(401);
     expect((await api.call('GET', '/v1/feedback/summary?by=tenant', { key: api.keys.admin })).json.error.message).toContain('querystring.by');
   });
+
+  it("labels a routed answer task's model calls with its route", async () => {
+    const doc = { intents: [{ name: 'returns', keywords: ['restocking'], examples: ['what is the restocking fee'], route: { kind: 'retrieval', collection: 'kb', model: 'primary' } }] };
+    expect((await api.call('PUT', '/v1/router/document', { key: api.keys.admin, body: doc })).status).toBe(200);
+    // The worker reads a tenant's routing document through a 5 s cache.
+    await new Promise((r) => setTimeout(r, 5_100));
+    const routed = await answer();
+    const task = await api.call('GET', `/v1/tasks/${routed.taskId}`, { key: api.keys.admin });
+    expect(task.json.result.route).toMatchObject({ intent: 'returns' });
+    const calls = await metricsRegistry.getSingleMetricAsString('gatehouse_model_call_duration_seconds');
+    expect(calls).toMatch(new RegExp(`_count\\{model="primary",tenant="${api.tenant}",step="generate",route="returns",prompt_version="answer.system@\\d+"`));
+  });
 });
