@@ -6,10 +6,10 @@
 // models whose context window is too small or that cannot call the tools a request offers;
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
-// cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash, the versioned
-// prompt the caller rendered — and the same version on the active span) in model_usage
-// (usage.ts), and each exact-cache hit with what it saved; and counts every attempt, its tokens,
-// cost and failures into the process's metrics (metrics.ts).
+// cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash, the version of the
+// prompt the caller rendered) in model_usage (usage.ts), and each exact-cache hit with what it
+// saved; sets that prompt version on the active span; and counts every attempt, its tokens, cost
+// and failures into the process's metrics (metrics.ts).
 import { trace } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 import { promptLabel, type PromptUse } from '../../contracts/prompts.js';
