@@ -15,6 +15,8 @@ import type { TaskPolicy } from './guardrails/policy.js';
 import type { PiiVault } from './guardrails/vault.js';
 import { heartbeating } from './heartbeat.js';
 import { NOT_FOUND_ANSWER, passageText } from './text.js';
+import type { PromptUse } from '../contracts/prompts.js';
+import { builtinPrompt, promptUse, renderPrompt, resolvePrompt } from './prompts/store.js';
 
 export interface RewriteInput {
   question: string;
@@ -35,20 +37,19 @@ export interface RewriteOutput {
   model: string;
   usage: Usage;
   latencyMs: number;
+  /** The prompt version the call used (the step's detail records it). */
+  prompt?: PromptUse;
 }
-
-const REWRITE_SYSTEM = `You rewrite the user's latest message into a standalone question that can be understood without the conversation.
-Use only facts stated in the conversation. If the message refers to someone or something whose identity the conversation does not establish, do not guess.
-Reply with JSON only: {"resolved": true, "standalone": "<question>"} or {"resolved": false, "missing": "<what is unknown>"}.`;
 
 export async function rewriteQuestion(gateway: ModelGateway, input: RewriteInput, { signal }: Abortable = {}): Promise<RewriteOutput> {
   const transcript = input.conversation.map((t) => `${t.role}: ${t.content}`).join('\n');
+  const prompt = await resolvePrompt(gateway, 'rewrite.system', input.context);
   const messages: ChatMessage[] = [
-    { role: 'system', content: REWRITE_SYSTEM },
+    { role: 'system', content: renderPrompt(prompt) },
     { role: 'user', content: `Conversation:\n${transcript}\n\nLatest message: ${input.question}` },
   ];
   const res = await gateway.chat(
-    { messages, model: input.model, responseFormat: 'json', maxTokens: 200, temperature: 0, signal, offline: { kind: 'rewrite', question: input.question, conversation: input.conversation } },
+    { messages, model: input.model, responseFormat: 'json', maxTokens: 200, temperature: 0, signal, prompt: promptUse(prompt), offline: { kind: 'rewrite', question: input.question, conversation: input.conversation } },
     { ...input.context, step: 'rewrite_query' },
   );
   let parsed: { resolved?: unknown; standalone?: unknown; missing?: unknown };
@@ -66,6 +67,7 @@ export async function rewriteQuestion(gateway: ModelGateway, input: RewriteInput
     model: res.model,
     usage: res.usage,
     latencyMs: res.latencyMs,
+    prompt: promptUse(prompt),
   };
 }
 
@@ -101,20 +103,18 @@ export interface GenerateOutput {
   cache?: CacheOutcome;
   /** Set when streamed: sentences released, and the check that held the rest back. */
   streamed?: { released: number; held?: string };
+  /** The prompt version the call used (the step's detail records it). */
+  prompt?: PromptUse;
 }
 
-const ANSWER_SYSTEM = `You answer questions using only the numbered passages provided. Cite every claim with the passage number in square brackets, like [2].
-If the passages do not contain the answer, say that you could not find it in the documents. Be concise.
-Placeholders such as [EMAIL_ADDRESS_1] stand for values the user gave; repeat them as they are.
-${UNTRUSTED_CONTENT_NOTICE}`;
-
-export function buildAnswerMessages(question: string, passages: Passage[], feedback?: string): ChatMessage[] {
+/** `system` is the answer prompt's text (a tenant's version); the built-in one by default. The injection notice always follows it. */
+export function buildAnswerMessages(question: string, passages: Passage[], feedback?: string, system = renderPrompt(builtinPrompt('answer.system'))): ChatMessage[] {
   // Passages are the tenant's documents: untrusted text, delimited so it cannot pose as instructions.
   const context = passages
     .map((p, i) => `[${i + 1}] ${delimitUntrusted(`${[p.title, p.heading].filter(Boolean).join(' — ')}\n${p.text}`, `passage ${i + 1}`)}`)
     .join('\n\n');
   const messages: ChatMessage[] = [
-    { role: 'system', content: ANSWER_SYSTEM },
+    { role: 'system', content: `${system}\n${UNTRUSTED_CONTENT_NOTICE}` },
     { role: 'user', content: `Passages:\n\n${context}\n\nQuestion: ${question}` },
   ];
   if (feedback) messages.push({ role: 'user', content: `Your previous answer was not accepted.\n${feedback}\nWrite the answer again.` });
@@ -146,9 +146,11 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     // Nothing retrieved: say so without spending a model call.
     return { answer: NOT_FOUND_ANSWER, citations: [], model: 'none', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs: 0, attempts: [] };
   }
+  const prompt = await resolvePrompt(gateway, 'answer.system', input.context);
   const res = await gateway.chat(
     {
-      messages: buildAnswerMessages(input.question, input.passages, input.feedback),
+      messages: buildAnswerMessages(input.question, input.passages, input.feedback, renderPrompt(prompt)),
+      prompt: promptUse(prompt),
       model: input.model,
       maxTokens: 600,
       temperature: input.temperature ?? 0.1,
@@ -171,6 +173,7 @@ export async function generateAnswer(gateway: ModelGateway, input: GenerateInput
     meanLogprob: res.meanLogprob,
     ...(res.contextFit ? { contextFit: res.contextFit } : {}),
     ...(res.cache ? { cache: res.cache } : {}),
+    prompt: promptUse(prompt),
   };
 }
 

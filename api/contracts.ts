@@ -112,6 +112,9 @@ export const documentDeleted = z
 
 export const conversationTurn = shared.conversationTurn.extend({ content: storableString(20_000).min(1) });
 
+/** A task's prompt pins: known names only (checked against the tenant's versions when the task starts). */
+const promptVersionPins = z.partialRecord(shared.promptName, z.number().int().positive().max(1_000_000));
+
 export const answerOptions = z
   .object({
     mode: shared.retrievalMode.optional().describe('Retrieval mode (default: ensemble)'),
@@ -122,6 +125,7 @@ export const answerOptions = z
     rerank: shared.sequentialRerank.optional().describe('Sequential mode: order term candidates by similarity alone, or fuse both ranks (default)'),
     model: storableString(100).min(1).optional().describe('Start the fallback chain at this registry model'),
     filter: jsonObject({ maxBytes: FILTER_BYTES }).optional().describe('Only passages whose metadata contains this object'),
+    promptVersions: promptVersionPins.optional().describe('Prompt name → the version this task uses (GET /v1/prompts lists the names), whatever the tenant has in force'),
   })
   .strict();
 
@@ -146,6 +150,7 @@ export const agentOptions = z
     onApprovalExpiry: shared.approvalExpiry.optional(),
     keepOpenSeconds: z.number().int().min(0).max(7 * 86_400).optional().describe('After an answer, how long the task waits for a follow-up message (default 0)'),
     deadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional().describe('The task stops this long after it starts, waiting included (reported as "deadline")'),
+    promptVersions: promptVersionPins.optional().describe('Prompt name → the version this task uses (GET /v1/prompts lists the names), whatever the tenant has in force'),
   })
   .strict();
 
@@ -644,6 +649,143 @@ export const embeddingsResponse = z
     usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
   })
   .meta({ id: 'EmbeddingsResponse' });
+
+// --- Versioned prompts (activities/prompts/) -------------------------------------------------
+
+export const promptParams = z.object({ name: shared.promptName });
+
+const promptUse = shared.promptUse.meta({ id: 'PromptUse' });
+
+export const promptList = z
+  .object({
+    prompts: z.array(
+      z.object({
+        name: shared.promptName,
+        description: z.string(),
+        variables: z.array(z.string()).describe('The {{variables}} its templates are rendered with'),
+        versions: z.number().int().describe('Versions there are, the built-in one (1) included'),
+        activeVersion: z.number().int(),
+        candidateVersion: z.number().int().optional(),
+        candidateShare: z.number().describe("The candidate's share of the tasks, in percent (0 without one)"),
+      }),
+    ),
+  })
+  .meta({ id: 'PromptList' });
+
+export const promptVersionList = z
+  .object({
+    name: shared.promptName,
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        template: z.string(),
+        description: z.string().optional(),
+        createdBy: z.string().optional(),
+        createdAt: z.string().optional(),
+        status: z.enum(['active', 'candidate', 'inactive']),
+        share: z.number().optional().describe('The share of tasks it takes, in percent, while a candidate splits the traffic'),
+        builtin: z.boolean().describe("Version 1: the code's own text"),
+      }),
+    ),
+  })
+  .meta({ id: 'PromptVersionList' });
+
+export const promptVersionRequest = z
+  .object({
+    template: storableString(50_000).min(1).refine((t) => t.trim().length > 0, 'must not be blank').describe('The text, with the prompt\'s {{variables}}'),
+    description: storableString(500).optional(),
+  })
+  .strict()
+  .meta({ id: 'PromptVersionRequest' });
+
+export const promptVersionCreated = z.object({ name: shared.promptName, version: z.number().int() }).meta({ id: 'PromptVersionCreated' });
+
+export const promptActivateRequest = z
+  .object({
+    version: z.number().int().positive().max(1_000_000),
+    share: z.number().min(0).max(100).optional().describe('Below 100: the version becomes a candidate taking this share of the tasks (percent); default 100, the active version'),
+  })
+  .strict()
+  .meta({ id: 'PromptActivateRequest' });
+
+export const promptDeployment = z
+  .object({ name: shared.promptName, activeVersion: z.number().int(), candidateVersion: z.number().int().optional(), candidateShare: z.number() })
+  .meta({ id: 'PromptDeployment' });
+
+export const promptCompareQuery = z.object({ sinceHours: z.coerce.number().positive().max(24 * 366).optional().describe('Only calls and tasks of the last this many hours') });
+
+const feedbackTally = z
+  .object({ count: z.number().int(), meanScore: z.number(), positive: z.number().int(), neutral: z.number().int(), negative: z.number().int() })
+  .meta({ id: 'FeedbackTally' });
+
+export const promptComparison = z
+  .object({
+    name: shared.promptName,
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        tasks: z.number().int(),
+        calls: z.number().int(),
+        failureRate: z.number(),
+        latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+        tokens: z.object({ input: z.number(), output: z.number() }),
+        costUsd: z.number(),
+        costPerTaskUsd: z.number().nullable(),
+        feedback: feedbackTally.nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'PromptComparison' });
+
+export const taskPromptVersions = z
+  .object({
+    taskId: z.string(),
+    prompts: z.array(promptUse.extend({ steps: z.array(z.string()), calls: z.number().int() })),
+  })
+  .meta({ id: 'TaskPromptVersions' });
+
+// --- Feedback (activities/feedback/) ---------------------------------------------------------
+
+export const feedbackRequest = z
+  .object({
+    score: z.number().int().min(1).max(5).optional().describe('1 (bad) to 5 (good)'),
+    thumbs: shared.thumbs.optional(),
+    comment: storableString(4_000).optional().describe('Free text; PII in it is masked before it is stored'),
+    turn: z.number().int().min(1).max(100_000).optional().describe("Which answer (1 = the first): an agent task answers once per message; default the latest"),
+  })
+  .strict()
+  .refine((f) => f.score !== undefined || f.thumbs !== undefined, { message: 'give a score (1–5) or thumbs (up | down)', path: ['score'] })
+  .refine((f) => f.score === undefined || f.thumbs === undefined, { message: 'give a score or thumbs, not both', path: ['thumbs'] })
+  .meta({ id: 'FeedbackRequest' });
+
+const feedbackRecord = z
+  .object({
+    id: z.string(),
+    taskId: z.string(),
+    turn: z.number().int(),
+    score: z.number().describe('Normalised to [0, 1]'),
+    verdict: shared.feedbackVerdict,
+    rating: z.object({ score: z.number().int().optional(), thumbs: shared.thumbs.optional() }),
+    comment: z.string().optional(),
+    source: shared.feedbackSource,
+    model: z.string().optional(),
+    prompt: promptUse.optional(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Feedback' });
+
+export const feedbackRecorded = feedbackRecord.extend({ preference: z.string().nullable().describe("The routing preference it was recorded as (model_preferences' id), if any") }).meta({ id: 'FeedbackRecorded' });
+
+export const feedbackList = z.object({ taskId: z.string(), feedback: z.array(feedbackRecord) }).meta({ id: 'FeedbackList' });
+
+export const feedbackSummaryQuery = z.object({ by: z.enum(['prompt_version', 'model']).default('prompt_version') });
+
+export const feedbackSummary = z
+  .object({
+    by: z.enum(['prompt_version', 'model']),
+    groups: z.array(feedbackTally.extend({ prompt: z.string().nullable().optional(), version: z.number().int().nullable().optional(), label: z.string().nullable().optional(), model: z.string().nullable().optional() })),
+  })
+  .meta({ id: 'FeedbackSummary' });
 
 // ---------- what-if forks ----------
 

@@ -28,6 +28,8 @@ import { openaiProxyRoutes } from './routes/openai-proxy.js';
 import { routingRoutes } from './routes/routing.js';
 import { cacheRoutes } from './routes/cache.js';
 import { routerPreferenceRoutes } from './routes/router-preferences.js';
+import { promptRoutes } from './routes/prompts.js';
+import { feedbackRoutes } from './routes/feedback.js';
 import { taskRoutes } from './routes/tasks.js';
 import { forkRoutes } from './routes/forks.js';
 import { userRoutes } from './routes/users.js';
@@ -122,6 +124,8 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(routingRoutes(deps));
   await app.register(cacheRoutes(deps));
   await app.register(routerPreferenceRoutes(deps));
+  await app.register(promptRoutes(deps));
+  await app.register(feedbackRoutes(deps));
   await app.register(consoleRoutes());
   return app;
 }

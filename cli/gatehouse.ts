@@ -1,6 +1,7 @@
 // `gatehouse`: a small command line on the HTTP API — start a task, watch its events, list
-// pending approvals, approve or reject them, send a follow-up. Needs GATEHOUSE_API_KEY (and
-// GATEHOUSE_URL when the API is not on http://127.0.0.1:8080).
+// pending approvals, approve or reject them, send a follow-up, manage prompt versions, rate an
+// answer, replay a task's history. Needs GATEHOUSE_API_KEY (and GATEHOUSE_URL when the API is not
+// on http://127.0.0.1:8080).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
@@ -16,6 +17,12 @@ const USAGE = `gatehouse — Gatehouse on the command line
                                            your decision, signed, as the input of the
                                            approvalDecision Signal to send from the Temporal UI
   gatehouse message <taskId> "<text>"      a follow-up, or the answer to the agent's question
+  gatehouse prompts [<name>]               the prompts and the version in force, or one prompt's versions
+  gatehouse prompt-create <name> <file>    store the file's text as a new version (admin)
+  gatehouse prompt-activate <name> <version> [--share PERCENT]
+                                           put it in force, or below 100 % as a candidate (admin)
+  gatehouse prompt-compare <name>          its versions on the same numbers and feedback
+  gatehouse feedback <taskId> --score 1-5 | --thumbs up|down [--comment "<text>"] [--turn N]
   gatehouse replay <taskId> [--file history.json]
                                            replay the task's history (an operator key; or a
                                            history file) against this checkout's workflow code
@@ -105,6 +112,11 @@ async function main(argv: string[]): Promise<void> {
       edit: { type: 'string' },
       reason: { type: 'string' },
       decision: { type: 'string' },
+      share: { type: 'string' },
+      score: { type: 'string' },
+      thumbs: { type: 'string' },
+      comment: { type: 'string' },
+      turn: { type: 'string' },
       file: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -185,6 +197,55 @@ async function main(argv: string[]): Promise<void> {
       if (!taskId || !text) throw new CliError('usage: gatehouse message <taskId> "<text>"');
       await api('POST', `/v1/tasks/${taskId}/messages`, { text });
       console.log('sent');
+      return;
+    }
+    case 'prompts': {
+      const [name] = args;
+      if (!name) {
+        for (const p of (await api('GET', '/v1/prompts')).prompts) {
+          const candidate = p.candidateVersion ? `, candidate v${p.candidateVersion} at ${p.candidateShare}%` : '';
+          console.log(`${p.name.padEnd(18)} v${p.activeVersion}${candidate}  (${p.versions} version${p.versions === 1 ? '' : 's'})  ${p.description}`);
+        }
+        return;
+      }
+      for (const v of (await api('GET', `/v1/prompts/${encodeURIComponent(name)}/versions`)).versions) {
+        console.log(`v${v.version} ${v.status}${v.share !== undefined ? ` ${v.share}%` : ''}${v.builtin ? ' (built in)' : ''}${v.description ? ` — ${v.description}` : ''}`);
+      }
+      return;
+    }
+    case 'prompt-create': {
+      const [name, file] = args;
+      if (!name || !file) throw new CliError('usage: gatehouse prompt-create <name> <file>');
+      const r = await api('POST', `/v1/prompts/${encodeURIComponent(name)}/versions`, { template: await readFile(file, 'utf8') });
+      console.log(`${r.name} v${r.version} stored; gatehouse prompt-activate ${r.name} ${r.version} [--share PERCENT] puts it in force`);
+      return;
+    }
+    case 'prompt-activate': {
+      const [name, version] = args;
+      if (!name || !version) throw new CliError('usage: gatehouse prompt-activate <name> <version> [--share PERCENT]');
+      const r = await api('POST', `/v1/prompts/${encodeURIComponent(name)}/activate`, { version: Number(version), share: values.share === undefined ? undefined : Number(values.share) });
+      console.log(`${r.name}: v${r.activeVersion} active${r.candidateVersion ? `, v${r.candidateVersion} candidate at ${r.candidateShare}%` : ''}`);
+      return;
+    }
+    case 'prompt-compare': {
+      const [name] = args;
+      if (!name) throw new CliError('usage: gatehouse prompt-compare <name>');
+      const rows = (await api('GET', `/v1/prompts/${encodeURIComponent(name)}/compare`)).versions.map((v: Record<string, any>) => ({ // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the API
+        version: v.version, tasks: v.tasks, calls: v.calls, failureRate: v.failureRate, p50ms: v.latencyMs.p50, p95ms: v.latencyMs.p95,
+        tokensIn: v.tokens.input, tokensOut: v.tokens.output, costUsd: v.costUsd, feedback: v.feedback?.count ?? 0, meanScore: v.feedback?.meanScore ?? null,
+      }));
+      console.table(rows);
+      return;
+    }
+    case 'feedback': {
+      const [taskId] = args;
+      if (!taskId || (values.score === undefined) === (values.thumbs === undefined)) throw new CliError('usage: gatehouse feedback <taskId> --score 1-5 | --thumbs up|down [--comment "<text>"] [--turn N]');
+      const r = await api('POST', `/v1/tasks/${taskId}/feedback`, {
+        ...(values.score !== undefined ? { score: Number(values.score) } : { thumbs: values.thumbs }),
+        comment: values.comment,
+        turn: values.turn === undefined ? undefined : Number(values.turn),
+      });
+      console.log(`feedback ${r.id}: ${r.verdict} on answer ${r.turn}${r.model ? ` by ${r.model}` : ''}${r.prompt ? ` with ${r.prompt.name}@${r.prompt.version}` : ''}`);
       return;
     }
     case 'replay': {

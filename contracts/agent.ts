@@ -56,6 +56,7 @@ export const agentOptions = z.object({
   historyLimit: z.number().int().optional(),
   /** When the task stops, waiting included (ISO 8601; the API sets it from `deadlineSeconds`). */
   deadlineAt: z.string().optional(),
+  /** Prompt name → the version this task uses, whatever the tenant has in force (contracts/prompts.ts). */
   promptVersions: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type AgentOptions = z.infer<typeof agentOptions>;

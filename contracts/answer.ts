@@ -21,6 +21,7 @@ export const answerOptions = z.object({
   filter: z.record(z.string(), z.unknown()).optional(),
   /** The agent settings a route to an agent runs with (the API fills them from the deployment's defaults). */
   agent: z.object({ budgets: agentBudgets, approvalTimeoutSeconds: z.number(), onApprovalExpiry: approvalExpiry }).optional(),
+  /** Prompt name → the version this task uses, whatever the tenant has in force (contracts/prompts.ts). */
   promptVersions: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type AnswerOptions = z.infer<typeof answerOptions>;

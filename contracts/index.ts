@@ -18,3 +18,5 @@ export * from './gateway-limits.js';
 export * from './gateway.js';
 export * from './routing.js';
 export * from './preferences.js';
+export * from './prompts.js';
+export * from './feedback.js';

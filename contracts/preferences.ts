@@ -3,8 +3,12 @@
 // (api/contracts.ts), activities/router/preferences.ts stores and fits them.
 import { z } from 'zod';
 
-/** review: a reviewer approved or edited a handed-off answer; ab: a user's A/B choice; judge: a judge model's verdict. */
-export const preferenceSource = z.enum(['review', 'ab', 'judge']);
+/**
+ * review: a reviewer approved or edited a handed-off answer; ab: a user's A/B choice; judge: a
+ * judge model's verdict; feedback: an end user's or backend's rating of an answer (POST
+ * /v1/tasks/{id}/feedback), against the reviewer reference player as a review is.
+ */
+export const preferenceSource = z.enum(['review', 'ab', 'judge', 'feedback']);
 export type PreferenceSource = z.infer<typeof preferenceSource>;
 
 /**

@@ -8,8 +8,8 @@
 // Labels are bounded: model (the registry's names), provider, tenant (tenants are few; their ids
 // are not secrets, but they are the deployment's customers, so /metrics is not for the public),
 // step and route (names from code and the tenant's routing document), outcome and kind (enums).
-// Never a user id, a task id or any text. Prompts are not versioned yet (issue 13, part 4): there
-// is no prompt-version label until there is a version to put in it.
+// Never a user id, a task id or any text. prompt_version is `name@version` of a versioned prompt
+// (activities/prompts/): a dozen names, and the versions a tenant's admins store.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -39,40 +39,40 @@ export const metrics = {
   modelCallDuration: new Histogram({
     name: 'gatehouse_model_call_duration_seconds',
     help: 'One attempt at one model deployment, from request to the last byte, by outcome.',
-    labelNames: ['model', 'provider', 'outcome', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'provider', 'outcome', 'tenant', 'step', 'route', 'prompt_version'] as const,
     buckets: CALL_SECONDS,
     registers,
   }),
   timeToFirstToken: new Histogram({
     name: 'gatehouse_model_time_to_first_token_seconds',
     help: 'A streamed answer: from the request to its first piece of text.',
-    labelNames: ['model', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'tenant', 'step', 'route', 'prompt_version'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers,
   }),
   timePerOutputToken: new Histogram({
     name: 'gatehouse_model_time_per_output_token_seconds',
     help: 'A successful call: generation time per output token (after the first token when streamed, else the whole call).',
-    labelNames: ['model', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'tenant', 'step', 'route', 'prompt_version'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers,
   }),
   tokens: new Counter({
     name: 'gatehouse_model_tokens_total',
     help: 'Tokens of successful model calls by kind: input (all of it, cached included), output, cached_read, cache_write.',
-    labelNames: ['model', 'kind', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'kind', 'tenant', 'step', 'route', 'prompt_version'] as const,
     registers,
   }),
   cost: new Counter({
     name: 'gatehouse_model_cost_usd_total',
     help: "What successful model calls cost, at the registry's prices, in US dollars.",
-    labelNames: ['model', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'tenant', 'step', 'route', 'prompt_version'] as const,
     registers,
   }),
   modelFailures: new Counter({
     name: 'gatehouse_model_failures_total',
     help: 'Failed or skipped model attempts by kind: rate_limited (429), server_error (5xx), timeout, unavailable, malformed, broken_stream, empty (an answer of no text), context_overflow, unsupported, circuit_open, rejected.',
-    labelNames: ['model', 'kind', 'tenant', 'step', 'route'] as const,
+    labelNames: ['model', 'kind', 'tenant', 'step', 'route', 'prompt_version'] as const,
     registers,
   }),
   gatewayRefusals: new Counter({
@@ -91,6 +91,19 @@ export const metrics = {
     name: 'gatehouse_cache_outcomes_total',
     help: 'What a cache did with a lookup, by layer (model, retrieval, tool, semantic: the layers of GATEHOUSE_CACHE) and outcome (hit, miss, stored, uncacheable, shadow).',
     labelNames: ['layer', 'outcome', 'tenant'] as const,
+    registers,
+  }),
+  feedback: new Counter({
+    name: 'gatehouse_feedback_total',
+    help: "Feedback on answers (POST /v1/tasks/{id}/feedback) by the answer's prompt version (name@version of the prompt that wrote it), model and verdict (positive: 4–5 or up, neutral: 3, negative: 1–2 or down).",
+    labelNames: ['prompt_version', 'model', 'verdict', 'tenant'] as const,
+    registers,
+  }),
+  feedbackScore: new Histogram({
+    name: 'gatehouse_feedback_score',
+    help: 'Feedback scores normalised to [0, 1] (a 1–5 score: (s − 1) / 4; thumbs: 0 or 1), by prompt version and model.',
+    labelNames: ['prompt_version', 'model', 'tenant'] as const,
+    buckets: [0, 0.25, 0.5, 0.75, 1],
     registers,
   }),
   approvalsPending: new Gauge({

@@ -92,7 +92,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
       const rewrite = await log.run(
         'rewrite_query',
         () => withSummary(models.rewriteQuestion, summaries.rewrite(input.options.model), { question: original, conversation: guard.conversation, model: input.options.model, context }),
-        (r) => ({ latencyMs: r.latencyMs, model: r.model, usage: r.usage, detail: { resolved: r.resolved, standalone: r.standalone, missing: r.missing } }),
+        (r) => ({ latencyMs: r.latencyMs, model: r.model, usage: r.usage, detail: { resolved: r.resolved, standalone: r.standalone, missing: r.missing, prompt: r.prompt } }),
       );
       if (!rewrite.resolved) {
         return finish(`I can't tell what your question refers to: ${rewrite.missing}. Please ask it in full.`, guardrailOutcome(policy.version, 'passed'), {
@@ -192,7 +192,8 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
           question,
           passages: ordered,
           model: o.model ?? model,
-          context,
+          // The route labels the call's metrics (an activity input, not a command: no patch).
+          context: route?.intent ? { ...context, route: route.intent } : context,
           overflow: route && 'overflow' in route.target ? route.target.overflow : undefined,
           feedback: o.feedback,
           temperature: o.temperature,
@@ -201,7 +202,7 @@ export async function answerQuestion(input: AnswerTaskInput): Promise<AnswerResu
           policy,
           taskId,
         }),
-      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit, cache: g.cache } }),
+      (g) => ({ latencyMs: g.latencyMs, model: g.model, usage: g.usage, detail: { citations: g.citations.length, attempts: g.attempts, streamed: g.streamed, feedback: o.feedback ? true : undefined, contextFit: g.contextFit, cache: g.cache, prompt: g.prompt } }),
     );
   // Cached answers that fail their checks: evicted once the answer is settled, so none is served again.
   const failedCacheKeys: string[] = [];

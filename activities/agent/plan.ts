@@ -2,6 +2,8 @@
 // they ran, says whether the plan is complete or which sub-tasks to add.
 import type { ModelGateway } from '../gateway/gateway.js';
 import type { Usage } from '../gateway/types.js';
+import type { PromptUse } from '../../contracts/prompts.js';
+import { promptUse, renderPrompt, resolvePrompt } from '../prompts/store.js';
 
 export interface PlannedSubtask {
   id: string;
@@ -27,20 +29,20 @@ export interface PlanOutput {
   model: string;
   usage: Usage;
   latencyMs: number;
+  prompt?: PromptUse;
 }
 
 const MAX_SUBTASKS = 6;
 
 export async function planTask(gateway: ModelGateway, input: PlanInput, signal?: AbortSignal): Promise<PlanOutput> {
   const refining = (input.done?.length ?? 0) > 0;
-  const instructions = refining
-    ? 'Here are the sub-tasks done so far and their results. If they complete the task, reply {"complete": true, "subtasks": []}. Otherwise reply {"complete": false, "subtasks": [...]} with only the new sub-tasks still needed.'
-    : 'Split the task into at most 6 sub-tasks that can each be researched on their own. Reply as JSON {"subtasks": [{"id": "s1", "title": "...", "instruction": "...", "dependsOn": []}]}; dependsOn lists ids whose results a sub-task needs.';
+  const prompt = await resolvePrompt(gateway, refining ? 'plan.refine' : 'plan.split', input);
   const res = await gateway.chat(
     {
+      prompt: promptUse(prompt),
       messages: [
         // Fixed text only in the system prompt, the task's own tools and words after it: the prefix a provider's prompt cache reuses.
-        { role: 'system', content: `You plan work for an agent with the tools listed. ${instructions}` },
+        { role: 'system', content: renderPrompt(prompt, { maxSubtasks: MAX_SUBTASKS }) },
         { role: 'user', content: `Tools: ${input.tools.join(', ')}\n\nTask: ${input.task}${refining ? `\n\nDone:\n${JSON.stringify(input.done)}` : ''}` },
       ],
       model: input.model,
@@ -69,5 +71,5 @@ export async function planTask(gateway: ModelGateway, input: PlanInput, signal?:
   );
   // Offline, refinement has nothing to add: the rule-based plan is complete once run.
   const complete = refining ? (parsed.complete ?? res.model === 'local') || subtasks.length === 0 : false;
-  return { subtasks: refining && complete ? [] : subtasks, complete, model: res.model, usage: res.usage, latencyMs: res.latencyMs };
+  return { subtasks: refining && complete ? [] : subtasks, complete, model: res.model, usage: res.usage, latencyMs: res.latencyMs, prompt: promptUse(prompt) };
 }

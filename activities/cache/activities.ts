@@ -6,8 +6,8 @@ import type { ActivityDeps } from '../deps.js';
 import { SemanticAnswers, type CachedAnswer, type SemanticAnswerLookup, type SemanticAnswerRequest } from './answers.js';
 import { ExactCache } from './exact.js';
 
-export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'semanticCache'>) {
-  const answers = deps.semanticCache ? new SemanticAnswers(deps.db, deps.semanticCache) : undefined;
+export function createCacheActivities(deps: Pick<ActivityDeps, 'db' | 'semanticCache' | 'gateway'>) {
+  const answers = deps.semanticCache ? new SemanticAnswers(deps.db, deps.semanticCache, deps.gateway.prompts) : undefined;
   return {
     async evictCachedAnswers(input: { tenantId: string; keys: string[] }): Promise<{ evicted: number }> {
       let evicted = 0;

@@ -10,6 +10,8 @@ import type { Db } from '../../infra/db/pool.js';
 import { recordSavedCost } from '../gateway/usage.js';
 import { cacheability, carriesPlaceholder } from './cacheability.js';
 import { requestKey } from './exact.js';
+import { BUILTIN_PROMPT_VERSION } from '../../contracts/prompts.js';
+import { BUILTIN_PROMPT_SOURCE, type PromptSource } from '../prompts/store.js';
 import type { SemanticAddress, SemanticCache, SemanticNearest } from './semantic.js';
 
 export interface SemanticAnswerRequest {
@@ -44,6 +46,8 @@ export class SemanticAnswers {
   constructor(
     private readonly db: Db,
     private readonly cache: SemanticCache,
+    /** The answer prompt's versions: an answer written with another version is another entry. */
+    private readonly prompts: PromptSource = BUILTIN_PROMPT_SOURCE,
   ) {}
 
   async lookup(req: SemanticAnswerRequest): Promise<SemanticAnswerLookup> {
@@ -87,11 +91,15 @@ export class SemanticAnswers {
     }
     const { rows } = await this.db.query<{ v: string }>('SELECT corpus_version::text AS v FROM collections WHERE tenant_id = $1 AND name = $2', [req.tenantId, req.collection]);
     const corpusVersion = rows[0] ? Number(rows[0].v) : 0;
+    // The version this task would write with (its pin, its share of a candidate, the active one);
+    // the built-in version adds nothing, so entries stored before prompts had versions still match.
+    const prompt = await this.prompts.resolve('answer.system', req);
+    const answerPrompt = prompt.version === BUILTIN_PROMPT_VERSION ? {} : { answerPrompt: prompt.version };
     return {
       tenantId: req.tenantId,
       route: req.route,
       scope,
-      contextKey: requestKey({ collection: req.collection, corpusVersion, ...req.context }),
+      contextKey: requestKey({ collection: req.collection, corpusVersion, ...req.context, ...answerPrompt }),
       collection: req.collection,
       corpusVersion,
     };

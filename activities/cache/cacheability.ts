@@ -12,6 +12,7 @@
 import type { Logger } from '../../infra/logger.js';
 import type { CallContext, ChatRequest, ChatResult } from '../gateway/types.js';
 import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from '../guardrails/injection.js';
+import { promptUse, renderPrompt, resolvePrompt, type PromptSource } from '../prompts/store.js';
 
 /** Above this temperature a request samples: its answer is one draw of many, not the answer. */
 export const SAMPLING_TEMPERATURE = 0.2;
@@ -46,9 +47,6 @@ export function cacheability(text: string): Cacheability {
 /** What the classifier needs of the gateway: one call (the gateway hands in its own `chat`). */
 export type ClassifierChat = (req: ChatRequest, ctx: CallContext) => Promise<ChatResult>;
 
-const CLASSIFIER_PROMPT =
-  'You decide whether an assistant\'s answer to a question may be stored and served again to others. Reply with JSON only: {"scope": "tenant" | "user" | "none", "reason": "<short>"}. "tenant": anyone in the organisation asking this gets the same answer. "user": the answer depends on who asks (their own account, orders or records). "none": the answer changes over time (prices, stock, status, schedules, news) and must not be served again.';
-
 /** Verdicts remembered per process: a question asked again is not asked of the model again. */
 const MEMO_SIZE = 1_000;
 
@@ -59,6 +57,8 @@ export class CacheabilityClassifier {
     private readonly chat: ClassifierChat,
     readonly model: string,
     private readonly log?: Logger,
+    /** The tenant's version of the classifier's prompt (activities/prompts/); the built-in one when absent. */
+    private readonly prompts?: PromptSource,
   ) {}
 
   /** The rules' verdict, narrowed by the model when the rules would share the entry within the tenant. */
@@ -80,8 +80,10 @@ export class CacheabilityClassifier {
   }
 
   private async ask(question: string, ctx: CallContext, signal?: AbortSignal): Promise<Cacheability> {
+    const prompt = await resolvePrompt({ prompts: this.prompts }, 'cache.classifier', ctx);
     const res = await this.chat(
       {
+        prompt: promptUse(prompt),
         model: this.model,
         responseFormat: 'json',
         temperature: 0,
@@ -90,7 +92,7 @@ export class CacheabilityClassifier {
         skipCache: true,
         offline: { kind: 'cacheability', question },
         messages: [
-          { role: 'system', content: `${CLASSIFIER_PROMPT}\n${UNTRUSTED_CONTENT_NOTICE}` },
+          { role: 'system', content: `${renderPrompt(prompt)}\n${UNTRUSTED_CONTENT_NOTICE}` },
           { role: 'user', content: delimitUntrusted(question, 'question') },
         ],
       },

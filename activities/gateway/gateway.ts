@@ -6,10 +6,14 @@
 // models whose context window is too small or that cannot call the tools a request offers;
 // dispatches each attempt to its provider's adapter (providers/); prices every call from the
 // registry, cached input at its own rates; and records each attempt (tokens, cached tokens,
-// cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash) in model_usage
-// (usage.ts), and each exact-cache hit with what it saved; and counts every attempt, its tokens,
-// cost and failures into the process's metrics (metrics.ts).
+// cost, latency, outcome, the prompt cache's savings, the prompt-prefix hash, the version of the
+// prompt the caller rendered) in model_usage (usage.ts), and each exact-cache hit with what it
+// saved; sets that prompt version on the active span; and counts every attempt, its tokens, cost
+// and failures into the process's metrics (metrics.ts).
+import { trace } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
+import { promptLabel, type PromptUse } from '../../contracts/prompts.js';
+import { GATEHOUSE } from '../../infra/spans.js';
 import type { DeploymentStatus } from '../../contracts/gateway.js';
 import { DEFAULT_RESILIENCE, type CacheSettings, type ModelProviderName, type ModelSpec, type ResilienceSettings } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
@@ -18,6 +22,7 @@ import { countGatewayRefusal, countResponseCache, countSkipped, measureAttempt, 
 import { inChatSpan, type ChatSpan } from './spans.js';
 import type { Embedder } from '../retrieval/embeddings.js';
 import { GatewayLimits } from './limits/index.js';
+import { BUILTIN_PROMPT_SOURCE, PromptStore, type PromptSource } from '../prompts/store.js';
 import { ExactCache } from '../cache/exact.js';
 import { ResponseCaches, type CacheVisit } from '../cache/response-caches.js';
 import type { SemanticCache } from '../cache/semantic.js';
@@ -53,6 +58,8 @@ export interface GatewayOptions {
 type Answered = Pick<ChatResult, 'content' | 'toolCalls' | 'usage' | 'meanLogprob'>;
 
 export class ModelGateway {
+  /** The versioned prompts every caller renders its system message from (activities/prompts/). */
+  readonly prompts: PromptSource;
   private readonly providers: Record<ModelProviderName, ModelProvider>;
   private readonly limits: GatewayLimits | undefined;
   private readonly caches: ResponseCaches | undefined;
@@ -68,8 +75,9 @@ export class ModelGateway {
     const embedder = opts.embedder;
     // One function for the gateway's life: the local classifier caches its exemplar vectors per function.
     this.limits = opts.db ? new GatewayLimits(opts.db) : undefined;
+    this.prompts = opts.db ? new PromptStore(opts.db) : BUILTIN_PROMPT_SOURCE;
     const exact = opts.db && opts.cache?.layers.model ? new ExactCache(opts.db, opts.cache) : undefined;
-    const classifier = exact && opts.cache?.classifierModel ? new CacheabilityClassifier((r, c) => this.chat(r, c), opts.cache.classifierModel, opts.log) : undefined;
+    const classifier = exact && opts.cache?.classifierModel ? new CacheabilityClassifier((r, c) => this.chat(r, c), opts.cache.classifierModel, opts.log, this.prompts) : undefined;
     this.caches = exact || opts.semanticCache ? new ResponseCaches({ exact, semantic: opts.semanticCache, classifier, log: opts.log }) : undefined;
     this.providers = createProviders({ embedQueries: embedder ? (texts) => embedder.embed(texts, 'query') : undefined });
   }
@@ -93,6 +101,8 @@ export class ModelGateway {
    * (and its estimate reserved) before, settled to its real usage after, released if it fails.
    */
   async chat(req: ChatRequest, ctx: CallContext = {}): Promise<ChatResult> {
+    // The step's span too (the activity's), not only each attempt's chat span.
+    if (req.prompt) trace.getActiveSpan()?.setAttribute(GATEHOUSE.promptVersion, promptLabel(req.prompt));
     // Counted once: the estimate, the context-fit rules and the chain all read it.
     const prompt: PromptFacts = { tokens: estimatePromptTokens(req), prefix: promptPrefixHash(req) };
     const promptTokens = prompt.tokens;
@@ -121,7 +131,7 @@ export class ModelGateway {
     }
     // The answer is paid for: an unsettled reservation keeps holding its estimate until it goes stale.
     await admission.settle(result.usage).catch((e: unknown) => this.opts.log?.error({ err: String(e), ...ctx }, 'could not settle a reservation'));
-    if (visit && 'hit' in visit) await this.recordHit(result, admission.context, prompt.prefix);
+    if (visit && 'hit' in visit) await this.recordHit(result, admission.context, prompt.prefix, req.prompt);
     else if (visit) result = await visit.finish(result);
     countResponseCache(result.cache, admission.context);
     countResponseCache(result.semanticCache, admission.context);
@@ -236,7 +246,7 @@ export class ModelGateway {
       attempts.push({ model: spec.name, deployment: deployment.id, outcome: 'ok', latencyMs });
       measured.answered(usage, content.trim() === '' && !toolCalls.length);
       span.answered(reply, usage);
-      await this.record(spec, ctx, { usage, latencyMs, outcome: 'ok', promptPrefix, savedUsd: promptCacheSavings(spec, usage) });
+      await this.record(spec, ctx, { usage, latencyMs, outcome: 'ok', promptPrefix, savedUsd: promptCacheSavings(spec, usage), prompt: req.prompt });
       return { answered: { content, toolCalls, usage, meanLogprob } };
     } catch (err) {
       const latencyMs = Math.round(performance.now() - t0);
@@ -254,7 +264,7 @@ export class ModelGateway {
       deployment.finished(latencyMs, outcome === 'rejected' ? 'ok' : 'failed');
       const message = err instanceof Error ? err.message : String(err);
       attempts.push({ model: spec.name, deployment: deployment.id, outcome, latencyMs, error: message.slice(0, 200) });
-      await this.record(spec, ctx, { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, error: message, promptPrefix });
+      await this.record(spec, ctx, { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, latencyMs, outcome, error: message, promptPrefix, prompt: req.prompt });
       this.opts.log?.warn({ model: spec.name, deployment: deployment.id, outcome, latencyMs, ...ctx }, 'model call failed');
       if (outcome === 'rejected') {
         throw ApplicationFailure.nonRetryable(`model ${spec.name} rejected the request: ${message}`, 'ModelRejected', { attempts });
@@ -271,7 +281,7 @@ export class ModelGateway {
     );
   }
 
-  private async record(spec: ModelSpec, ctx: CallContext, row: Pick<UsageRecord, 'usage' | 'latencyMs' | 'outcome' | 'error' | 'savedUsd' | 'promptPrefix'>) {
+  private async record(spec: ModelSpec, ctx: CallContext, row: Pick<UsageRecord, 'usage' | 'latencyMs' | 'outcome' | 'error' | 'savedUsd' | 'promptPrefix' | 'prompt'>) {
     if (!this.opts.db) return;
     try {
       await recordUsage(this.opts.db, { tenantId: ctx.tenantId, taskId: ctx.taskId, step: ctx.step, keyId: ctx.keyId, model: spec.name, provider: spec.provider, ...row });
@@ -282,10 +292,10 @@ export class ModelGateway {
   }
 
   /** An exact-cache hit: a row of no tokens and no cost that says what the model call it replaced cost. */
-  private async recordHit(result: ChatResult, ctx: CallContext, promptPrefix: string) {
+  private async recordHit(result: ChatResult, ctx: CallContext, promptPrefix: string, promptUse: PromptUse | undefined) {
     if (!this.opts.db || !ctx.tenantId) return;
     const hit = { tenantId: ctx.tenantId, taskId: ctx.taskId, step: ctx.step, keyId: ctx.keyId, model: result.model, latencyMs: result.latencyMs };
-    await recordSavedCost(this.opts.db, { ...hit, savedUsd: (result.cache ?? result.semanticCache)?.savedUsd ?? 0, outcome: 'cache_hit', promptPrefix }).catch((err: unknown) =>
+    await recordSavedCost(this.opts.db, { ...hit, savedUsd: (result.cache ?? result.semanticCache)?.savedUsd ?? 0, outcome: 'cache_hit', promptPrefix, prompt: promptUse }).catch((err: unknown) =>
       this.opts.log?.error({ err: String(err), model: result.model }, 'could not record a cache hit'),
     );
   }
@@ -293,7 +303,7 @@ export class ModelGateway {
 
 /** The labels every metric of a call carries (gateway/metrics.ts): bounded, no user or task ids. */
 function labelsOf(spec: ModelSpec, req: ChatRequest, ctx: CallContext): CallLabels {
-  return { model: spec.name, provider: spec.provider, tenant: ctx.tenantId, step: ctx.step, route: req.cacheRoute?.name };
+  return { model: spec.name, provider: spec.provider, tenant: ctx.tenantId, step: ctx.step, route: req.cacheRoute?.name ?? ctx.route, promptVersion: req.prompt && promptLabel(req.prompt) };
 }
 
 /** What the gateway measures of a prompt once per call: its tokens (our count) and its stable prefix's hash. */

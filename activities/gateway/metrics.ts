@@ -6,20 +6,22 @@ import { BUDGET_EXCEEDED, MODEL_NOT_ALLOWED, RATE_LIMITED } from '../../contract
 import { countCacheOutcome, label, metrics } from '../../infra/metrics.js';
 import type { Attempt, AttemptOutcome, CacheOutcome, CallContext, Usage } from './types.js';
 
-/** Who a call was for and where it came from: the registry's model, the tenant, the step, the proxy's route. */
+/** Who a call was for and where it came from: the registry's model, the tenant, the step, the route, the prompt version. */
 export interface CallLabels {
   model: string;
   provider: string;
   tenant?: string;
   step?: string;
   route?: string;
+  /** The versioned prompt as `name@version` (activities/prompts/): bounded by the catalog and the versions a tenant stores. */
+  promptVersion?: string;
 }
 
 /** A failure kind: an attempt's outcome, or what the metrics tell apart beyond it. */
 export type FailureKind = AttemptOutcome | 'broken_stream' | 'empty' | 'cancelled';
 
 function common(l: CallLabels) {
-  return { model: l.model, tenant: label(l.tenant), step: label(l.step), route: label(l.route) };
+  return { model: l.model, tenant: label(l.tenant), step: label(l.step), route: label(l.route), prompt_version: label(l.promptVersion) };
 }
 
 /** One attempt at one deployment, measured from `startedAt` (performance.now()). */

@@ -5,6 +5,7 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { ModelProviderName, ModelSpec } from '../../infra/config.js';
 import { capturingMessageContent, GATEHOUSE, GEN_AI, inSpan, setAttributes } from '../../infra/spans.js';
+import { promptLabel } from '../../contracts/prompts.js';
 import type { ModelReply } from './providers/provider.js';
 import type { CallContext, ChatRequest, Usage } from './types.js';
 
@@ -33,7 +34,8 @@ export function inChatSpan<T>(spec: ModelSpec, deploymentId: string, req: ChatRe
       [GATEHOUSE.tenant]: ctx.tenantId,
       [GATEHOUSE.task]: ctx.taskId,
       [GATEHOUSE.step]: ctx.step,
-      [GATEHOUSE.route]: req.cacheRoute?.name,
+      [GATEHOUSE.route]: ctx.route ?? req.cacheRoute?.name,
+      [GATEHOUSE.promptVersion]: req.prompt ? promptLabel(req.prompt) : undefined,
       ...(capturingMessageContent() ? { [GEN_AI.inputMessages]: JSON.stringify(req.messages.map(conventionMessage)) } : {}),
     },
     (span) => fn(chatSpan(span, started)),

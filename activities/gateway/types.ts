@@ -2,6 +2,7 @@
 import type { ConversationTurn, Usage } from '../../contracts/task.js';
 import type { Passage } from '../retrieval/types.js';
 import type { ContextOverflow, RouteCache } from '../../contracts/routing.js';
+import type { PromptUse } from '../../contracts/prompts.js';
 
 export type { ConversationTurn, Usage };
 
@@ -97,6 +98,8 @@ export interface ChatRequest {
   cacheRoute?: { name: string; policy?: RouteCache };
   /** The response cache neither serves nor stores this call, nor classifies it (the cacheability classifier's own question). */
   skipCache?: boolean;
+  /** The versioned prompt the system message was rendered from (activities/prompts/): recorded, labelled and traced. */
+  prompt?: PromptUse;
 }
 
 export interface CallContext {
@@ -109,6 +112,8 @@ export interface CallContext {
   application?: string;
   /** Outside an activity: the key that makes a retried request's reservation count once. */
   requestId?: string;
+  /** The intent an answer task's question was routed by: a label of the call's metrics. */
+  route?: string;
 }
 
 export type AttemptOutcome =

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelSpec } from '../../infra/config.js';
 import type { Db } from '../../infra/db/pool.js';
+import type { PromptUse } from '../../contracts/prompts.js';
 import type { AttemptOutcome, ChatRequest, Usage } from './types.js';
 
 /** What one row says: who called, which model, what it used and cost, and what a cache saved. */
@@ -21,17 +22,19 @@ export interface UsageRecord {
   /** Dollars a cache saved: the prompt cache's reads (promptCacheSavings), or a whole call a cache answered. */
   savedUsd?: number;
   promptPrefix?: string;
+  /** The versioned prompt the call was made with. */
+  prompt?: PromptUse;
 }
 
 export async function recordUsage(db: Db, r: UsageRecord): Promise<void> {
   await db.query(
     `INSERT INTO model_usage (tenant_id, task_id, step, model, provider, input_tokens, output_tokens, cached_read_tokens, cache_write_tokens,
-                              cost_usd, latency_ms, outcome, error, key_id, saved_usd, prompt_prefix)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+                              cost_usd, latency_ms, outcome, error, key_id, saved_usd, prompt_prefix, prompt_name, prompt_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
     [
       r.tenantId ?? null, r.taskId ?? null, r.step ?? null, r.model, r.provider, r.usage.inputTokens, r.usage.outputTokens,
       r.usage.cachedReadTokens ?? 0, r.usage.cacheWriteTokens ?? 0, r.usage.costUsd, r.latencyMs, r.outcome, r.error?.slice(0, 500) ?? null,
-      r.keyId ?? null, r.savedUsd ?? 0, r.promptPrefix ?? null,
+      r.keyId ?? null, r.savedUsd ?? 0, r.promptPrefix ?? null, r.prompt?.name ?? null, r.prompt?.version ?? null,
     ],
   );
 }
@@ -47,6 +50,7 @@ export interface SavedCost {
   savedUsd: number;
   outcome: 'cache_hit';
   promptPrefix?: string;
+  prompt?: PromptUse;
   /** How long the cache took to answer; 0 when not measured. */
   latencyMs?: number;
 }

@@ -60,3 +60,12 @@ export function countByClass(spans: PiiSpan[]): Partial<Record<PiiClass, number>
   for (const s of spans) counts[s.type] = (counts[s.type] ?? 0) + 1;
   return counts;
 }
+
+/** The text with each PII value replaced by its class's placeholder (`[EMAIL_ADDRESS]`): for text kept where no vault is (a routing preference's query, a feedback's comment). */
+export function maskPiiByClass(text: string, classes: readonly PiiClass[] = PII_CLASSES): string {
+  let out = text;
+  for (const span of detectPii(text, { classes }).sort((a, b) => b.start - a.start)) {
+    out = `${out.slice(0, span.start)}[${span.type}]${out.slice(span.end)}`;
+  }
+  return out;
+}

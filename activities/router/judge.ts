@@ -8,9 +8,12 @@ import type { Preference } from '../../contracts/preferences.js';
 import { addUsage } from '../../contracts/task.js';
 import type { CallContext, ChatRequest, ChatResult, Usage } from '../gateway/types.js';
 import { delimitUntrusted, UNTRUSTED_CONTENT_NOTICE } from '../guardrails/injection.js';
+import { promptUse, renderPrompt, resolvePrompt, type PromptSource } from '../prompts/store.js';
 
 export interface JudgeGateway {
   chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult>;
+  /** The tenant's version of the judge's prompt; the built-in one when absent. */
+  prompts?: PromptSource;
 }
 
 export interface JudgeInput {
@@ -29,9 +32,6 @@ export interface JudgeResult {
   reasons: string[];
   usage: Usage;
 }
-
-const PROMPT =
-  'You compare two answers to the same user question and decide which one serves the user better: correct, complete, grounded, clear. Length is not quality. Reply with JSON only: {"better": "A" | "B" | "tie", "reason": "<short>"}.';
 
 export class JudgeReplyError extends Error {}
 
@@ -53,14 +53,16 @@ export async function judgePair(gateway: JudgeGateway, input: JudgeInput): Promi
 }
 
 async function ask(gateway: JudgeGateway, input: JudgeInput, first: string, second: string, order: 'given' | 'swapped'): Promise<{ better: 'A' | 'B' | 'tie'; reason?: string; usage: Usage }> {
+  const prompt = await resolvePrompt(gateway, 'router.judge', input.context);
   const res = await gateway.chat(
     {
+      prompt: promptUse(prompt),
       model: input.judgeModel,
       responseFormat: 'json',
       temperature: 0,
       maxTokens: 150,
       messages: [
-        { role: 'system', content: `${PROMPT}\n${UNTRUSTED_CONTENT_NOTICE}` },
+        { role: 'system', content: `${renderPrompt(prompt)}\n${UNTRUSTED_CONTENT_NOTICE}` },
         {
           role: 'user',
           content: [delimitUntrusted(input.query, 'question'), delimitUntrusted(first, 'answer A'), delimitUntrusted(second, 'answer B')].join('\n\n'),

@@ -21,7 +21,7 @@ import { REVIEWER_PLAYER, type Preference } from '../../contracts/preferences.js
 import type { Db } from '../../infra/db/pool.js';
 import { toVectorParam } from '../../infra/db/pool.js';
 import type { Logger } from '../../infra/logger.js';
-import { detectPii } from '../guardrails/pii.js';
+import { maskPiiByClass } from '../guardrails/pii.js';
 import { DEFAULT_GUARDRAIL_POLICY } from '../guardrails/policy.js';
 import { PII_CLASSES } from '../guardrails/types.js';
 import type { Embedder } from '../retrieval/embedder.js';
@@ -187,13 +187,7 @@ export class PreferenceRouter {
 // question, never the values in it.
 const MASKED_CLASSES = PII_CLASSES.filter((c) => DEFAULT_GUARDRAIL_POLICY.pii.input[c] !== 'allow');
 
-function maskPii(text: string): string {
-  let out = text;
-  for (const span of detectPii(text, { classes: MASKED_CLASSES }).sort((a, b) => b.start - a.start)) {
-    out = `${out.slice(0, span.start)}[${span.type}]${out.slice(span.end)}`;
-  }
-  return out;
-}
+const maskPii = (text: string) => maskPiiByClass(text, MASKED_CLASSES);
 
 /** The preference a reviewer's decision on a model's answer amounts to (contracts/preferences.ts's REVIEWER_PLAYER). */
 export function reviewPreference(o: { decision: 'approve' | 'edit'; model: string; query: string; taskId: string }): Preference {

@@ -12,6 +12,7 @@
 //      limit, always rolled back;
 //   5. the rows, JSON-safe, for the agent to answer from (writing the answer is its job).
 // A refusal or a PostgreSQL error (a misspelt column) goes back to the model once for a repair.
+import { builtinPrompt, promptUse, renderPrompt, resolvePrompt, type ResolvedPrompt } from '../prompts/store.js';
 import pg from 'pg';
 import { z } from 'zod';
 import type { Db, DbClient } from '../../infra/db/pool.js';
@@ -221,20 +222,8 @@ export interface QuerySqlOptions {
 }
 
 /** The system prompt: dialect, rules, and the tables with their columns and keys. */
-export function buildSqlPrompt(question: string, tables: CatalogTable[], maxRows = DEFAULT_MAX_ROWS): ChatMessage[] {
-  const system = [
-    'You write one PostgreSQL query that answers the question from the tables below.',
-    'Rules:',
-    '- Exactly one SELECT statement (WITH … SELECT is fine). No semicolons, no other statements.',
-    '- Qualify nothing: refer to the tables by their bare names, never with a schema.',
-    '- Use only the tables and columns listed, and only common built-in functions (count, sum, avg, min, max, lower, upper, coalesce, date_trunc, extract, now, round, length, concat, to_char, …).',
-    "- Match people's names and other free text case-insensitively with ILIKE.",
-    `- Use ORDER BY when order matters and LIMIT to what the question needs; at most ${maxRows} rows are returned.`,
-    '- Reply with JSON only: {"sql": "SELECT …"}, or {"sql": null, "reason": "…"} if these tables cannot answer the question.',
-    '',
-    'Tables:',
-    ...tables.map(describeTable),
-  ].join('\n');
+export function buildSqlPrompt(question: string, tables: CatalogTable[], maxRows = DEFAULT_MAX_ROWS, prompt: ResolvedPrompt = builtinPrompt('sql.system')): ChatMessage[] {
+  const system = renderPrompt(prompt, { maxRows, tables: tables.map(describeTable).join('\n') });
   return [
     { role: 'system', content: system },
     { role: 'user', content: `Question: ${question}` },
@@ -270,7 +259,8 @@ export async function answerWithSql(question: string, ctx: ToolContext, opts: Qu
   const summaries: SqlTableSummary[] = tables.map(({ name, description, columns }) => ({ name, description, columns }));
   // Every readable table, not only those shown: a model that knows another one may use it.
   const knownTables = catalog.tables.map((t) => t.name);
-  const messages = buildSqlPrompt(question, tables, maxRows);
+  const prompt = await resolvePrompt(ctx.gateway, 'sql.system', ctx);
+  const messages = buildSqlPrompt(question, tables, maxRows, prompt);
 
   let usage: Usage | undefined;
   let model: string | undefined;
@@ -278,7 +268,7 @@ export async function answerWithSql(question: string, ctx: ToolContext, opts: Qu
   let problem = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const reply = await ctx.gateway.chat(
-      { messages, model: ctx.model, responseFormat: 'json', temperature: 0, maxTokens: 1000, offline: { kind: 'sql', question, tables: summaries }, signal: ctx.signal },
+      { messages, prompt: promptUse(prompt), model: ctx.model, responseFormat: 'json', temperature: 0, maxTokens: 1000, offline: { kind: 'sql', question, tables: summaries }, signal: ctx.signal },
       { tenantId: ctx.tenantId, taskId: ctx.taskId, step: attempt === 1 ? 'query_sql' : 'query_sql:repair' },
     );
     usage = usage ? addUsage(usage, reply.usage) : reply.usage;

@@ -11,6 +11,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { taskSearchAttributes } from '../../contracts/search-attributes.js';
 import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { PromptStore } from '../../activities/prompts/store.js';
 import { recordedCalls, storeRecordedCalls } from '../../activities/forks/recorded-calls.js';
 import { PiiVault } from '../../activities/guardrails/vault.js';
 import { inTransaction } from '../../infra/db/pool.js';
@@ -46,6 +47,7 @@ interface ForkRow {
 export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) => {
   const { temporal, db } = deps;
   const limits = new GatewayLimits(db);
+  const prompts = new PromptStore(db);
   const vault = new PiiVault(db, deps.keyRing);
   const reveal = new PiiReveal(db, deps.keyRing);
 
@@ -134,13 +136,17 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       }
       const next = forkInput(task.type, input, result.steps, body);
       assertFitsTemporal({ input: next }, 'body');
+      // The fork's pins (the original's, with changes.prompt over them) are read by its activities from its tasks row.
+      const pins = next.options.promptVersions;
+      const pinProblem = body.changes.prompt && (await prompts.pinProblem(principal.tenantId, body.changes.prompt, 'body.changes.prompt'));
+      if (pinProblem) throw new ApiError(400, 'invalid_request', pinProblem);
 
       const forkId = `fork_${randomUUID().replaceAll('-', '')}`;
       const forkTaskId = `task_${randomUUID().replaceAll('-', '')}`;
       const refused = await limits.refusalFor({ ...principal }, body.changes.model);
       if (refused) throw gatewayRefusal(refused)!;
       await inTransaction(db, async (tx) => {
-        await tx.query('INSERT INTO tasks (id, tenant_id, type, request_hash, key_id, user_id, application) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        await tx.query('INSERT INTO tasks (id, tenant_id, type, request_hash, key_id, user_id, application, prompt_versions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
           forkTaskId,
           principal.tenantId,
           task.type,
@@ -148,6 +154,7 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           principal.keyId,
           principal.userId ?? null,
           principal.application ?? null,
+          pins ? JSON.stringify(pins) : null,
         ]);
         await tx.query('INSERT INTO task_forks (id, tenant_id, original_task_id, fork_task_id, at_step, changes) VALUES ($1, $2, $3, $4, $5, $6)', [
           forkId,

@@ -24,6 +24,7 @@ import {
   type StepRecord,
 } from '../../workflows/messages.js';
 import { GatewayLimits } from '../../activities/gateway/limits/index.js';
+import { PromptStore } from '../../activities/prompts/store.js';
 import { metrics } from '../../infra/metrics.js';
 import { agentView, type AgentView } from '../agent-view.js';
 import { PiiReveal } from '../reveal.js';
@@ -96,6 +97,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
   const { temporal, db } = deps;
   const pageTokens = pageTokenSigner(deps.keyRing);
   const limits = new GatewayLimits(db);
+  const prompts = new PromptStore(db);
 
   const ownedTask = (principal: Principal, taskId: string) => ownedTaskOf(db, principal, taskId);
   const reveal = new PiiReveal(db, deps.keyRing);
@@ -132,6 +134,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         rerank: o.rerank,
         model: o.model,
         filter: o.filter,
+        promptVersions: o.promptVersions,
         // What a route to an agent (the tenant's routing document) runs with.
         agent: { budgets: deps.config.agents.budgets, approvalTimeoutSeconds: deps.config.agents.approvalTimeoutSeconds, onApprovalExpiry: 'reject' },
       },
@@ -156,6 +159,7 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         keepOpenSeconds: o.keepOpenSeconds ?? 0,
         maxMalformedToolCalls: 3,
         deadlineAt: o.deadlineSeconds ? new Date(Date.now() + o.deadlineSeconds * 1000).toISOString() : undefined,
+        promptVersions: o.promptVersions,
       },
     };
   }
@@ -206,13 +210,17 @@ export const taskRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       // A keyed task's id is derived from (tenant, key): a retry after a crash anywhere in
       // this handler lands on the same workflow id, which Temporal will not start twice.
       let taskId = key ? `task_${sha256(`${principal.tenantId}\u0000${key}`).slice(0, 32)}` : `task_${randomUUID().replaceAll('-', '')}`;
+      // Pinned prompt versions must exist; the activities read them from the task's row.
+      const pins = req.body.options?.promptVersions;
+      const pinProblem = pins && (await prompts.pinProblem(principal.tenantId, pins as Record<string, number>, 'body.options.promptVersions'));
+      if (pinProblem) throw new ApiError(400, 'invalid_request', pinProblem);
 
       // The caller is recorded with the task: the gateway holds every model call the task makes to
       // this key's, person's and application's allow-lists, budgets and rate limits.
       const inserted = await db.query(
-        `INSERT INTO tasks (id, tenant_id, type, idempotency_key, request_hash, key_id, user_id, application) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO tasks (id, tenant_id, type, idempotency_key, request_hash, key_id, user_id, application, prompt_versions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT DO NOTHING RETURNING id`,
-        [taskId, principal.tenantId, req.body.type, key ?? null, requestHash, principal.keyId, principal.userId ?? null, principal.application ?? null],
+        [taskId, principal.tenantId, req.body.type, key ?? null, requestHash, principal.keyId, principal.userId ?? null, principal.application ?? null, pins ? JSON.stringify(pins) : null],
       );
       if (inserted.rowCount) {
         // A model off the allow-list, or a budget or rate limit already used up, refuses the task

@@ -145,7 +145,13 @@ describe('what-if forks', () => {
 
     api.model.enqueue({ content: 'Emailing.', toolCalls: [{ id: 'c2', name: 'send_email', arguments: email }] });
     api.model.enqueue({ content: 'Refunded and emailed.' });
-    const fork = await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep, changes: { prompt: { agent_system: 2 } } } });
+    // The live part runs with a pinned version of the agent's prompt: an unknown one is refused.
+    const unknownPin = await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep, changes: { prompt: { 'agent.system': 2 } } } });
+    expect(unknownPin.status).toBe(400);
+    expect(unknownPin.json.error.message).toContain('body.changes.prompt.agent.system');
+    const agentPrompt = await api.call('POST', '/v1/prompts/agent.system/versions', { key: admin(), body: { template: "You are Gatehouse's agent (version two). Propose each write once, with exact arguments." } });
+    expect(agentPrompt.json.version).toBe(2);
+    const fork = await api.call('POST', `/v1/tasks/${taskId}/fork`, { key: admin(), body: { atStep, changes: { prompt: { 'agent.system': 2 } } } });
     expect(fork.status).toBe(202);
     const forkId = fork.json.taskId as string;
     const waiting = await waitFor(forkId, (t) => t.status === 'awaiting_approval');
@@ -158,6 +164,9 @@ describe('what-if forks', () => {
     expect((await api.call('POST', `/v1/tasks/${forkId}/approvals/${mail.approvalId}`, { key: approver, body: { decision: 'approve', argumentsHash: mail.argumentsHash } })).json.status).toBe('executed');
     const forked = await finished(forkId);
     expect(forked.json.result).toMatchObject({ answer: 'Refunded and emailed.', endReason: 'answered' });
+    // The live turns used the pinned version; the seeded ones are the original's record.
+    const liveDecide = (forked.json.result.steps as Array<{ name: string; detail?: { prompt?: unknown } }>).slice(atStep).filter((st) => st.name === 'decide');
+    expect(liveDecide.map((st) => st.detail?.prompt)).toEqual(liveDecide.map(() => ({ name: 'agent.system', version: 2 })));
     expect(forked.json.result.actions).toEqual([
       expect.objectContaining({ tool: 'issue_refund', status: 'executed' }),
       expect.objectContaining({ tool: 'send_email', status: 'executed' }),

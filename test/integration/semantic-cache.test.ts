@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SemanticAnswers, type CachedAnswer, type SemanticAnswerRequest } from '../../activities/cache/answers.js';
 import { SemanticCache, type SemanticAddress } from '../../activities/cache/semantic.js';
+import { PromptStore } from '../../activities/prompts/store.js';
 import type { Embedder } from '../../activities/retrieval/embedder.js';
 import { loadLocalEmbedder } from '../../activities/retrieval/local-embedder.js';
 import { loadConfig, type CacheSettings } from '../../infra/config.js';
@@ -109,6 +110,19 @@ describe('the semantic cache', () => {
       expect(hit.outcome).toBe('hit');
       const { rows } = await services.db.query<{ saved: string }>("SELECT sum(saved_usd)::text AS saved FROM model_usage WHERE tenant_id = $1 AND outcome = 'cache_hit'", [corpusTenant]);
       expect(Number(rows[0]!.saved)).toBeGreaterThanOrEqual(0.002);
+    });
+
+    it('keeps an answer written with another version of the answer prompt apart', async () => {
+      const prompts = new PromptStore(services.db);
+      const { version } = await prompts.create(corpusTenant, 'answer.system', { template: 'Answer from the passages, citing [1].' });
+      await prompts.activate(corpusTenant, 'answer.system', { version });
+      const versioned = new SemanticAnswers(services.db, cache, prompts);
+      const question = 'Which fee applies to a returned scanner?';
+      await versioned.store(await request(question, null), answer);
+      expect((await versioned.lookup(await request(question, null))).outcome).toBe('hit');
+      // Written with version 2: a task on the built-in version (a pin, or before the activation) does not get it.
+      expect(await answers.lookup(await request(question, null))).toMatchObject({ outcome: 'miss' });
+      await prompts.activate(corpusTenant, 'answer.system', { version: 1 });
     });
 
     it("re-ingesting a changed document invalidates the answers drawn from the collection's earlier version", async () => {

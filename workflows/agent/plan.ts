@@ -44,7 +44,7 @@ export class PlanMode {
       steps.run(
         'plan',
         () => withSummary(models.planTask, summaries.plan(0, options.model), { tenantId: ctx.tenantId, taskId: ctx.taskId, task, tools: allowed, model: options.model }),
-        (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length } }),
+        (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { subtasks: p.subtasks.length, prompt: p.prompt } }),
       ),
     );
     if (!planned.ok) return { answer: gatewayStopAnswer(planned.refusal), endReason: 'gateway_limit', model: options.model ?? '' };
@@ -66,7 +66,7 @@ export class PlanMode {
             model: options.model,
             done: state.plan.map((p) => ({ id: p.id, title: p.title, result: p.result ?? `(${p.status})` })),
           }),
-        (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { complete: p.complete, added: p.subtasks.length } }),
+        (p) => ({ latencyMs: p.latencyMs, model: p.model, usage: p.usage, detail: { complete: p.complete, added: p.subtasks.length, prompt: p.prompt } }),
       ));
       if (!refinedOrRefused.ok) return { answer: gatewayStopAnswer(refinedOrRefused.refusal), endReason: 'gateway_limit', model: options.model ?? '' };
       const refined = refinedOrRefused.value;

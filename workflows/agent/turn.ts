@@ -121,7 +121,7 @@ export class AgentTurn {
         latencyMs: d.latencyMs,
         model: d.model,
         usage: d.usage,
-        detail: { calls: d.calls.map((c) => ({ tool: c.name, ok: c.ok, arguments: c.ok ? redactSecrets(c.arguments) : undefined, error: c.ok ? undefined : c.error })) },
+        detail: { calls: d.calls.map((c) => ({ tool: c.name, ok: c.ok, arguments: c.ok ? redactSecrets(c.arguments) : undefined, error: c.ok ? undefined : c.error })), prompt: d.prompt },
       }),
     ));
     if (!decided.ok) return decided;
