@@ -28,8 +28,18 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown suite ${unknown.join(', ')} (known: ${SUITES.map((s) => s.name).join(', ')})\n`);
     return 2;
   }
-  const suites = SUITES.filter((s) => (positionals.length ? positionals.includes(s.name) : !values.ci || s.ci));
   const log = (m: string) => process.stderr.write(`[eval] ${m}\n`);
+  const unset = (s: (typeof SUITES)[number]) => (s.requires ?? []).filter((v) => !process.env[v]);
+  const named = SUITES.filter((s) => positionals.includes(s.name) && unset(s).length);
+  if (named.length) {
+    process.stderr.write(named.map((s) => `suite ${s.name} reads its data from ${unset(s).join(' and ')}: set them\n`).join(''));
+    return 2;
+  }
+  const suites = SUITES.filter((s) => (positionals.length ? positionals.includes(s.name) : !values.ci || s.ci)).filter((s) => {
+    if (!unset(s).length) return true;
+    log(`${s.name}: skipped (${unset(s).join(', ')} not set)`);
+    return false;
+  });
   let model: Promise<Embedder> | undefined;
   const ctx: EvalContext = {
     log,

@@ -31,6 +31,8 @@ export interface Suite {
   title: string;
   /** In `npm run eval -- --ci`, the subset CI runs (≤ 3 minutes on a 2-core machine). */
   ci: boolean;
+  /** Environment variables the suite reads its data from: without them it is skipped (named, an error). */
+  requires?: string[];
   run(ctx: EvalContext): Promise<SuiteResult>;
 }
 

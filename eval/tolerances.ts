@@ -3,7 +3,7 @@
 // reads no clock, so the same code on the same machine gives the same numbers; what is left is
 // said here, kind by kind.
 
-export type MetricKind = 'exact' | 'embedding' | 'ann';
+export type MetricKind = 'exact' | 'embedding' | 'ann' | 'feedback';
 
 export interface Tolerance {
   /** The largest move in the wrong direction that still passes, absolute (metrics are rates in [0, 1]). */
@@ -32,5 +32,12 @@ export const TOLERANCES: Record<MetricKind, Tolerance> = {
       'so an approximate neighbour could come and go between runs of the same code. Three runs gave identical numbers; ' +
       'this absorbs a neighbour trading places on one SOTU question, while one fact missed on 20 demo questions (0.017) ' +
       'or a retuned RRF k already moves these by more.',
+  },
+  feedback: {
+    absolute: 0.1,
+    why:
+      "People's ratings of a deployment's answers, read from its database (suites/feedback.ts): a sample, not a fixed set. " +
+      'With the 30 ratings a version needs to be gated, the mean of scores in [0, 1] has a standard error up to ~0.09, ' +
+      'so a drop of more than 0.1 is worth a look and a smaller one is not yet evidence.',
   },
 };

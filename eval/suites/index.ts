@@ -4,9 +4,10 @@
 import type { Suite } from '../suite.js';
 import { answers } from './answers.js';
 import { cache } from './cache.js';
+import { feedback } from './feedback.js';
 import { guardrails } from './guardrails.js';
 import { retrieval } from './retrieval.js';
 import { retrievalBm25 } from './retrieval-bm25.js';
 import { routing } from './routing.js';
 
-export const SUITES: readonly Suite[] = [guardrails, routing, cache, answers, retrievalBm25, retrieval];
+export const SUITES: readonly Suite[] = [guardrails, routing, cache, answers, retrievalBm25, retrieval, feedback];
