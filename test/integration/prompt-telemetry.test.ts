@@ -1,5 +1,6 @@
 // What a versioned prompt leaves in the telemetry of a model call, through the real gateway and
-// the scripted model: the span of the step that used it carries `gatehouse.prompt.version`, and
+// the scripted model: the span of the step that used it and the call's own `chat {model}` span carry
+// `gatehouse.prompt.version`, and
 // the call's metrics the `prompt_version` label (an in-memory OpenTelemetry provider stands in for
 // the exporter the tracing setup installs).
 import { context, trace } from '@opentelemetry/api';
@@ -44,7 +45,10 @@ describe('a versioned prompt in the telemetry of a model call', () => {
       }
     });
     expect(out.prompt).toEqual({ name: 'answer.system', version: 1 });
-    expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['gatehouse.prompt.version']])).toEqual([['generate', 'answer.system@1']]);
+    expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['gatehouse.prompt.version']])).toEqual([
+      ['chat primary', 'answer.system@1'],
+      ['generate', 'answer.system@1'],
+    ]);
 
     const { values } = await metricsRegistry.getSingleMetric('gatehouse_model_call_duration_seconds')!.get();
     const counted = (values as Array<MetricValue<string> & { metricName?: string }>).filter((v) => v.metricName === 'gatehouse_model_call_duration_seconds_count' && v.labels.tenant === tenant);
