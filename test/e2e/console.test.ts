@@ -138,14 +138,16 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     await signIn(page);
     const inbox = page.locator('table.inbox tbody tr', { hasText: taskId });
     await expect.poll(() => inbox.count()).toBe(2);
-    await expect.poll(() => inbox.first().textContent()).toContain('Refund $79.00 on order 1004 (Emily Doe');
+    // The two were proposed in one turn, in parallel: whichever was indexed first is the first row.
+    const refund = inbox.filter({ hasText: 'Refund $79.00 on order 1004 (Emily Doe' });
+    await expect.poll(() => refund.count()).toBe(1);
+    expect(await inbox.filter({ hasText: 'Email emily.doe@example.com' }).count()).toBe(1);
     // Provenance, hash, what it needs, each on the row.
-    expect(await inbox.first().textContent()).toContain('orderId ← query_sql output');
-    expect(await inbox.nth(1).textContent()).toContain('Email emily.doe@example.com');
-    expect(await inbox.first().locator('code.hash').textContent()).toMatch(/^[0-9a-f]{12}…$/);
+    expect(await refund.textContent()).toContain('orderId ← query_sql output');
+    expect(await refund.locator('code.hash').textContent()).toMatch(/^[0-9a-f]{12}…$/);
     await screenshot(page, 'inbox');
 
-    // Keyboard only from here: j to the first row (the refund: oldest first), Enter opens it.
+    // Keyboard only from here: j down to the refund's row, Enter opens it.
     const rows = page.locator('table.inbox [data-row-link]');
     const refundRow = await rows.evaluateAll((links, id) => links.findIndex((a) => a.getAttribute('href')!.includes(id as string) && a.textContent!.startsWith('Refund')), taskId);
     for (let i = 0; i <= refundRow; i++) await page.keyboard.press('j');
