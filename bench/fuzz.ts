@@ -6,7 +6,6 @@
 // FUZZ_BASELINE=<commit> picks another, FUZZ_BASELINE=none skips it.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { findTemporalCli, SCHEMATHESIS } from '../infra/tools.js';
 import { runSchemathesis, type FuzzReport } from '../test/support/schemathesis.js';
 import { fmt, table } from './lib/stats.js';
 import type { Bench, BenchContext } from './lib/bench.js';
+import { freePort } from '../test/support/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BASELINE = process.env.FUZZ_BASELINE ?? 'f7c0ece';
@@ -22,17 +22,6 @@ const SECONDS = Number(process.env.FUZZ_SECONDS ?? 320);
 const SEED = 20261203;
 const API_KEY = `gh_fuzz_${'k'.repeat(24)}`;
 const run$ = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `npm start` in `root`, in a scratch data dir and on free ports; resolves once /healthz is 200. */
 async function startService(root: string, dataDir: string, temporalCli: string, ctx: BenchContext): Promise<{ base: string; stop(): Promise<void> }> {

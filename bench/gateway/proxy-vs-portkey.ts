@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { startScriptedModelServer } from '../../test/support/scripted-model-serv
 import { fmt, percentile, table } from '../lib/stats.js';
 import { cpuByComponent } from './cpu-profile.js';
 import { BENCH_MODEL, verdict, type GatewayPart } from './common.js';
+import { freePort } from '../../test/support/free-port.js';
 
 const CONCURRENCY = [1, 32];
 const ROUNDS = 12;
@@ -54,17 +54,6 @@ interface Window {
   errors: number;
   firstError?: string;
   cpuMs?: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** utime + stime of a process, in ms (clock ticks are 100 Hz on Linux). */

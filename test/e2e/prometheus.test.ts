@@ -7,13 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installRuntime } from '../../workers/worker.js';
 import { startTestApi, type TestApi } from '../support/api-harness.js';
 import { testLog } from '../support/harness.js';
+import { freePort } from '../support/free-port.js';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 const present = existsSync(PROMETHEUS);
@@ -21,17 +21,6 @@ const inCi = Boolean(process.env.CI);
 if (!present && !inCi) console.warn(`prometheus.test.ts skipped: no ${PROMETHEUS} (apt-get install -y prometheus, or set PROMETHEUS_BIN)`);
 
 const TOKEN = 'metrics-token-0123456789abcdef';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface PromSample {
   metric: Record<string, string>;

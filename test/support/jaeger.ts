@@ -2,8 +2,8 @@
 // on free loopback ports, for the tracing test and the observability benchmark. The binary is
 // infra/tools.ts's (`npx tsx scripts/setup-tools.ts jaeger`), or JAEGER_BIN.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { findJaeger } from '../../infra/tools.js';
+import { freePort } from './free-port.js';
 
 export interface JaegerServer {
   /** OTEL_EXPORTER_OTLP_ENDPOINT for it (OTLP over HTTP). */
@@ -17,17 +17,6 @@ export interface JaegerServer {
 
 export async function jaegerBinary(): Promise<string | undefined> {
   return process.env.JAEGER_BIN ?? (await findJaeger());
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startJaeger(binary: string): Promise<JaegerServer> {

@@ -4,11 +4,11 @@
 // As root it runs as `nobody`, since Postgres refuses root.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePgServerInstall } from '../../infra/tools.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -16,17 +16,6 @@ export interface NativePostgres {
   url: string;
   version: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** The pgvector version the install ships (its extension's default_version). */
