@@ -5,7 +5,7 @@
 // rest run live. The original is never touched. And an operator's view of a task's history,
 // which `gatehouse replay` replays against the current code.
 import { randomUUID, createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -21,7 +21,7 @@ import { agentStatusQuery, answerStatusQuery, type AgentResult, type AgentTaskIn
 import type { runAgent } from '../../workflows/agent/index.js';
 import type { answerQuestion } from '../../workflows/answer.js';
 import { requireRole, type Principal } from '../auth.js';
-import { errorBody, forkAccepted, forkDiff, forkList, forkParams, forkRequest, taskHistory, taskIdParams, type ForkRequest } from '../contracts.js';
+import { errorBody, forkAccepted, forkDiff, forkList, forkParams, forkRequest, idempotencyHeaders, taskHistory, taskIdParams, type ForkRequest } from '../contracts.js';
 import { ApiError, assertFitsTemporal, conflict, gatewayRefusal, notFound, temporalError } from '../errors.js';
 import { ownedTask } from '../owned-task.js';
 import { PiiReveal } from '../reveal.js';
@@ -111,10 +111,12 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         summary: 'Fork a finished task at one of its steps, with changes (what-if)',
         description:
           "Starts a new task of the same type: the steps before `atStep` are served from the original's recorded results, the rest run live with the changes. " +
-          'Writes the original executed are never executed again (the action ledger returns their recorded results); new writes wait for approval.',
+          'Writes the original executed are never executed again (the action ledger returns their recorded results); new writes wait for approval. ' +
+          'With an Idempotency-Key header, a retried request returns the fork the first one started.',
         params: taskIdParams,
         body: forkRequest,
-        response: { 202: forkAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 429: errorBody, 503: errorBody },
+        headers: idempotencyHeaders,
+        response: { 202: forkAccepted, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
     },
     async (req, reply) => {
@@ -141,21 +143,22 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
       const pinProblem = body.changes.prompt && (await prompts.pinProblem(principal.tenantId, body.changes.prompt, 'body.changes.prompt'));
       if (pinProblem) throw new ApiError(400, 'invalid_request', pinProblem);
 
-      const forkId = `fork_${randomUUID().replaceAll('-', '')}`;
-      const forkTaskId = `task_${randomUUID().replaceAll('-', '')}`;
+      // With an Idempotency-Key, the fork's ids are derived from (tenant, original, key): a retry
+      // after a crash anywhere in this handler lands on the same fork, which Temporal will not start twice.
+      const key = req.headers['idempotency-key'];
+      const requestHash = sha256(JSON.stringify({ fork: original, ...body }));
+      const keyed = key && sha256(`${principal.tenantId}\u0000fork\u0000${original}\u0000${key}`).slice(0, 32);
+      const forkId = keyed ? `fork_${keyed}` : `fork_${randomUUID().replaceAll('-', '')}`;
+      const forkTaskId = keyed ? `task_${keyed}` : `task_${randomUUID().replaceAll('-', '')}`;
       const refused = await limits.refusalFor({ ...principal }, body.changes.model);
       if (refused) throw gatewayRefusal(refused)!;
-      await inTransaction(db, async (tx) => {
-        await tx.query('INSERT INTO tasks (id, tenant_id, type, request_hash, key_id, user_id, application, prompt_versions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-          forkTaskId,
-          principal.tenantId,
-          task.type,
-          createHash('sha256').update(JSON.stringify({ fork: original, ...body })).digest('hex'),
-          principal.keyId,
-          principal.userId ?? null,
-          principal.application ?? null,
-          pins ? JSON.stringify(pins) : null,
-        ]);
+      const recorded = await inTransaction(db, async (tx) => {
+        const inserted = await tx.query(
+          `INSERT INTO tasks (id, tenant_id, type, request_hash, key_id, user_id, application, prompt_versions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [forkTaskId, principal.tenantId, task.type, requestHash, principal.keyId, principal.userId ?? null, principal.application ?? null, pins ? JSON.stringify(pins) : null],
+        );
+        if (!inserted.rowCount) return false;
         await tx.query('INSERT INTO task_forks (id, tenant_id, original_task_id, fork_task_id, at_step, changes) VALUES ($1, $2, $3, $4, $5, $6)', [
           forkId,
           principal.tenantId,
@@ -165,7 +168,13 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
           JSON.stringify(recordedChanges(body.changes)),
         ]);
         await storeRecordedCalls(tx, forkId, recordedCalls(history));
+        return true;
       });
+      if (!recorded) {
+        // A retried request: the same fork, unless the key was used for another one.
+        const { rows } = await db.query<{ request_hash: string }>('SELECT request_hash FROM tasks WHERE id = $1 AND tenant_id = $2', [forkTaskId, principal.tenantId]);
+        if (rows[0]?.request_hash !== requestHash) throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used for a different request');
+      }
       // The recorded results hold the original's placeholders: the fork reads the same values.
       await vault.copyTask({ tenantId: principal.tenantId, from: original, to: forkTaskId });
 
@@ -176,18 +185,25 @@ export const forkRoutes = (deps: ApiDeps): FastifyPluginAsyncZod => async (app) 
         if (task.type === 'answer') await temporal.workflow.start<typeof answerQuestion>(WORKFLOW_OF.answer, { ...common, args: [seeded as AnswerTaskInput] });
         else await temporal.workflow.start<typeof runAgent>(WORKFLOW_OF.agent, { ...common, args: [seeded as AgentTaskInput] });
       } catch (err) {
-        await db.query('DELETE FROM task_forks WHERE id = $1', [forkId]).catch(() => undefined);
-        await db.query('DELETE FROM tasks WHERE id = $1', [forkTaskId]).catch(() => undefined);
-        throw temporalError(err);
+        // Already started: a retried request (same Idempotency-Key).
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+          // A keyed fork keeps its rows: the client's retry starts it.
+          if (!keyed) {
+            await db.query('DELETE FROM task_forks WHERE id = $1', [forkId]).catch(() => undefined);
+            await db.query('DELETE FROM tasks WHERE id = $1', [forkTaskId]).catch(() => undefined);
+          }
+          throw temporalError(err);
+        }
       }
-      metrics.tasksStarted.inc({ type: task.type, tenant: principal.tenantId });
-      req.log.info({ taskId: forkTaskId, forkOf: original, atStep: body.atStep }, 'task forked');
+      const status = taskStatusOf((await describe(temporal.workflow.getHandle(forkTaskId))).status.name);
+      if (recorded) metrics.tasksStarted.inc({ type: task.type, tenant: principal.tenantId });
+      req.log.info({ taskId: forkTaskId, forkOf: original, atStep: body.atStep, replay: !recorded }, 'task forked');
       return reply.code(202).send({
         forkId,
         taskId: forkTaskId,
         of: original,
         atStep: body.atStep,
-        status: 'running',
+        status,
         links: { self: `/v1/tasks/${forkTaskId}`, result: `/v1/tasks/${forkTaskId}/result`, cancel: `/v1/tasks/${forkTaskId}/cancel`, diff: `/v1/tasks/${original}/forks/${forkId}/diff` },
       });
     },
@@ -302,4 +318,8 @@ function comparable(s: StepRecord): string {
 
 function delta(a: Usage, b: Usage) {
   return { inputTokens: b.inputTokens - a.inputTokens, outputTokens: b.outputTokens - a.outputTokens, costUsd: Math.round((b.costUsd - a.costUsd) * 1e8) / 1e8 };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

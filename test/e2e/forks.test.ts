@@ -1,6 +1,7 @@
 // What-if forks through the HTTP API: an answer forked at its generate step with another model,
 // an agent forked after an approved refund (never refunded twice; a new write waits for its
-// approval), the fork's diff, and the refusals (a bad atStep, another tenant's task).
+// approval), the fork's diff, the refusals (a bad atStep, another tenant's task), and a retried
+// fork with an Idempotency-Key (one fork).
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,6 +106,16 @@ describe('what-if forks', () => {
     expect(await api.call('POST', `/v1/tasks/${fork.json.taskId}/fork`, { key: admin(), body: { atStep } })).toMatchObject({ status: 409, json: { error: { code: 'fork_of_fork' } } });
     expect((await api.call('GET', `/v1/tasks/${taskId}/forks`, { key: api.keys.other })).status).toBe(404);
     expect((await api.call('GET', `/v1/tasks/${taskId}/forks/${fork.json.forkId}/diff`, { key: api.keys.other })).status).toBe(404);
+
+    // With an Idempotency-Key a retried fork is the same fork, started once; the key for another fork is refused.
+    const keyed = { key: admin(), headers: { 'idempotency-key': uniqueId('fork-retry') }, body: { atStep, changes: { model: 'local' } } };
+    const [first, retried] = [await api.call('POST', `/v1/tasks/${taskId}/fork`, keyed), await api.call('POST', `/v1/tasks/${taskId}/fork`, keyed)];
+    expect(first.status).toBe(202);
+    expect(retried).toMatchObject({ status: 202, json: { forkId: first.json.forkId, taskId: first.json.taskId } });
+    expect(await api.call('POST', `/v1/tasks/${taskId}/fork`, { ...keyed, body: { atStep, changes: {} } })).toMatchObject({ status: 422, json: { error: { code: 'idempotency_key_reused' } } });
+    expect((await finished(first.json.taskId)).json.status).toBe('completed');
+    const forks = (await api.call('GET', `/v1/tasks/${taskId}/forks`, { key: admin() })).json.forks as Array<{ forkId: string }>;
+    expect(forks.map((f) => f.forkId).sort()).toEqual([fork.json.forkId, first.json.forkId].sort());
   }, 60_000);
 
   it("gives a fork its original's masked values: the fork's placeholders restore for pii:read", async () => {
