@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no clocks of its own.
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'workers/workflow-trace-headers.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [

@@ -34,6 +34,8 @@ export interface Tracing {
   /** Where finished spans go: the workflow sandbox's spans reach it through the SDK's exporter sink. */
   processor: SpanProcessor;
   resource: Resource;
+  /** Whether the workflow sandbox makes spans (TracingSettings.workflowSpans) or only passes the context on. */
+  workflowSpans: boolean;
   /** Sends what is buffered. */
   flush(): Promise<void>;
   /** Flushes, then unregisters the provider: spans after it are no-ops again. */
@@ -67,11 +69,15 @@ export function startTracing(settings: TracingSettings | undefined, opts: StartT
     const ids = trace.getActiveSpan()?.spanContext();
     return ids && isSpanContextValid(ids) ? { traceId: ids.traceId, spanId: ids.spanId } : undefined;
   });
-  opts.log?.info({ endpoint: opts.exporter ? '(in process)' : settings.tracesEndpoint, sampler: settings.sampler, service: resource.attributes['service.name'] }, 'tracing on');
+  opts.log?.info(
+    { endpoint: opts.exporter ? '(in process)' : settings.tracesEndpoint, sampler: settings.sampler, service: resource.attributes['service.name'], workflowSpans: settings.workflowSpans },
+    'tracing on',
+  );
   return {
     provider,
     processor,
     resource,
+    workflowSpans: settings.workflowSpans,
     flush: () => provider.forceFlush(),
     async shutdown() {
       await provider.forceFlush().catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'could not flush the last spans'));

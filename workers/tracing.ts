@@ -11,7 +11,11 @@
 // add only headers to the commands (which replay does not compare) and, since SDK 1.13.2, no
 // extra yields (SdkFlags.OpenTelemetryInterceporsAvoidsExtraYields): every recorded history still
 // replays with them — test/workflows/replay.test.ts replays them all with this module bundled.
+//
+// With GATEHOUSE_TRACE_WORKFLOW_SPANS=false the sandbox gets workers/workflow-trace-headers.ts
+// instead: no workflow spans, the client's trace context passed on to the activities.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
@@ -24,6 +28,13 @@ const require = createRequire(import.meta.url);
 
 /** The workflow interceptor modules to bundle when tracing is on (bundleWorkflowCode's workflowInterceptorModules). */
 export const WORKFLOW_TRACING_MODULES: string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+/** What to bundle instead when the workflow makes no spans of its own: the trace context only passes through. */
+export const WORKFLOW_TRACE_HEADER_MODULES: string[] = [fileURLToPath(new URL('./workflow-trace-headers.ts', import.meta.url))];
+
+/** The workflow interceptor modules a worker with this tracing bundles. */
+export function workflowTracingModules(tracing: Pick<Tracing, 'workflowSpans'>): string[] {
+  return tracing.workflowSpans ? WORKFLOW_TRACING_MODULES : WORKFLOW_TRACE_HEADER_MODULES;
+}
 
 export interface WorkerTracing {
   activity: ActivityInterceptorsFactory;
@@ -34,6 +45,7 @@ export interface WorkerTracing {
 export function workerTracing(tracing: Tracing): WorkerTracing {
   return {
     activity: (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+    // Without workflow spans nothing calls the sink; it stays so that a bundle built either way runs.
     sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
   };
 }

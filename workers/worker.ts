@@ -8,7 +8,7 @@ import type { Logger } from '../infra/logger.js';
 import { WorkflowTenants, rootWorkflowId } from '../infra/workflow-tenants.js';
 import type { Tracing } from '../infra/tracing.js';
 import { activityLogContext } from './activity-log-context.js';
-import { WORKFLOW_TRACING_MODULES, workerTracing } from './tracing.js';
+import { workerTracing, workflowTracingModules } from './tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -102,8 +102,9 @@ export interface GatehouseWorkerOptions {
   maxCachedWorkflows?: number;
   /**
    * Tracing (infra/tracing.ts), when on: Temporal's OpenTelemetry interceptors (workers/tracing.ts).
-   * A pre-built workflowBundle must have been bundled with WORKFLOW_TRACING_MODULES for the
-   * workflow's spans; without them, activity spans start traces of their own.
+   * A pre-built workflowBundle must have been bundled with workflowTracingModules(tracing) for
+   * the workflow's spans (or its trace context); without them, activity spans start traces of
+   * their own.
    */
   tracing?: Tracing;
 }
@@ -123,7 +124,7 @@ export async function createWorker(opts: GatehouseWorkerOptions): Promise<Worker
     interceptors: {
       // The span first, so the activity's log context and its lines run inside it.
       activity: [...(traced ? [traced.activity] : []), activityLogContext((workflowId) => tenants.tenantOf(workflowId))],
-      ...(traced && !opts.workflowBundle ? { workflowModules: WORKFLOW_TRACING_MODULES } : {}),
+      ...(opts.tracing && !opts.workflowBundle ? { workflowModules: workflowTracingModules(opts.tracing) } : {}),
     },
     ...(traced ? { sinks: traced.sinks } : {}),
     // Activities in flight get this long to finish before shutdown cancels them.

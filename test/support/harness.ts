@@ -48,7 +48,7 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** `tracing`: Temporal's OpenTelemetry interceptors on the worker and client, and the bundle with the workflow ones. */
+/** `tracing`: Temporal's OpenTelemetry interceptors on the worker and client, and the bundle with the workflow ones (or, without workflow spans, the trace-header one). */
 export async function startTestWorker(services: Services, config = testConfig(), tools: ToolDefinition[] = [], log = testLog, opts: { tracing?: Tracing } = {}): Promise<TestWorker> {
   const address = inject('temporalAddress');
   const taskQueue = uniqueId('tq');
@@ -62,7 +62,7 @@ export async function startTestWorker(services: Services, config = testConfig(),
     taskQueue,
     deps: { ...services, config, log, tools },
     dataConverter,
-    workflowBundle: { codePath: inject(opts.tracing ? 'tracedWorkflowBundlePath' : 'workflowBundlePath') },
+    workflowBundle: { codePath: inject(!opts.tracing ? 'workflowBundlePath' : opts.tracing.workflowSpans ? 'tracedWorkflowBundlePath' : 'traceHeadersWorkflowBundlePath') },
     tracing: opts.tracing,
   });
   const running = worker.run();

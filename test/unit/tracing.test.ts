@@ -36,6 +36,12 @@ describe('tracing settings', () => {
     ).toMatchObject({ serviceName: 'gh', resourceAttributes: { 'deployment.environment': 'prod', team: 'a b' }, sampler: 'traceidratio', samplerRatio: 0.25 });
   });
 
+  it('makes workflow spans unless GATEHOUSE_TRACE_WORKFLOW_SPANS=false', () => {
+    expect(tracingSettings(ENDPOINT)!.workflowSpans).toBe(true);
+    expect(tracingSettings({ ...ENDPOINT, GATEHOUSE_TRACE_WORKFLOW_SPANS: 'false' })!.workflowSpans).toBe(false);
+    expect(() => loadConfig({ ...ENDPOINT, GATEHOUSE_TRACE_WORKFLOW_SPANS: 'no' })).toThrow(new ConfigError('GATEHOUSE_TRACE_WORKFLOW_SPANS: expected true or false'));
+  });
+
   it('refuses what it cannot do, naming the variable', () => {
     expect(() => loadConfig({ ...ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(new ConfigError('OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported (got "grpc"); point it at the collector\'s OTLP HTTP port, 4318'));
     expect(() => loadConfig({ ...ENDPOINT, OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/^OTEL_TRACES_SAMPLER: /);

@@ -54,4 +54,14 @@ describe('replaying recorded histories', () => {
     // A replayed workflow task calls no sink: the spans it made the first time are not sent again.
     expect(exported.getFinishedSpans()).toEqual([]);
   });
+
+  it('replays every recorded history with the trace-header interceptor bundled (GATEHOUSE_TRACE_WORKFLOW_SPANS=false)', async () => {
+    const histories = await recordedHistories();
+    expect(await readFile(inject('traceHeadersWorkflowBundlePath'), 'utf8')).toContain('_tracer-data');
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('traceHeadersWorkflowBundlePath') }, dataConverter: REPLAY_DATA_CONVERTER }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
 });
