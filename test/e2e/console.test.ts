@@ -3,7 +3,7 @@
 // Temporal dev server and PGlite, with the offline planner proposing a refund and an email.
 // Signing in, the inbox, approving edited arguments and rejecting with a reason (keyboard only),
 // a second tab's timeline following the task live, and the review desk answering a handed-off
-// question. Without the browser the test is skipped locally and fails in CI (CI=1, .ci/run
+// question and approving a handed-off candidate. Without the browser the test is skipped locally and fails in CI (CI=1, .ci/run
 // installs it). UPDATE_SCREENSHOTS=1 writes the screenshots the README shows to docs/.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { buildApi } from '../../api/server.js';
 import { quoteIdent, tenantSchema } from '../../infra/db/tenant-schema.js';
 import { seedDemoDomain } from '../../infra/demo/domain.js';
 import type { Services } from '../../infra/services.js';
+import { indexDocuments } from '../support/corpus.js';
 import { startTestWorker, testConfig, testLog, testServices, uniqueId, type TestWorker } from '../support/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -52,6 +53,9 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     const ada = await createUser(services.db, { tenantId: tenant, name: 'Ada Approver', roles: [...roles] });
     key = (await createApiKey(services.db, { tenantId: tenant, roles: [...roles], userId: ada.id })).key;
     backend = (await createApiKey(services.db, { tenantId: tenant, roles: ['admin'] })).key;
+    // The tenant's policy sends an answer that names a competitor to a person, candidate and all. Set
+    // before any task: workers cache a tenant's policy for 5 s (activities/guardrails/policy.ts).
+    expect((await call('PUT', '/v1/guardrails/policy', { output: { brand: { competitors: ['Epson'], action: 'review' } } })).status).toBe(200);
     browser = await chromium.launch({ executablePath: CHROMIUM });
     // A laptop's screen.
     context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -247,5 +251,37 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.resolve('docs') : unde
     await page.close();
     const waiting = (await call('GET', '/v1/tasks?status=needs_review')).json.tasks as Array<{ taskId: string }>;
     for (const t of waiting) await call('POST', `/v1/tasks/${t.taskId}/cancel`);
+  }, 40_000);
+
+  it('approves the candidate of a handed-off answer by keyboard: the user gets it as the model wrote it', async () => {
+    await indexDocuments(services, { tenantId: tenant, collection: 'ink', documents: [{ id: 'ink', text: '# Ink\n\nOur XL ink cartridges also fit Epson printers of the WorkForce line.' }] });
+    const started = await call('POST', '/v1/tasks', { type: 'answer', collection: 'ink', input: 'Do your XL ink cartridges fit Epson printers?' });
+    expect(started.status).toBe(202);
+    const taskId = started.json.taskId as string;
+    const review = await until('needs_review', async () => {
+      const task = (await call('GET', `/v1/tasks/${taskId}`)).json;
+      return task.status === 'needs_review' ? (task.review as { candidate?: string; failures: string[] }) : undefined;
+    });
+    expect(review.failures).toContain('brand');
+    expect(review.candidate).toContain('Epson');
+
+    const page = await context.newPage();
+    await signIn(page);
+    await page.keyboard.press('g');
+    await page.keyboard.press('v');
+    await page.locator('tbody tr', { hasText: taskId }).waitFor();
+    // j moves down the rows to this task's; Enter opens it.
+    for (let i = 0; i < 10 && !((await focused(page).textContent()) ?? '').includes('Epson'); i++) await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    await page.locator('#review-title').waitFor();
+    expect(await page.locator('blockquote.answer').textContent()).toBe(review.candidate);
+    // a only moves the focus to "Send the candidate as it is"; the Enter sends it.
+    await page.keyboard.press('a');
+    expect(await focused(page).textContent()).toBe('Send the candidate as it is');
+    await page.keyboard.press('Enter');
+    await page.locator('[role="status"]').filter({ hasText: `Sent the answer of ${taskId}` }).waitFor();
+    const done = await call('GET', `/v1/tasks/${taskId}/result?wait=20`);
+    expect(done.json.result).toMatchObject({ answer: review.candidate, guardrails: { verdict: 'reviewed' } });
+    await page.close();
   }, 40_000);
 });
